@@ -1,0 +1,51 @@
+"""Callback data. Buttons that act carry only an opaque token (`t:<token>`), which the token
+middleware resolves and checks against the person pressing. Navigation buttons that only affect
+the presser themself (language, menu) carry short plain values."""
+
+from typing import Any
+
+from aiogram.filters import Filter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery
+
+from models import ActionToken
+
+
+class Act(CallbackData, prefix="t"):
+    token: str
+
+
+class Lang(CallbackData, prefix="lang"):
+    code: str
+
+
+class Consent(CallbackData, prefix="consent"):
+    agree: bool
+
+
+class Menu(CallbackData, prefix="m"):
+    item: str
+
+
+class ActionFilter(Filter):
+    """Matches a pressed token issued for `action`, and hands its payload to the handler."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    async def __call__(self, query: CallbackQuery, action_token: ActionToken | None = None) -> bool | dict[str, Any]:
+        if action_token is None or action_token.action != self.action:
+            return False
+        return {"payload": action_token.payload, "action_token": action_token}
+
+
+class Confirm(CallbackData, prefix="ok"):
+    """A yes/no about the presser's own data (e.g. /forget)."""
+
+    what: str
+    yes: bool
+
+
+class InviteRole(CallbackData, prefix="ir"):
+    role: str
+    organisation_id: int = 0

@@ -1,0 +1,35 @@
+"""Service results into words: translation helpers shared by the handlers."""
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+from aiogram.utils.i18n import gettext
+
+from models import Organisation, Role
+
+
+def t(key: str, **params: Any) -> str:
+    """Translate a key, then fill it. A parameter named `x_key` holds a translation key and fills
+    `{x}` translated; every other string is user text and is escaped for HTML."""
+    return fill(gettext(key), params, gettext)
+
+
+def fill(text: str, params: dict[str, Any], translate: Callable[[str], str]) -> str:
+    if not params:
+        return text
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        if name.endswith("_key") and isinstance(value, str):
+            values[name.removesuffix("_key")] = translate(value)
+        else:
+            values[name] = escape(value) if isinstance(value, str) else value
+    return text.format(**values)
+
+
+def role_name(role: Role | str) -> str:
+    return gettext(f"role.{Role(role).value}")
+
+
+def organisation_name(organisation: Organisation, locale: str) -> str:
+    return organisation.name_en if locale == "en" else organisation.name_zh

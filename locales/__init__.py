@@ -1,0 +1,42 @@
+"""Translations: gettext catalogues, one folder per locale, any number of .po files in each.
+
+Several .po files per locale let each journey keep its own strings; they are merged into one
+`messages.mo` per locale when the bot or the tests start."""
+
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+HERE = Path(__file__).parent
+LOCALES = ("zh_CN", "en")
+DOMAIN = "messages"
+
+
+def po_files(locale: str) -> list[Path]:
+    return sorted((HERE / locale / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalogue(locale: str) -> dict[str, str]:
+    """Every message id of a locale with its translation ("" where it has none)."""
+    merged: dict[str, str] = {}
+    for path in po_files(locale):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale=locale):
+                if message.id:
+                    merged[str(message.id)] = str(message.string or "")
+    return merged
+
+
+def compile_catalogues(target: Path) -> Path:
+    """Write target/<locale>/LC_MESSAGES/messages.mo for each locale; returns target."""
+    for locale in LOCALES:
+        catalog = Catalog(locale=locale, domain=DOMAIN)
+        for msgid, msgstr in read_catalogue(locale).items():
+            catalog.add(msgid, msgstr)
+        out = target / locale / "LC_MESSAGES"
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / f"{DOMAIN}.mo").open("wb") as handle:
+            write_mo(handle, catalog)
+    return target

@@ -1,0 +1,19 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from models.audit import AuditHead, AuditRecord
+from models.messaging import (
+    ActionToken,
+    FsmRecord,
+    HandledUpdate,
+    InboxStatus,
+    InboxUpdate,
+    OutboxMessage,
+    OutboxStatus,
+)
+from models.people import Invitation, Organisation, OrganisationKind, Person, Role, RoleAssignment
+
+__all__ = [
+    "ActionToken", "AuditHead", "AuditRecord", "FsmRecord", "HandledUpdate", "InboxStatus",
+    "InboxUpdate", "Invitation", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",
+    "Person", "Role", "RoleAssignment",
+]

@@ -1,0 +1,83 @@
+"""Durable messaging: the inbox of received updates, handled ids, the outbox, action tokens, FSM."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from models.types import UtcDateTime, enum_column
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class InboxUpdate(SQLModel, table=True):
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: InboxStatus = Field(default=InboxStatus.PENDING, sa_column=enum_column(InboxStatus, index=True))
+    attempts: int = 0
+    last_error: str = ""
+    received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class HandledUpdate(SQLModel, table=True):
+    """Written in the same transaction as an update's effects: a redelivered update is then a no-op."""
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    handled_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed; if a crash leaves it here, it may or may not have been delivered
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    UNCERTAIN = "uncertain"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    # What to say, as a translation key and its parameters: rendered in the recipient's language.
+    template: str = Field(max_length=128)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Inline buttons: [[{"label": key, "params": {...}, "token": action token}], ...]
+    buttons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    document_path: str | None = None  # a file in the file store, sent as a document
+    protect: bool = False
+    broadcast_id: int | None = Field(default=None, index=True)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_column=enum_column(OutboxStatus))
+    attempts: int = 0
+    not_before: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    telegram_message_id: int | None = None
+    error: str = ""
+
+
+class ActionToken(SQLModel, table=True):
+    """An opaque token behind a button that acts: issued to one person for one action."""
+
+    token: str = Field(primary_key=True, max_length=24)
+    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    action: str = Field(max_length=48)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class FsmRecord(SQLModel, table=True):
+    """Conversation progress (aiogram FSM) kept in the database so it survives a restart."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    state: str | None = Field(default=None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,83 @@
+"""Fresh, migrated databases for tests: SQLite files, and PostgreSQL databases cloned from a
+migrated template. PostgreSQL and Redis tests skip where the server is absent, except under CI."""
+
+import asyncio
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from models.db import create_engine, migrate
+
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEMPLATE = "servicestar_test_template"
+
+
+def unavailable(service: str, why: object) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{service} is required under CI but unavailable: {why}")
+    pytest.skip(f"{service} unavailable: {why}")
+
+
+class SqliteDatabases:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.template: Path | None = None
+
+    async def fresh(self) -> str:
+        if self.template is None:
+            self.template = self.root / "template.db"
+            engine = create_engine(f"sqlite+aiosqlite:///{self.template}")
+            await migrate(engine)
+            await engine.dispose()  # the last connection closing folds the WAL into the file
+        path = self.root / f"{uuid.uuid4().hex}.db"
+        shutil.copyfile(self.template, path)
+        return f"sqlite+aiosqlite:///{path}"
+
+
+class PostgresDatabases:
+    def __init__(self) -> None:
+        self.ready = False
+        self.created: list[str] = []
+
+    async def _admin(self) -> AsyncEngine:
+        return create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+
+    async def fresh(self) -> str:
+        admin = await self._admin()
+        try:
+            async with admin.connect() as conn:
+                if not self.ready:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
+                    await conn.execute(text(f'CREATE DATABASE "{TEMPLATE}"'))
+                    engine = create_engine(_with_db(TEMPLATE))
+                    await migrate(engine)
+                    await engine.dispose()
+                    self.ready = True
+                name = f"servicestar_test_{uuid.uuid4().hex[:12]}"
+                await conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
+                self.created.append(name)
+        except (OSError, asyncio.TimeoutError) as exc:
+            unavailable("PostgreSQL", exc)
+        finally:
+            await admin.dispose()
+        return _with_db(name)
+
+    async def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = await self._admin()
+        async with admin.connect() as conn:
+            for name in self.created:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+        self.created.clear()
+
+
+def _with_db(name: str) -> str:
+    return POSTGRES.rsplit("/", 1)[0] + f"/{name}"
