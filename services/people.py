@@ -172,6 +172,18 @@ async def accept_invitation(session: AsyncSession, actor: Actor, token: str, now
 
 # Roles -------------------------------------------------------------------------------------------
 
+async def grant_role(
+    session: AsyncSession, *, person_id: int, role: Role, organisation_id: int | None, granted_by: int | None,
+    now: datetime, reason: str,
+) -> None:
+    """Grant a role directly (the local offline mode's demo identities); audited like any grant."""
+    session.add(RoleAssignment(person_id=person_id, role=role, organisation_id=organisation_id,
+                               granted_by=granted_by, granted_at=now))
+    await audit.append(session, actor_id=granted_by, action="role.granted", subject=f"person:{person_id}", now=now,
+                       reason=reason, role=role, organisation_id=organisation_id)
+    await session.commit()
+
+
 @dataclass(frozen=True)
 class RoleHolder:
     assignment_id: int
