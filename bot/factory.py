@@ -25,7 +25,7 @@ def create_dispatcher(
         storage=storage or SqlStorage(sessions),
         # Without isolation, two updates from one person at once lose FSM writes (FACTS.md).
         events_isolation=events_isolation or SimpleEventIsolation(),
-        settings=settings, office_ids=settings.office_ids, i18n=i18n,
+        settings=settings, office_ids=settings.office_ids, i18n=i18n, zone=settings.zone,
     )
     # Outer middlewares run in this order, after aiogram's own error, user-context and FSM ones.
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))

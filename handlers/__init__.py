@@ -3,7 +3,7 @@ builds fresh ones (the tests build a Dispatcher per test)."""
 
 from aiogram import Router
 
-from handlers import common, errors, fallback, office, start
+from handlers import campaign, common, errors, fallback, office, selfcheck, start, status
 
 
 def build_routers() -> list[Router]:
@@ -12,5 +12,8 @@ def build_routers() -> list[Router]:
         start.build(),  # /start, consent, invitations, /privacy, /mydata, /forget
         common.build(),  # /lang, /help, /menu
         office.build(),  # office staff: invitations and roles
+        selfcheck.build(),  # /selfcheck: eligibility against Art. 12-15
+        campaign.build(),  # /campaign for everyone; the office's calendar, working days, statistics
+        status.build(),  # /mystatus
         fallback.build(),  # last: anything nobody else understood
     ]

@@ -49,3 +49,24 @@ class Confirm(CallbackData, prefix="ok"):
 class InviteRole(CallbackData, prefix="ir"):
     role: str
     organisation_id: int = 0
+
+
+class HonourPick(CallbackData, prefix="sh"):
+    """Choose the honour to self-check against."""
+
+    code: str
+
+
+class SelfCheckAnswer(CallbackData, prefix="sa"):
+    """An answer to one self-check question. The server re-checks owner, status and position."""
+
+    check: int
+    pos: int
+    reply: str  # yes | no | unsure | explain | back | cancel | resume | restart
+
+
+class CampaignField(CallbackData, prefix="cf"):
+    """The office picks a campaign date to change."""
+
+    campaign: int
+    field: str

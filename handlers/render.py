@@ -1,10 +1,12 @@
 """Service results into words: translation helpers shared by the handlers."""
 
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from html import escape
 from typing import Any
 
-from aiogram.utils.i18n import gettext
+from aiogram.utils.i18n import get_i18n, gettext
 
 from models import Organisation, Role
 
@@ -33,3 +35,11 @@ def role_name(role: Role | str) -> str:
 
 def organisation_name(organisation: Organisation, locale: str) -> str:
     return organisation.name_en if locale == "en" else organisation.name_zh
+
+
+def current_locale() -> str:
+    return get_i18n().current_locale
+
+
+def local_date(moment: datetime, zone: str = "Asia/Shanghai") -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")

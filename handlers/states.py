@@ -5,3 +5,12 @@ from aiogram.fsm.state import State, StatesGroup
 
 class RevokeRole(StatesGroup):
     reason = State()
+
+
+class SelfCheckFlow(StatesGroup):
+    answering = State()
+
+
+class CampaignForm(StatesGroup):
+    waiting = State()
+    new_date = State()

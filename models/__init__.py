@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
 from models.audit import AuditHead, AuditRecord
+from models.campaigns import Campaign, SelfCheck, SelfCheckStatus, WorkdayOverride
 from models.messaging import (
     ActionToken,
     FsmRecord,
@@ -13,7 +14,7 @@ from models.messaging import (
 from models.people import Invitation, Organisation, OrganisationKind, Person, Role, RoleAssignment
 
 __all__ = [
-    "ActionToken", "AuditHead", "AuditRecord", "FsmRecord", "HandledUpdate", "InboxStatus",
+    "ActionToken", "AuditHead", "AuditRecord", "Campaign", "SelfCheck", "SelfCheckStatus", "WorkdayOverride", "FsmRecord", "HandledUpdate", "InboxStatus",
     "InboxUpdate", "Invitation", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",
     "Person", "Role", "RoleAssignment",
 ]

@@ -1,0 +1,41 @@
+"""/mystatus: where a person's self-checks (and, later, nominations) stand."""
+
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.callbacks import Menu
+from handlers.render import current_locale, t
+from services import selfcheck
+from services.actors import Actor
+from services.catalogue import load_catalogue
+
+
+async def my_status(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, zone: ZoneInfo) -> None:
+    message = event if isinstance(event, Message) else event.message
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    if not isinstance(message, Message):
+        return
+    checks = await selfcheck.history(session, actor)
+    if not checks:
+        await message.answer(t("mystatus.no_selfchecks"))
+        return
+    locale, honours = current_locale(), load_catalogue().honours
+    lines = [t("mystatus.selfchecks_title")]
+    for check in checks:
+        assert check.finished_at is not None
+        lines.append(t("mystatus.selfcheck_line", date=check.finished_at.astimezone(zone).strftime("%Y-%m-%d"),
+                       honour=honours[check.honour].name.get(locale), verdict_key=f"selfcheck.verdict.{check.verdict}",
+                       version=check.catalogue_version))
+    await message.answer("\n".join(lines))
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(my_status, Command("mystatus"))
+    router.callback_query.register(my_status, Menu.filter(F.item == "mystatus"))
+    return router
