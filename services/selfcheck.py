@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Campaign, Role, SelfCheck, SelfCheckStatus
 from services import audit, campaigns, people
 from services.actors import Actor
-from services.catalogue import Criterion, Honour, load_catalogue
+from services.catalogue import Criterion, CriterionKind, Honour, load_catalogue
 from services.errors import DomainError
 from services.rules.eligibility import Answer, Verdict, VerdictKind, evaluate
 
@@ -170,10 +170,13 @@ async def statistics(session: AsyncSession, actor: Actor, campaign_id: int) -> S
     verdicts: dict[str, Counter[str]] = {}
     failed: Counter[str] = Counter()
     unsure: Counter[str] = Counter()
+    priority = {c.id for h in load_catalogue().honours.values() for c in h.criteria if c.kind == CriterionKind.PRIORITY}
     for check in checks:
         per_honour[check.honour] += 1
         verdicts.setdefault(check.honour, Counter())[check.verdict or ""] += 1
         for cid, value in check.answers.items():
+            if cid in priority:
+                continue  # a priority item answered "no" is not a shortfall
             if value == Answer.NO:
                 failed[cid] += 1
             elif value == Answer.UNSURE:
