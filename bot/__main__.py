@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="服务明星助手 / ServiceStar")
     parser.add_argument("command", nargs="?", default="run", choices=["run", "verify-audit"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    # The offline chat shares the terminal with the log: keep the log to what needs attention.
+    level = logging.WARNING if settings.offline and args.command == "run" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "verify-audit":
         sys.exit(asyncio.run(verify(settings)))
     try:

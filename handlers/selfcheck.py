@@ -49,7 +49,8 @@ async def choose_honour(event: Message | CallbackQuery, actor: Actor, session: A
 def honour_menu_text() -> str:
     locale = current_locale()
     lines = [t("selfcheck.choose_honour")]
-    lines += [f"• <b>{h.name.get(locale)}</b>: {h.who.get(locale)}" for h in load_catalogue().honours.values()]
+    lines += [t("selfcheck.honour_line", name=h.name.get(locale), who=h.who.get(locale))
+              for h in load_catalogue().honours.values()]
     return "\n".join(lines)
 
 
