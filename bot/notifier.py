@@ -1,0 +1,374 @@
+"""The outbox sender: delivers queued OutboxMessage rows through the Bot, at most once each.
+
+A row's life: PENDING → (claimed, committed) SENDING → Telegram → SENT, committed at once.
+    429 retry_after   → PENDING again (not an attempt) and ALL sending pauses for retry_after seconds
+    403 forbidden     → BLOCKED; the Person gets blocked_at; their other pending rows become BLOCKED
+    400 bad request   → FAILED with Telegram's text
+    5xx / network     → PENDING with attempts+1 and an exponential not_before; FAILED after max_attempts
+    unknown outcome   → UNCERTAIN (an unexpected exception after the request went out)
+A crash between the claim and the SENT commit leaves a row in SENDING: `recover()` at start marks
+those UNCERTAIN and never re-sends them; `report()` counts them.
+
+Claims take one row at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers never
+take the same row; SQLite takes the write lock with BEGIN IMMEDIATE and runs one sender) and the
+status change is conditional (`WHERE status = 'pending'`, rowcount checked), so a row reaches
+Telegram only after this sender committed its own PENDING → SENDING transition.
+
+Limits: a token bucket keeps the overall rate (25/s by default, Telegram allows about 30); a
+per-chat "next allowed time" keeps each chat at 1/s: a row whose chat is not yet allowed is not
+claimed this round and stays PENDING. The per-chat times live in this process only; a second
+worker on PostgreSQL may meet a 429, which pauses it as above.
+"""
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import SendDocument, SendMessage
+from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import OutboxMessage, OutboxStatus, Person
+from services.ports import Clock
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[OutboxMessage, str], tuple[str, InlineKeyboardMarkup | None]]
+Sleep = Callable[[float], Awaitable[Any]]
+Monotonic = Callable[[], float]
+
+# Rows in these states belong to a send in flight: only they may be finished. UNCERTAIN is included
+# so a live send finishes a row that another process's recover() flagged meanwhile.
+IN_FLIGHT = (OutboxStatus.SENDING, OutboxStatus.UNCERTAIN)
+UNAUTHORIZED_PAUSE = 60.0
+ERROR_LIMIT = 1000
+
+
+def render_plain(row: OutboxMessage, locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Untranslated rendering (tests, tools): the template itself, filled with HTML-escaped params;
+    buttons carry their action token as `t:<token>`."""
+    text = row.template.format(**_escaped(row.params))
+    lines = [
+        [InlineKeyboardButton(text=b["label"].format(**_escaped(b.get("params") or {})), callback_data="t:" + b["token"])
+         for b in line]
+        for line in row.buttons
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=lines) if lines else None
+
+
+def _escaped(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: html.escape(value) if isinstance(value, str) else value for name, value in params.items()}
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` acquisitions a second on average, bursts of at most `burst`."""
+
+    def __init__(self, rate: float, burst: float = 1.0, monotonic: Monotonic = time.monotonic,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        self.rate, self.burst, self.monotonic, self.sleep = rate, float(burst), monotonic, sleep
+        self.tokens = float(burst)
+        self.updated = monotonic()
+
+    def _refill(self) -> None:
+        now = self.monotonic()
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
+        self.updated = now
+
+    async def acquire(self) -> None:
+        while True:
+            self._refill()
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await self.sleep((1 - self.tokens) / self.rate)
+
+
+@dataclass
+class _Claimed:
+    row: OutboxMessage
+    locale: str
+
+
+class OutboxSender:
+    def __init__(
+        self, bot: Bot, sessions: async_sessionmaker[AsyncSession], render: Render, clock: Clock, *,
+        files_dir: Path, default_locale: str = "zh_CN", rate: float = 25.0, per_chat_interval: float = 1.0,
+        max_attempts: int = 5, max_backoff: float = 300.0, concurrency: int = 4,
+        monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.bot, self.sessions, self.render, self.clock = bot, sessions, render, clock
+        self.files_dir, self.default_locale = Path(files_dir), default_locale
+        self.per_chat_interval, self.max_attempts, self.max_backoff = per_chat_interval, max_attempts, max_backoff
+        self.concurrency = max(1, concurrency)
+        self.monotonic, self.sleep = monotonic, sleep
+        self.limiter = RateLimiter(rate, monotonic=monotonic, sleep=sleep)
+        self.paused_until = 0.0  # monotonic; set by a 429 for everything this sender sends
+        self._chat_next: dict[int, float] = {}  # chat_id -> monotonic time it may next receive
+        self._claim_lock = asyncio.Lock()
+
+    # ---- the shared pause and per-chat pacing -------------------------------------------------
+
+    def paused_for(self) -> float:
+        """Seconds left of a pause ordered by Telegram (0 when sending may go on)."""
+        return max(0.0, self.paused_until - self.monotonic())
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+
+    def _busy_chats(self) -> list[int]:
+        now = self.monotonic()
+        for chat_id in [c for c, t in self._chat_next.items() if t <= now]:
+            del self._chat_next[chat_id]
+        return list(self._chat_next)
+
+    def _hold_chat(self, chat_id: int) -> None:
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), self.monotonic() + self.per_chat_interval)
+
+    # ---- start, report, loops -----------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """At start: rows a crash left in SENDING may or may not have reached Telegram. They become
+        UNCERTAIN and are never sent again. Run it before any sender of this database starts."""
+        async with self.sessions() as session:
+            result = await session.exec(
+                update(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+                .values(status=OutboxStatus.UNCERTAIN, error="interrupted while sending: may or may not have arrived")
+            )
+            await session.commit()
+        return int(result.rowcount or 0)
+
+    async def report(self, broadcast_id: int | None = None) -> dict[str, int]:
+        """Rows by status (every status present, zeros included), for one broadcast if given."""
+        query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        if broadcast_id is not None:
+            query = query.where(OutboxMessage.broadcast_id == broadcast_id)
+        counts = {status.value: 0 for status in OutboxStatus}
+        async with self.sessions() as session:
+            for status, count in (await session.exec(query)).all():
+                counts[OutboxStatus(status).value] = int(count)
+        return counts
+
+    async def run_once(self, limit: int = 100) -> int:
+        """One round: claim and send due rows, oldest first, until none is claimable, `limit` rows
+        were handled, or Telegram ordered a pause. Returns how many rows were handled (sent,
+        failed, blocked or put back), not counting rows skipped for their chat's pace."""
+        budget = [limit]
+        handled = [0]
+
+        async def worker() -> None:
+            while budget[0] > 0 and not self.paused_for():
+                await self.limiter.acquire()
+                async with self._claim_lock:
+                    if budget[0] <= 0 or self.paused_for():
+                        return
+                    claimed = await self._claim_next()
+                    if claimed is None:
+                        return
+                    budget[0] -= 1
+                    self._hold_chat(claimed.row.chat_id)
+                if await self._deliver(claimed):
+                    handled[0] += 1
+
+        results = await asyncio.gather(*(worker() for _ in range(min(self.concurrency, max(limit, 0)))),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return handled[0]
+
+    async def run_forever(self, stop: asyncio.Event, idle_delay: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:  # noqa: BLE001  (a database hiccup must not end the sender)
+                log.exception("outbox round failed")
+                handled = 0
+            delay = max(self.paused_for(), 0.0 if handled else idle_delay)
+            if delay <= 0:
+                await asyncio.sleep(0)  # let the rest of the bot run between busy rounds
+                continue
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    # ---- claiming ------------------------------------------------------------------------------
+
+    async def _claim_next(self) -> _Claimed | None:
+        """Commit PENDING → SENDING for the oldest due row whose chat may receive now."""
+        while True:
+            busy = self._busy_chats()
+            now = self.clock.now()
+            async with self.sessions() as session:
+                query = select(OutboxMessage).where(
+                    col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.not_before) <= now)
+                if busy:
+                    query = query.where(col(OutboxMessage.chat_id).not_in(busy))
+                # SQLite renders no FOR UPDATE (BEGIN IMMEDIATE already holds the write lock).
+                query = query.order_by(col(OutboxMessage.id)).limit(1).with_for_update(skip_locked=True)
+                row = (await session.exec(query)).first()
+                if row is None:
+                    return None
+                person = (await session.exec(
+                    select(Person.language, Person.blocked_at).where(Person.telegram_id == row.chat_id))).first()
+                blocked = person is not None and person[1] is not None
+                target = OutboxStatus.BLOCKED if blocked else OutboxStatus.SENDING
+                values: dict[str, Any] = {"status": target}
+                if blocked:
+                    values["error"] = "recipient has blocked the bot"
+                result = await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == OutboxStatus.PENDING)
+                    .values(**values).execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:  # another worker took it between our read and write
+                    await session.rollback()
+                    continue
+                await session.commit()
+            if blocked:
+                continue
+            row.status = OutboxStatus.SENDING
+            return _Claimed(row, (person[0] if person is not None and person[0] else self.default_locale))
+
+    # ---- sending -------------------------------------------------------------------------------
+
+    def _method(self, claimed: _Claimed) -> SendMessage | SendDocument:
+        row = claimed.row
+        text, markup = self.render(row, claimed.locale)
+        if row.document_path:
+            path = (self.files_dir / row.document_path).resolve()
+            if not path.is_relative_to(self.files_dir.resolve()) or not path.is_file():
+                raise FileNotFoundError(f"document missing: {row.document_path}")
+            filename = str(row.params.get("file_name") or path.name)
+            return SendDocument(chat_id=row.chat_id, document=FSInputFile(path, filename=filename),
+                                caption=text or None, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                protect_content=row.protect)
+        return SendMessage(chat_id=row.chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                           protect_content=row.protect)
+
+    async def _deliver(self, claimed: _Claimed) -> bool:
+        """Send one claimed row and record the outcome; False if it was put back unsent."""
+        row = claimed.row
+        assert row.id is not None
+        try:
+            method = self._method(claimed)
+        except Exception as exc:  # noqa: BLE001  (a bad template or a missing file fails this row only)
+            log.warning("outbox %s not renderable: %r", row.id, exc)
+            await self._finish(row.id, status=OutboxStatus.FAILED, error=f"render: {exc!r}")
+            return True
+        if self.paused_for():  # a 429 arrived since the claim: nothing new starts during a pause
+            await self._finish(row.id, status=OutboxStatus.PENDING)
+            return False
+        # No await between the check above and the request: the pause cannot slip in between.
+        self._hold_chat(row.chat_id)  # pace from the moment of the request
+        try:
+            message = await self.bot(method)
+        except TelegramRetryAfter as exc:
+            log.warning("outbox: Telegram asks to wait %ss (row %s)", exc.retry_after, row.id)
+            self.pause(float(exc.retry_after))
+            await self._finish(row.id, status=OutboxStatus.PENDING, error=_text(exc))
+        except TelegramForbiddenError as exc:
+            await self._blocked(row, _text(exc))
+        except TelegramUnauthorizedError as exc:
+            log.error("outbox: the bot token was refused; pausing %ss", UNAUTHORIZED_PAUSE)
+            self.pause(UNAUTHORIZED_PAUSE)
+            await self._finish(row.id, status=OutboxStatus.PENDING, error=_text(exc))
+        except TelegramEntityTooLarge as exc:
+            await self._finish(row.id, status=OutboxStatus.FAILED, error=_text(exc))
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            await self._retry_later(row, _text(exc))
+        except (TelegramBadRequest, TelegramAPIError) as exc:  # chat not found, too long, migrated …
+            log.info("outbox %s refused: %s", row.id, exc)
+            await self._finish(row.id, status=OutboxStatus.FAILED, error=_text(exc))
+        except Exception as exc:  # noqa: BLE001  (e.g. an unreadable answer: it may have arrived)
+            log.exception("outbox %s: unknown outcome", row.id)
+            await self._finish(row.id, status=OutboxStatus.UNCERTAIN, error=_text(exc))
+        else:
+            # Telegram accepted: commit at once, nothing else in between.
+            await self._sent(row.id, message)
+        return True
+
+    async def _sent(self, row_id: int, message: Any) -> None:
+        message_id = message.message_id if isinstance(message, Message) else None
+        for attempt in range(3):
+            try:
+                await self._finish(row_id, status=OutboxStatus.SENT, sent_at=self.clock.now(),
+                                   telegram_message_id=message_id, error="")
+                return
+            except Exception:  # noqa: BLE001  (the row stays SENDING → UNCERTAIN at the next start)
+                if attempt == 2:
+                    raise
+                log.exception("outbox %s sent but not recorded; retrying", row_id)
+                await asyncio.sleep(0.05 * (attempt + 1))
+
+    async def _finish(self, row_id: int, **values: Any) -> None:
+        async with self.sessions() as session:
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status).in_(IN_FLIGHT))
+                .values(**values).execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _retry_later(self, row: OutboxMessage, error: str) -> None:
+        assert row.id is not None
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            log.warning("outbox %s failed after %s attempts: %s", row.id, attempts, error)
+            await self._finish(row.id, status=OutboxStatus.FAILED, attempts=attempts, error=error)
+            return
+        delay = min(2.0**attempts, self.max_backoff)
+        await self._finish(row.id, status=OutboxStatus.PENDING, attempts=attempts, error=error,
+                           not_before=self.clock.now() + timedelta(seconds=delay))
+
+    async def _blocked(self, row: OutboxMessage, error: str) -> None:
+        """The recipient blocked the bot (or it left their group): mark the row, the person and
+        every other pending row to that chat, in one transaction."""
+        log.info("outbox: chat %s blocked the bot", row.chat_id)
+        now = self.clock.now()
+        async with self.sessions() as session:
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status).in_(IN_FLIGHT))
+                .values(status=OutboxStatus.BLOCKED, error=error).execution_options(synchronize_session=False)
+            )
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.chat_id) == row.chat_id, col(OutboxMessage.status) == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.BLOCKED, error="recipient has blocked the bot")
+                .execution_options(synchronize_session=False)
+            )
+            await session.exec(
+                update(Person)
+                .where(col(Person.telegram_id) == row.chat_id, col(Person.blocked_at).is_(None))
+                .values(blocked_at=now).execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+
+def _text(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {message}"[:ERROR_LIMIT]

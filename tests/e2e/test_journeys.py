@@ -1,0 +1,129 @@
+"""Whole journeys: the real entry point (`python -m bot`, in its own process) polling a Bot API
+emulator over HTTP, killed with SIGKILL mid-conversation and started again."""
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.emulator import BotAPIEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "4242:E2E-TOKEN-abcdefghijklmnopqrstuvwxyz"
+OFFICE, APPLICANT, REVIEWER = 810001, 810002, 810003
+
+
+class BotProcess:
+    """`python -m bot` with settings pointing at the emulator and a SQLite file of its own."""
+
+    def __init__(self, api: str, data: Path) -> None:
+        self.env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": api, "DATA_DIR": str(data),
+                    "DATABASE_URL": f"sqlite+aiosqlite:///{data / 'bot.db'}", "OFFICE_IDS": str(OFFICE),
+                    "REDIS_URL": "", "WEBHOOK_URL": ""}
+        self.database = data / "bot.db"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.database) as connection:
+            return connection.execute(sql).fetchall()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotAPIEmulator]:
+    async with BotAPIEmulator() as running:
+        yield running
+
+
+@pytest.fixture
+def bot(emulator: BotAPIEmulator, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    process = BotProcess(emulator.base_url, tmp_path)
+    process.start()
+    yield process
+    if process.process and process.process.poll() is None:
+        process.kill()
+
+
+def containing(text: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda message: text in (message.get("text") or message.get("caption") or "")
+
+
+async def say(emulator: BotAPIEmulator, user: int, text: str, expect: str, timeout: float = 30) -> dict[str, Any]:
+    emulator.user_sends_text(user, text)
+    return await emulator.wait_for(user, containing(expect), timeout=timeout)
+
+
+async def press(emulator: BotAPIEmulator, user: int, message: dict[str, Any], label: str, expect: str,
+                timeout: float = 30) -> dict[str, Any]:
+    emulator.press_button(user, message, label)
+    return await emulator.wait_for(user, containing(expect), timeout=timeout)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20) -> None:
+    for _ in range(int(timeout * 10)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
+async def test_self_check_survives_sigkill_and_duplicates_change_nothing(emulator: BotAPIEmulator,
+                                                                        bot: BotProcess) -> None:
+    notice = await say(emulator, APPLICANT, "/start", "个人信息保护说明", timeout=60)
+    emulator.duplicate_next_update()  # Telegram delivers the consent press twice
+    menu = await press(emulator, APPLICANT, notice, "同意", "请选择")
+    honours = await press(emulator, APPLICANT, menu, "对照条件自评", "请选择要申报的称号")
+    question = await press(emulator, APPLICANT, honours, "广东省用户满意服务明星", "第 1/7 题")
+    question = await press(emulator, APPLICANT, question, "是", "第 2/7 题")
+    question = await press(emulator, APPLICANT, question, "是", "第 3/7 题")
+    bot.kill()  # no shutdown, no flush: whatever was acknowledged must be on disk
+    emulator.user_sends_text(APPLICANT, "/selfcheck")  # arrives while the bot is down
+    bot.start()
+    offer = await emulator.wait_for(APPLICANT, containing("第 3/7 题"), timeout=60)
+    question = await press(emulator, APPLICANT, offer, "继续", "第 3/7 题")
+    for number in range(3, 8):
+        question = await press(emulator, APPLICANT, question, "是", "第 " if number < 7 else "自评结果")
+    assert "结论：<b>符合</b>" in (question.get("text") or "") or "结论：符合" in (question.get("text") or "")
+    assert bot.query("SELECT count(*) FROM auditrecord WHERE action = 'person.consented'") == [(1,)]
+    assert bot.query("SELECT verdict FROM selfcheck WHERE status = 'finished'") == [("eligible",)]
+
+
+async def test_outbox_waits_out_429_and_marks_403(emulator: BotAPIEmulator, bot: BotProcess) -> None:
+    notice = await say(emulator, OFFICE, "/start", "个人信息保护说明", timeout=60)
+    await press(emulator, OFFICE, notice, "同意", "请选择")
+    roles = await say(emulator, OFFICE, "/invite", "请选择角色")
+    link = await press(emulator, OFFICE, roles, "评审委员", "一次性链接")
+    payload = (link["text"].split("start=", 1)[1]).split()[0]
+    invited = await say(emulator, REVIEWER, f"/start {payload}", "个人信息保护说明")
+    offer = await press(emulator, REVIEWER, invited, "同意", "接受邀请")
+    emulator.fail_next("sendMessage", error_code=429, retry_after=2)  # the office's notice meets a 429
+    before = len(emulator.sent(OFFICE))
+    await press(emulator, REVIEWER, offer, "接受邀请", "您已成为评审委员")
+    await emulator.wait_for(OFFICE, containing("已接受邀请"), timeout=30)
+    await asyncio.sleep(2)
+    notices = [m for m in emulator.sent(OFFICE)[before:] if "已接受邀请" in (m.get("text") or "")]
+    assert len(notices) == 1  # delivered after the wait, exactly once
+    assert bot.query("SELECT status FROM outboxmessage") == [("sent",)]
+    # The reviewer blocks the bot; a role revocation notice then meets a 403.
+    emulator.block(REVIEWER)
+    listing = await say(emulator, OFFICE, "/roles", "当前角色")
+    revoke = next(b["text"] for row in listing["reply_markup"]["inline_keyboard"] for b in row if "评审委员" in b["text"])
+    await press(emulator, OFFICE, listing, revoke, "撤销原因")
+    await say(emulator, OFFICE, "任期届满", "已撤销")
+    await until(lambda: bot.query(f"SELECT blocked_at IS NOT NULL FROM person WHERE telegram_id = {REVIEWER}") == [(1,)])
+    assert ("blocked",) in bot.query("SELECT status FROM outboxmessage")

@@ -1,0 +1,303 @@
+"""A Bot API emulator for end-to-end tests: an aiohttp server on 127.0.0.1 that speaks enough of
+the Telegram Bot API for the bot to run against it unchanged (`TELEGRAM_API_BASE`).
+
+It emulates: getMe; getUpdates with offset, long-poll timeout and redelivery until confirmed;
+sending and editing messages, documents and photos (multipart uploads kept as files); callback
+answers; getFile and file downloads; and faults: scripted errors (429 with retry_after, 5xx, ...),
+a chat that blocked the bot (403), the same update delivered again, and a global rate limit.
+It does not emulate groups, inline mode, payments or webhooks."""
+
+import asyncio
+import itertools
+import json
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+BOT = {"id": 42, "is_bot": True, "first_name": "ServiceStar", "username": "servicestar_test_bot"}
+TEXT_FIELDS = frozenset({"text", "caption", "parse_mode", "callback_query_id", "file_id", "url", "secret_token",
+                         "description", "language_code", "inline_message_id"})
+SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "copyMessage"})
+FILE_FIELDS = {"sendDocument": "document", "sendPhoto": "photo"}
+TRUE_METHODS = frozenset({"deleteWebhook", "setWebhook", "setMyCommands", "deleteMyCommands", "setChatMenuButton",
+                          "answerCallbackQuery", "deleteMessage", "close", "logOut"})
+
+
+class BotAPIEmulator:
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self.queue: list[dict[str, Any]] = []  # updates not yet confirmed by an offset
+        self._arrived = asyncio.Event()
+        self._sent: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self._new_message = asyncio.Condition()
+        self._calls: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.files: dict[str, bytes] = {}
+        self._faults: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self._blocked: set[int] = set()
+        self._duplicate_next = False
+        self._redeliver: list[dict[str, Any]] = []
+        self._rate: float | None = None
+        self._recent_sends: deque[float] = deque()
+        self.rate_limited = 0
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # Lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self) -> "BotAPIEmulator":
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> "BotAPIEmulator":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # What the test does as users ------------------------------------------------------------------
+
+    def _user(self, user_id: int, first_name: str, language_code: str) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+
+    def _queue(self, body: dict[str, Any]) -> int:
+        update = {"update_id": next(self._ids), **body}
+        self.queue.append(update)
+        if self._duplicate_next:
+            self._duplicate_next = False
+            self._redeliver.append(update)
+        self._arrived.set()
+        return update["update_id"]
+
+    def _message(self, user_id: int, first_name: str, language_code: str, **content: Any) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"}, "from": self._user(user_id, first_name, language_code),
+                **content}
+
+    def user_sends_text(self, user_id: int, text: str, first_name: str = "测试用户", language_code: str = "zh-hans") -> int:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self._queue({"message": self._message(user_id, first_name, language_code, **content)})
+
+    def user_presses(self, user_id: int, message: dict[str, Any], callback_data: str, first_name: str = "测试用户",
+                     language_code: str = "zh-hans") -> int:
+        query = {"id": secrets.token_hex(8), "from": self._user(user_id, first_name, language_code),
+                 "chat_instance": "e2e", "message": message, "data": callback_data}
+        return self._queue({"callback_query": query})
+
+    def press_button(self, user_id: int, message: dict[str, Any], label: str, **user: Any) -> int:
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button.get("text") == label:
+                    return self.user_presses(user_id, message, button["callback_data"], **user)
+        raise AssertionError(f"no button {label!r} in {message.get('text')!r}")
+
+    def _store_file(self, data: bytes) -> dict[str, Any]:
+        file_id = "file-" + secrets.token_hex(8)
+        self.files[file_id] = data
+        return {"file_id": file_id, "file_unique_id": file_id[5:], "file_size": len(data)}
+
+    def user_sends_document(self, user_id: int, file_name: str, data: bytes, mime_type: str,
+                            first_name: str = "测试用户", language_code: str = "zh-hans") -> int:
+        document = {**self._store_file(data), "file_name": file_name, "mime_type": mime_type}
+        return self._queue({"message": self._message(user_id, first_name, language_code, document=document)})
+
+    def user_sends_photo(self, user_id: int, data: bytes, first_name: str = "测试用户",
+                         language_code: str = "zh-hans") -> int:
+        photo = [{**self._store_file(data), "width": 100, "height": 100}]
+        return self._queue({"message": self._message(user_id, first_name, language_code, photo=photo)})
+
+    # Fault injection ------------------------------------------------------------------------------
+
+    def fail_next(self, method: str, error_code: int = 429, retry_after: int | None = None,
+                  description: str | None = None, times: int = 1) -> None:
+        for _ in range(times):
+            self._faults[method].append({"error_code": error_code, "retry_after": retry_after,
+                                         "description": description or _describe(error_code)})
+
+    def block(self, chat_id: int) -> None:
+        self._blocked.add(chat_id)
+
+    def duplicate_next_update(self) -> None:
+        """The next update is delivered again after the bot confirmed it, as Telegram may."""
+        self._duplicate_next = True
+
+    def rate_limit(self, per_second: float | None) -> None:
+        self._rate = per_second
+
+    # What the test reads --------------------------------------------------------------------------
+
+    def sent(self, chat_id: int) -> list[dict[str, Any]]:
+        return list(self._sent[chat_id])
+
+    def all_sent(self) -> list[dict[str, Any]]:
+        return [m for messages in self._sent.values() for m in messages]
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        return list(self._calls[method])
+
+    async def wait_for(self, chat_id: int, predicate: Callable[[dict[str, Any]], bool] | None = None,
+                       timeout: float = 5.0) -> dict[str, Any]:
+        """The first message to chat_id, sent or edited from now on, that matches predicate."""
+        seen = len(self._sent[chat_id])
+
+        def match() -> dict[str, Any] | None:
+            for message in self._sent[chat_id][seen:]:
+                if predicate is None or predicate(message):
+                    return message
+            return None
+
+        async with self._new_message:
+            await asyncio.wait_for(self._new_message.wait_for(lambda: match() is not None), timeout)
+        found = match()
+        assert found is not None
+        return found
+
+    # The HTTP side --------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _params(request)
+        self._calls[method].append(params)
+        fault = self._fault_for(method, params)
+        if fault is not None:
+            return fault
+        if method == "getUpdates":
+            return _ok(await self._get_updates(params))
+        if method == "getMe":
+            return _ok(BOT)
+        if method == "getFile":
+            file_id = params.get("file_id", "")
+            if file_id not in self.files:
+                return _error(400, "Bad Request: invalid file_id")
+            return _ok({"file_id": file_id, "file_unique_id": file_id[5:], "file_size": len(self.files[file_id]),
+                        "file_path": f"documents/{file_id}"})
+        if method in TRUE_METHODS:
+            return _ok(True)
+        if method in SENDS or method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
+            return _ok(await self._record(method, params))
+        return _error(404, "Not Found: method not found")
+
+    def _fault_for(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        if self._faults[method]:
+            fault = self._faults[method].popleft()
+            return _error(fault["error_code"], fault["description"], fault["retry_after"])
+        chat_id = _int(params.get("chat_id"))
+        if method in SENDS and chat_id in self._blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if method in SENDS and self._rate is not None:
+            now = time.monotonic()
+            while self._recent_sends and now - self._recent_sends[0] >= 1.0:
+                self._recent_sends.popleft()
+            if len(self._recent_sends) >= self._rate:
+                self.rate_limited += 1
+                return _error(429, "Too Many Requests: retry after 1", 1)
+            self._recent_sends.append(now)
+        return None
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = _int(params.get("offset")) or 0
+        if offset:
+            self.queue = [u for u in self.queue if u["update_id"] >= offset]
+            if self._redeliver and all(u["update_id"] < offset for u in self._redeliver):
+                self.queue[:0], self._redeliver = self._redeliver, []  # delivered again, same update_id
+        if not self.queue:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout=min(float(_int(params.get("timeout")) or 0), 25))
+            except TimeoutError:
+                return []
+        limit = _int(params.get("limit")) or 100
+        return self.queue[:limit]
+
+    async def _record(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _int(params.get("chat_id")) or 0
+        message: dict[str, Any] = {"message_id": _int(params.get("message_id")) or next(self._message_ids),
+                                   "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "from": BOT}
+        for field in ("text", "caption", "reply_markup", "protect_content"):
+            if params.get(field) is not None:
+                message[field] = params[field]
+        if method in FILE_FIELDS:
+            upload = params.get(FILE_FIELDS[method])
+            stored = self._store_file(upload) if isinstance(upload, bytes) else {
+                "file_id": upload, "file_unique_id": str(upload)[5:], "file_size": len(self.files.get(upload, b""))}
+            if method == "sendDocument":
+                message["document"] = {**stored, "file_name": params.get("_file_name", "document")}
+            else:
+                message["photo"] = [{**stored, "width": 100, "height": 100}]
+        async with self._new_message:
+            self._sent[chat_id].append(message)
+            self._new_message.notify_all()
+        return message
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        return dict(await request.json())
+    form = await request.post() if request.can_read_body else request.query
+    params: dict[str, Any] = {}
+    attachments: dict[str, Any] = {}
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            attachments[key] = value
+            continue
+        params[key] = value if key in TEXT_FIELDS else _json(value)
+    for key, value in list(params.items()):
+        if isinstance(value, str) and value.startswith("attach://"):
+            field = attachments[value.removeprefix("attach://")]
+            params[key] = field.file.read()
+            params["_file_name"] = field.filename
+    return params
+
+
+def _json(value: Any) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _describe(code: int) -> str:
+    return {429: "Too Many Requests: retry later", 403: "Forbidden: bot was blocked by the user",
+            400: "Bad Request", 500: "Internal Server Error", 502: "Bad Gateway"}.get(code, "Error")
+
+
+def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=code)
