@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import CampaignField, Menu
 from handlers.charts import bar_chart
 from handlers.keyboards import keyboard, plain_button
-from handlers.render import current_locale, t
+from handlers.render import answer_target, current_locale, t
 from handlers.states import CampaignForm
 from models import Role
 from services import campaign_form, campaigns, people, selfcheck
@@ -27,10 +27,8 @@ def day(moment, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
 
 async def show_campaign(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock,
                         zone: ZoneInfo) -> None:
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if not isinstance(message, Message):
+    message = await answer_target(event)
+    if message is None:
         return
     now = clock.now()
     view = await campaigns.current(session, now)

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import Lang, Menu
 from handlers.keyboards import language_keyboard, menu_keyboard
 from handlers.preferences import remember_language
-from handlers.render import t
+from handlers.render import answer_target, t
 from services import people
 from services.actors import Actor
 from services.menu import menu_items
@@ -18,11 +18,10 @@ from services.menu import menu_items
 
 
 async def choose_language(event: Message | CallbackQuery) -> None:
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if isinstance(message, Message):
-        await message.answer(t("language.choose"), reply_markup=language_keyboard())
+    message = await answer_target(event)
+    if message is None:
+        return
+    await message.answer(t("language.choose"), reply_markup=language_keyboard())
 
 
 async def set_language(query: CallbackQuery, callback_data: Lang, actor: Actor, session: AsyncSession,
@@ -41,12 +40,11 @@ async def set_language(query: CallbackQuery, callback_data: Lang, actor: Actor, 
 
 
 async def show_help(event: Message | CallbackQuery, actor: Actor) -> None:
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if isinstance(message, Message):
-        sections = [t("help.everyone")] + [t(f"help.{role.value}") for role in sorted(actor.roles)]
-        await message.answer("\n\n".join(sections))
+    message = await answer_target(event)
+    if message is None:
+        return
+    sections = [t("help.everyone")] + [t(f"help.{role.value}") for role in sorted(actor.roles)]
+    await message.answer("\n\n".join(sections))
 
 
 async def show_menu(message: Message, actor: Actor) -> None:

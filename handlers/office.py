@@ -8,9 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, InviteRole, Menu
 from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import organisation_name, role_name, t
+from handlers.render import answer_target, organisation_name, role_name, t
 from handlers.states import RevokeRole
-from models import Organisation, Role
+from models import Role
 from services import people, tokens
 from services.actors import Actor
 from services.errors import DomainError
@@ -20,12 +20,11 @@ from services.ports import Clock
 
 async def choose_role(event: Message | CallbackQuery, actor: Actor) -> None:
     people.require_role(actor, Role.OFFICE)
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if isinstance(message, Message):
-        rows = [[plain_button(role_name(role), InviteRole(role=role.value).pack())] for role in Role]
-        await message.answer(t("invite.choose_role"), reply_markup=keyboard(rows))
+    message = await answer_target(event)
+    if message is None:
+        return
+    rows = [[plain_button(role_name(role), InviteRole(role=role.value).pack())] for role in Role]
+    await message.answer(t("invite.choose_role"), reply_markup=keyboard(rows))
 
 
 async def invite(query: CallbackQuery, callback_data: InviteRole, actor: Actor, session: AsyncSession, clock: Clock,
@@ -57,10 +56,8 @@ async def invite(query: CallbackQuery, callback_data: InviteRole, actor: Actor, 
 
 async def list_roles(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
     holders = await people.role_holders(session, actor)
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if not isinstance(message, Message):
+    message = await answer_target(event)
+    if message is None:
         return
     if not holders:
         await message.answer(t("roles.none"))

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from html import escape
 from typing import Any
 
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, gettext
 
 from models import Organisation, Role
@@ -43,3 +44,12 @@ def current_locale() -> str:
 
 def local_date(moment: datetime, zone: str = "Asia/Shanghai") -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
+
+
+async def answer_target(event: Message | CallbackQuery) -> Message | None:
+    """Commands and menu buttons share handlers: acknowledge a press, and return the message to
+    answer in (None when Telegram no longer has it)."""
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+        return event.message if isinstance(event.message, Message) else None
+    return event

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import HonourPick, Menu, SelfCheckAnswer
 from handlers.keyboards import keyboard, plain_button
-from handlers.render import current_locale, local_date, t
+from handlers.render import answer_target, current_locale, local_date, t
 from handlers.states import SelfCheckFlow
 from models import SelfCheck
 from services import selfcheck
@@ -24,10 +24,8 @@ ANSWERS = ("yes", "no", "unsure")
 
 
 async def choose_honour(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if not isinstance(message, Message):
+    message = await answer_target(event)
+    if message is None:
         return
     running = await selfcheck.running(session, actor)
     if running is not None:

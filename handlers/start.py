@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Confirm, Consent, Menu
 from handlers.keyboards import consent_keyboard, keyboard, menu_keyboard, plain_button, token_button
-from handlers.render import organisation_name, role_name, t
+from handlers.render import answer_target, organisation_name, role_name, t
 from models import Organisation
 from services import people, tokens
 from services.actors import Actor
@@ -85,11 +85,10 @@ async def decline(query: CallbackQuery) -> None:
 
 
 async def privacy(event: Message | CallbackQuery, actor: Actor) -> None:
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if isinstance(message, Message):
-        await message.answer(t("privacy.notice"), reply_markup=None if actor.registered else consent_keyboard())
+    message = await answer_target(event)
+    if message is None:
+        return
+    await message.answer(t("privacy.notice"), reply_markup=None if actor.registered else consent_keyboard())
 
 
 async def my_data(message: Message, actor: Actor, session: AsyncSession) -> None:

@@ -8,17 +8,15 @@ from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import Menu
-from handlers.render import current_locale, t
+from handlers.render import answer_target, current_locale, t
 from services import selfcheck
 from services.actors import Actor
 from services.catalogue import load_catalogue
 
 
 async def my_status(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, zone: ZoneInfo) -> None:
-    message = event if isinstance(event, Message) else event.message
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if not isinstance(message, Message):
+    message = await answer_target(event)
+    if message is None:
         return
     checks = await selfcheck.history(session, actor)
     if not checks:
