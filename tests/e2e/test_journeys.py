@@ -85,6 +85,9 @@ async def until(condition: Callable[[], bool], timeout: float = 20) -> None:
 async def test_self_check_survives_sigkill_and_duplicates_change_nothing(emulator: BotAPIEmulator,
                                                                         bot: BotProcess) -> None:
     notice = await say(emulator, APPLICANT, "/start", "个人信息保护说明", timeout=60)
+    menus = {call.get("language_code"): {c["command"]: c["description"] for c in call["commands"]}
+             for call in emulator.calls("setMyCommands")}
+    assert menus[None]["selfcheck"] == "对照条件自评" and menus["en"]["selfcheck"] == "check my eligibility"
     emulator.duplicate_next_update()  # Telegram delivers the consent press twice
     menu = await press(emulator, APPLICANT, notice, "同意", "请选择")
     honours = await press(emulator, APPLICANT, menu, "对照条件自评", "请选择要申报的称号")
