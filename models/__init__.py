@@ -11,10 +11,20 @@ from models.messaging import (
     OutboxMessage,
     OutboxStatus,
 )
+from models.nominations import (
+    Deficiency,
+    Endorsement,
+    Nomination,
+    NominationMaterial,
+    NominationMove,
+    Quota,
+    Verification,
+)
 from models.people import Invitation, Organisation, OrganisationKind, Person, Role, RoleAssignment
 
 __all__ = [
-    "ActionToken", "AuditHead", "AuditRecord", "Campaign", "SelfCheck", "SelfCheckStatus", "WorkdayOverride", "FsmRecord", "HandledUpdate", "InboxStatus",
+    "ActionToken", "AuditHead", "Deficiency", "Endorsement", "Nomination", "NominationMaterial", "NominationMove",
+    "Quota", "Verification", "AuditRecord", "Campaign", "SelfCheck", "SelfCheckStatus", "WorkdayOverride", "FsmRecord", "HandledUpdate", "InboxStatus",
     "InboxUpdate", "Invitation", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",
     "Person", "Role", "RoleAssignment",
 ]

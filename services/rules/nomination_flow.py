@@ -1,0 +1,74 @@
+"""A nomination's stages (第十六条第1项) and who may move it between them: one explicit table."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from services.errors import DomainError
+
+
+class Stage(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # with the recommending body
+    RETURNED_BY_RECOMMENDER = "returned_by_recommender"
+    ENDORSED = "endorsed"  # opinion and seal given; with the office for the preliminary check
+    RETURNED_FOR_SUPPLEMENT = "returned_for_supplement"  # 退回补充, with a deadline
+    RESUBMITTED = "resubmitted"  # supplemented, back with the office
+    PASSED = "passed"  # 初审通过: goes to the review committee
+    REJECTED = "rejected"  # 不通过
+    WITHDRAWN = "withdrawn"
+
+
+class Mover(StrEnum):
+    APPLICANT = "applicant"
+    RECOMMENDER = "recommender"
+    OFFICE = "office"
+
+
+@dataclass(frozen=True)
+class Move:
+    movers: frozenset[Mover]
+    needs_reason: bool = False
+    needs_deadline: bool = False  # the office sets one
+    before_deadline: bool = False  # allowed only until the deadline the office set
+
+
+def _move(*movers: Mover, **rules: bool) -> Move:
+    return Move(frozenset(movers), **rules)
+
+
+TRANSITIONS: dict[tuple[Stage, Stage], Move] = {
+    (Stage.DRAFT, Stage.SUBMITTED): _move(Mover.APPLICANT),
+    (Stage.DRAFT, Stage.WITHDRAWN): _move(Mover.APPLICANT),
+    (Stage.SUBMITTED, Stage.ENDORSED): _move(Mover.RECOMMENDER),
+    (Stage.SUBMITTED, Stage.RETURNED_BY_RECOMMENDER): _move(Mover.RECOMMENDER, needs_reason=True),
+    (Stage.SUBMITTED, Stage.WITHDRAWN): _move(Mover.APPLICANT),
+    (Stage.RETURNED_BY_RECOMMENDER, Stage.SUBMITTED): _move(Mover.APPLICANT),
+    (Stage.RETURNED_BY_RECOMMENDER, Stage.WITHDRAWN): _move(Mover.APPLICANT),
+    (Stage.ENDORSED, Stage.PASSED): _move(Mover.OFFICE),
+    (Stage.ENDORSED, Stage.REJECTED): _move(Mover.OFFICE, needs_reason=True),
+    (Stage.ENDORSED, Stage.RETURNED_FOR_SUPPLEMENT): _move(Mover.OFFICE, needs_reason=True, needs_deadline=True),
+    (Stage.RETURNED_FOR_SUPPLEMENT, Stage.RESUBMITTED): _move(Mover.APPLICANT, before_deadline=True),
+    (Stage.RESUBMITTED, Stage.PASSED): _move(Mover.OFFICE),
+    (Stage.RESUBMITTED, Stage.REJECTED): _move(Mover.OFFICE, needs_reason=True),
+    (Stage.RESUBMITTED, Stage.RETURNED_FOR_SUPPLEMENT): _move(Mover.OFFICE, needs_reason=True, needs_deadline=True),
+}
+
+EDITABLE = frozenset({Stage.DRAFT, Stage.RETURNED_BY_RECOMMENDER, Stage.RETURNED_FOR_SUPPLEMENT})
+
+
+def editable(stage: Stage) -> bool:
+    return stage in EDITABLE
+
+
+def check_move(current: Stage, target: Stage, mover: Mover, *, reason: str = "", deadline: datetime | None = None,
+               now: datetime) -> None:
+    move = TRANSITIONS.get((current, target))
+    if move is None or mover not in move.movers:
+        raise DomainError("nomination.move_not_allowed", from_key=f"stage.{current.value}", to_key=f"stage.{target.value}")
+    if move.needs_reason and not reason.strip():
+        raise DomainError("nomination.reason_required")
+    if move.needs_deadline and (deadline is None or deadline <= now):
+        raise DomainError("nomination.deadline_required")
+    if move.before_deadline and deadline is not None and deadline <= now:
+        raise DomainError("nomination.deadline_passed")
