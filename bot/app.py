@@ -28,7 +28,7 @@ from scheduler import create_scheduler, register_jobs
 from services.ports import Clock, SystemClock
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "menu", "selfcheck", "mystatus", "campaign", "help", "lang", "privacy", "mydata", "forget")
+COMMANDS = ("start", "menu", "selfcheck", "nominate", "mystatus", "campaign", "help", "lang", "privacy", "mydata", "forget")
 
 
 @dataclass

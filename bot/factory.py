@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.middlewares import ActionTokenMiddleware, ActorMiddleware, DatabaseMiddleware, LanguageMiddleware
 from bot.storage import SqlStorage
 from handlers import build_routers
+from services.files import FileStore
 from services.ports import Clock
 
 
@@ -26,6 +27,7 @@ def create_dispatcher(
         # Without isolation, two updates from one person at once lose FSM writes (FACTS.md).
         events_isolation=events_isolation or SimpleEventIsolation(),
         settings=settings, office_ids=settings.office_ids, i18n=i18n, zone=settings.zone,
+        file_store=FileStore(settings.data_dir / "files"),
     )
     # Outer middlewares run in this order, after aiogram's own error, user-context and FSM ones.
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))

@@ -70,3 +70,17 @@ class CampaignField(CallbackData, prefix="cf"):
 
     campaign: int
     field: str
+
+
+class Nominate(CallbackData, prefix="nm"):
+    """Start (or carry on with) a nomination for an honour, optionally from a finished self-check."""
+
+    code: str
+    selfcheck: int = 0
+
+
+class NominationEdit(CallbackData, prefix="ne"):
+    """A step on the applicant's own nomination; the service re-checks owner and stage."""
+
+    nomination: int
+    what: str  # a field id, or org | org-<id> | files | slot-<material> | consent | submit | card

@@ -9,7 +9,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.callbacks import HonourPick, Menu, SelfCheckAnswer
+from handlers.callbacks import HonourPick, Menu, Nominate, SelfCheckAnswer
 from handlers.keyboards import keyboard, plain_button
 from handlers.render import answer_target, current_locale, local_date, t
 from handlers.states import SelfCheckFlow
@@ -134,8 +134,13 @@ async def on_answer(query: CallbackQuery, callback_data: SelfCheckAnswer, actor:
         return
     await state.clear()
     outcome = await selfcheck.outcome(session, check, clock.now())
+    next_step = None
+    if outcome.can_nominate:
+        # The next step carries the self-check over into the nomination.
+        next_step = keyboard([[plain_button(t("selfcheck.start_nomination"),
+                                            Nominate(code=check.honour, selfcheck=check.id or 0).pack())]])
     if message:
-        await message.edit_text(render_verdict(outcome))
+        await message.edit_text(render_verdict(outcome), reply_markup=next_step)
 
 
 def render_verdict(outcome: selfcheck.Outcome) -> str:

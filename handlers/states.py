@@ -14,3 +14,8 @@ class SelfCheckFlow(StatesGroup):
 class CampaignForm(StatesGroup):
     waiting = State()
     new_date = State()
+
+
+class NominationForm(StatesGroup):
+    field = State()
+    upload = State()

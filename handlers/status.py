@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import Menu
 from handlers.render import answer_target, current_locale, t
-from services import selfcheck
+from services import nominations, selfcheck
 from services.actors import Actor
 from services.catalogue import load_catalogue
 
@@ -18,12 +18,23 @@ async def my_status(event: Message | CallbackQuery, actor: Actor, session: Async
     message = await answer_target(event)
     if message is None:
         return
+    locale, honours = current_locale(), load_catalogue().honours
+    lines: list[str] = []
+    for nomination in await nominations.mine(session, actor):
+        lines.append(t("mystatus.nomination_line", id=nomination.id, honour=honours[nomination.honour].name.get(locale),
+                       stage_key=f"stage.{nomination.stage}"))
+        for move in await nominations.history(session, nomination.id or 0):
+            lines.append(t("mystatus.move_line", date=move.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                           stage_key=f"stage.{move.to_stage}", reason=move.reason or ""))
+    if lines:
+        lines.insert(0, t("mystatus.nominations_title"))
+        lines.append("")
     checks = await selfcheck.history(session, actor)
     if not checks:
-        await message.answer(t("mystatus.no_selfchecks"))
+        lines.append(t("mystatus.no_selfchecks"))
+        await message.answer("\n".join(lines))
         return
-    locale, honours = current_locale(), load_catalogue().honours
-    lines = [t("mystatus.selfchecks_title")]
+    lines.append(t("mystatus.selfchecks_title"))
     for check in checks:
         assert check.finished_at is not None
         lines.append(t("mystatus.selfcheck_line", date=check.finished_at.astimezone(zone).strftime("%Y-%m-%d"),

@@ -3,7 +3,7 @@
 from models import Role
 from services.actors import Actor
 
-EVERYONE = ("selfcheck", "mystatus", "campaign", "language", "privacy", "help")
+EVERYONE = ("selfcheck", "nominate", "mystatus", "campaign", "language", "privacy", "help")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.OFFICE: ("invite", "roles"),
 }

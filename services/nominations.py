@@ -22,6 +22,7 @@ from models import (
     Quota,
     Role,
     RoleAssignment,
+    SelfCheck,
 )
 from services import audit, campaigns, outbox, people, tokens
 from services.actors import Actor
@@ -75,6 +76,10 @@ async def start(session: AsyncSession, actor: Actor, honour: str, now: datetime,
     view = await campaigns.require_action(session, Action.START_NOMINATION, now)
     if not view.grants(honour):
         raise DomainError("nomination.honour_not_granted")
+    if selfcheck_id is not None:
+        carried = await session.get(SelfCheck, selfcheck_id)
+        if carried is None or carried.person_id != actor.person_id or carried.honour != honour:
+            raise DomainError("selfcheck.not_yours")
     existing = (await session.exec(select(Nomination).where(
         Nomination.applicant_id == actor.person_id, Nomination.campaign_id == view.campaign.id,
         Nomination.honour == honour, col(Nomination.stage).not_in([Stage.WITHDRAWN.value, Stage.REJECTED.value]),

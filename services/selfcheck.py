@@ -13,6 +13,7 @@ from services import audit, campaigns, people
 from services.actors import Actor
 from services.catalogue import Criterion, CriterionKind, Honour, load_catalogue
 from services.errors import DomainError
+from services.rules.campaign_phases import Action
 from services.rules.eligibility import Answer, Verdict, VerdictKind, evaluate
 
 
@@ -132,13 +133,17 @@ class Outcome:
     verdict: Verdict
     granted_this_year: bool | None  # None: no campaign under way
     next_campaign: Campaign | None
+    can_nominate: bool  # the nomination window is open for this honour, and nothing failed
 
 
 async def outcome(session: AsyncSession, check: SelfCheck, now: datetime) -> Outcome:
     view = await campaigns.current(session, now)
     granted = view.grants(check.honour) if view else None
     upcoming = None if view else await campaigns.upcoming(session, now)
-    return Outcome(check, _verdict(check), granted, upcoming)
+    verdict = _verdict(check)
+    can_nominate = bool(view and granted and view.allows(Action.START_NOMINATION)
+                        and verdict.kind != VerdictKind.NOT_ELIGIBLE)
+    return Outcome(check, verdict, granted, upcoming, can_nominate)
 
 
 async def history(session: AsyncSession, actor: Actor, limit: int = 10) -> list[SelfCheck]:

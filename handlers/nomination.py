@@ -1,0 +1,158 @@
+"""The applicant's nomination: start it (from a self-check or the menu), fill in the dossier,
+choose the recommending body, upload materials, agree to publication, submit."""
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.callbacks import Menu, Nominate, NominationEdit
+from handlers.keyboards import keyboard, plain_button
+from handlers.render import answer_target, current_locale, organisation_name, t
+from handlers.states import NominationForm
+from models import Nomination
+from services import files, nominations, people
+from services.actors import Actor
+from services.catalogue import load_catalogue
+from services.errors import DomainError
+from services.ports import Clock
+from services.rules.dossier import FIELDS
+from services.rules.nomination_flow import Stage, editable
+
+
+async def choose_honour(event: Message | CallbackQuery, actor: Actor) -> None:
+    people.require_registered(actor)
+    message = await answer_target(event)
+    if message is None:
+        return
+    locale = current_locale()
+    rows = [[plain_button(h.name.get(locale), Nominate(code=code).pack())] for code, h in load_catalogue().honours.items()]
+    await message.answer(t("nomination.choose_honour"), reply_markup=keyboard(rows))
+
+
+async def start(query: CallbackQuery, callback_data: Nominate, actor: Actor, session: AsyncSession,
+                clock: Clock) -> None:
+    nomination = await nominations.start(session, actor, callback_data.code, clock.now(),
+                                         selfcheck_id=callback_data.selfcheck or None)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(**await card(session, nomination, actor))
+
+
+def button(nomination: Nomination, what: str, label: str) -> InlineKeyboardButton:
+    return plain_button(label, NominationEdit(nomination=nomination.id or 0, what=what).pack())
+
+
+async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> dict:  # type: ignore[type-arg]
+    """The dossier at a glance, with a button for each thing still to do."""
+    locale = current_locale()
+    present = await nominations.materials(session, nomination.id or 0)
+    organisations = {o.id: o for o in await people.organisations(session)}
+    lines = [t("nomination.card_title", id=nomination.id, honour_key=f"honour.{nomination.honour}",
+               stage_key=f"stage.{nomination.stage}")]
+    for spec in FIELDS[nomination.honour]:
+        value = nomination.fields.get(spec.id)
+        lines.append(t("nomination.field_line", mark="✅" if value is not None else "⬜",
+                       field_key=f"dossier.field.{spec.id}", value=str(value) if value is not None else "—"))
+    chosen = organisations.get(nomination.organisation_id)
+    lines.append(t("nomination.organisation_line", mark="✅" if chosen else "⬜",
+                   organisation=organisation_name(chosen, locale) if chosen else "—"))
+    lines.append(t("nomination.materials_line", count=len(present)))
+    lines += [f"  • {m.file_name}" for m in present]
+    lines.append(t("nomination.consent_line", mark="✅" if nomination.publish_consent_at else "⬜"))
+    rows: list[list[InlineKeyboardButton]] = []
+    if editable(Stage(nomination.stage)):
+        fields = [button(nomination, spec.id, t(f"dossier.field.{spec.id}")) for spec in FIELDS[nomination.honour]]
+        rows += [fields[i:i + 3] for i in range(0, len(fields), 3)]
+        rows.append([button(nomination, "org", t("nomination.choose_organisation")),
+                     button(nomination, "files", t("nomination.upload"))])
+        if nomination.publish_consent_at is None:
+            rows.append([button(nomination, "consent", t("nomination.consent"))])
+        rows.append([button(nomination, "submit", t("nomination.submit"))])
+    return {"text": "\n".join(lines), "reply_markup": keyboard(rows) if rows else None}
+
+
+async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor, session: AsyncSession,
+               state: FSMContext, clock: Clock) -> None:
+    nomination_id, what = callback_data.nomination, callback_data.what
+    nomination = await session.get(Nomination, nomination_id)
+    if nomination is None or nomination.applicant_id != actor.person_id:
+        raise DomainError("nomination.not_yours")
+    await query.answer()
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None:
+        return
+    locale = current_locale()
+    if what == "card":
+        await state.clear()
+        await message.answer(**await card(session, nomination, actor))
+    elif what == "org":
+        rows = [[button(nomination, f"org-{o.id}", organisation_name(o, locale))]
+                for o in await people.organisations(session)]
+        await message.answer(t("nomination.choose_organisation"), reply_markup=keyboard(rows))
+    elif what.startswith("org-"):
+        chosen = await nominations.choose_organisation(session, actor, nomination_id, int(what[4:]), clock.now())
+        await message.answer(**await card(session, chosen, actor))
+    elif what == "files":
+        rows = [[button(nomination, f"slot-{m.id}", m.name.get(locale))] for m in nominations.checklist(nomination.honour)]
+        await message.answer(t("nomination.choose_material"), reply_markup=keyboard(rows))
+    elif what.startswith("slot-"):
+        await state.set_state(NominationForm.upload)
+        await state.update_data(nomination=nomination_id, slot=what[5:])
+        await message.answer(t("nomination.send_files"), reply_markup=keyboard([[button(nomination, "card",
+                                                                                        t("nomination.done"))]]))
+    elif what == "consent":
+        agreed = await nominations.consent_to_publish(session, actor, nomination_id, clock.now())
+        await message.answer(**await card(session, agreed, actor))
+    elif what == "submit":
+        submitted = await nominations.submit(session, actor, nomination_id, clock.now())
+        await message.answer(t("nomination.submitted", id=submitted.id))
+    elif any(spec.id == what for spec in FIELDS[nomination.honour]):
+        await state.set_state(NominationForm.field)
+        await state.update_data(nomination=nomination_id, field=what)
+        await message.answer(t("nomination.ask_field", field_key=f"dossier.field.{what}"))
+    else:
+        raise DomainError("button.unknown")
+
+
+async def field_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    if not message.text:
+        await message.answer(t("nomination.type_text"))
+        return
+    data = await state.get_data()
+    nomination = await nominations.set_field(session, actor, data["nomination"], data["field"], message.text,
+                                             clock.now())
+    await state.clear()
+    await message.answer(**await card(session, nomination, actor))
+
+
+async def file_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
+                    bot: Bot, file_store: files.FileStore) -> None:
+    """Each file of an album arrives as its own message: each is checked and kept."""
+    document = message.document
+    if document is None:
+        await message.answer(t("nomination.send_a_file"))
+        return
+    if (document.file_size or 0) > files.MAX_BYTES:
+        raise DomainError("file.too_large", max_mb=files.MAX_BYTES // (1024 * 1024))
+    downloaded = await bot.download(document.file_id)
+    data = downloaded.read() if downloaded is not None else b""
+    checked = files.check(data, document.file_name or "file")
+    sha = file_store.put(checked.data)
+    state_data = await state.get_data()
+    await nominations.add_material(session, actor, state_data["nomination"], state_data["slot"], sha256=sha,
+                                   file_name=checked.safe_name, kind=checked.kind, size=len(checked.data),
+                                   now=clock.now())
+    await message.answer(t("nomination.file_kept", name=checked.safe_name))
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(choose_honour, Command("nominate"))
+    router.callback_query.register(choose_honour, Menu.filter(F.item == "nominate"))
+    router.callback_query.register(start, Nominate.filter())
+    router.callback_query.register(edit, NominationEdit.filter())
+    router.message.register(field_typed, NominationForm.field)
+    router.message.register(file_sent, NominationForm.upload)
+    return router
