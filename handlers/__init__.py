@@ -3,7 +3,7 @@ builds fresh ones (the tests build a Dispatcher per test)."""
 
 from aiogram import Router
 
-from handlers import campaign, common, errors, fallback, nomination, office, selfcheck, start, status
+from handlers import campaign, common, errors, fallback, nomination, office, recommender, selfcheck, start, status
 
 
 def build_routers() -> list[Router]:
@@ -14,6 +14,7 @@ def build_routers() -> list[Router]:
         office.build(),  # office staff: invitations and roles
         selfcheck.build(),  # /selfcheck: eligibility against Art. 12-15
         nomination.build(),  # /nominate: the applicant's dossier, materials and submission
+        recommender.build(),  # recommending bodies: endorse with the stamped opinion, or return
         campaign.build(),  # /campaign for everyone; the office's calendar, working days, statistics
         status.build(),  # /mystatus
         fallback.build(),  # last: anything nobody else understood

@@ -19,3 +19,9 @@ class CampaignForm(StatesGroup):
 class NominationForm(StatesGroup):
     field = State()
     upload = State()
+
+
+class Endorsing(StatesGroup):
+    opinion = State()
+    seal = State()
+    return_reason = State()

@@ -6,6 +6,7 @@ from services.actors import Actor
 EVERYONE = ("selfcheck", "nominate", "mystatus", "campaign", "language", "privacy", "help")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.OFFICE: ("invite", "roles"),
+    Role.RECOMMENDER: ("pending",),
 }
 
 

@@ -89,3 +89,65 @@ async def test_someone_elses_nomination_cannot_be_touched(world: BotWorld) -> No
     assert "这不是您的申报" in intruder.last_text
     await intruder.press_data("nm:STAR:1")  # carrying someone else's self-check (or none that exists)
     assert "不是您的自评" in intruder.last_text
+
+
+async def submitted_nomination(world: BotWorld, applicant_id: int, name: str) -> UserClient:
+    applicant = await registered(world, applicant_id, name)
+    await applicant.send("/nominate")
+    await applicant.press("广东省用户满意服务明星")
+    await fill(applicant, {**ANSWERS, "姓名/名称": name})
+    await applicant.press("选择推荐单位")
+    await applicant.press("广东质协")
+    await applicant.press("上传材料")
+    await applicant.press("用户满意度测评报告（第十六条第1项，必须提供）")
+    await applicant.upload("报告.pdf", PDF)
+    await applicant.press("完成")
+    await applicant.press("同意公开")
+    await applicant.press("提交")
+    return applicant
+
+
+async def recommender_of_gdaq(world: BotWorld, telegram_id: int) -> UserClient:
+    client = await registered(world, telegram_id, "陈女士")
+    async with world.sessions() as session:
+        person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
+        await people.grant_role(session, person_id=person or 0, role=Role.RECOMMENDER, organisation_id=1,
+                                granted_by=None, now=world.clock.now(), reason="test")
+    return client
+
+
+async def prompt_buttons(world: BotWorld, chat_id: int, nomination_id: int) -> dict[str, str]:
+    async with world.sessions() as session:
+        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
+                OutboxMessage.template == "nomination.new_for_recommender"))).all()
+        prompt = next(r for r in rows if r.params["id"] == nomination_id)
+        return {b["label"]: f"t:{b['token']}" for b in prompt.buttons[0]}
+
+
+async def test_the_recommending_body_endorses_with_a_stamped_opinion_or_returns(world: BotWorld) -> None:
+    await open_campaign(world)
+    member = await recommender_of_gdaq(world, 4200)
+    first = await submitted_nomination(world, 4201, "张伟")
+    second = await submitted_nomination(world, 4202, "李娜")
+    await member.send("/pending")
+    assert "第 1 号 广东省用户满意服务明星：张伟" in member.last_text and "第 2 号" in member.last_text
+    buttons = await prompt_buttons(world, 4200, 1)
+    await second.press_data(buttons["nomination.endorse"])  # a prompt's button pressed by someone else
+    assert "不是发给您的" in second.last_text
+    await member.press_data(buttons["nomination.endorse"])
+    await member.send("该同志服务成绩突出，同意推荐。")
+    await member.upload("推荐意见.docx.pdf", b"plain text")  # not a scan at all
+    assert "内容" in member.last_text
+    await member.upload("推荐意见.pdf", PDF)
+    assert "已推荐第 1 号申报" in member.last_text
+    await member.press_data((await prompt_buttons(world, 4200, 2))["nomination.return"])
+    await member.send("缺少单位考核证明")
+    assert "已退回第 2 号申报" in member.last_text
+    await first.send("/mystatus")
+    assert "已推荐，待初审" in first.last_text
+    async with world.sessions() as session:
+        stages = {n.id: n.stage for n in (await session.exec(select(Nomination))).all()}
+        assert stages == {1: "endorsed", 2: "returned_by_recommender"}
+        told = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 4202,
+                OutboxMessage.template == "nomination.returned_notice"))).one()
+        assert told.params["reason"] == "缺少单位考核证明"

@@ -1,0 +1,103 @@
+"""Recommending bodies: each new nomination arrives with buttons to endorse or return it.
+Endorsing takes the recommendation opinion and a scan of it bearing the official seal (加盖公章)."""
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.callbacks import ActionFilter, Menu
+from handlers.render import answer_target, t
+from handlers.states import Endorsing
+from models import Nomination
+from services import files, nominations
+from services.actors import Actor
+from services.errors import DomainError
+from services.ports import Clock
+
+
+async def pending(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
+    waiting = await nominations.pending_for(session, actor)
+    message = await answer_target(event)
+    if message is None:
+        return
+    if not waiting:
+        await message.answer(t("recommender.none_pending"))
+        return
+    lines = [t("recommender.pending_title")]
+    lines += [t("recommender.pending_line", id=n.id, honour_key=f"honour.{n.honour}",
+                name=str(n.fields.get("name") or n.fields.get("team_name") or "")) for n in waiting]
+    await message.answer("\n".join(lines))
+
+
+async def _check(session: AsyncSession, payload: dict) -> Nomination:  # type: ignore[type-arg]
+    nomination = await session.get(Nomination, payload["nomination_id"])
+    if nomination is None:
+        raise DomainError("nomination.not_found")
+    return nomination
+
+
+async def ask_opinion(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
+                      state: FSMContext) -> None:
+    await _check(session, payload)
+    await query.answer()
+    await state.set_state(Endorsing.opinion)
+    await state.update_data(nomination=payload["nomination_id"])
+    if isinstance(query.message, Message):
+        await query.message.answer(t("recommender.ask_opinion", id=payload["nomination_id"]))
+
+
+async def opinion_typed(message: Message, state: FSMContext) -> None:
+    if not (message.text or "").strip():
+        await message.answer(t("recommender.ask_opinion_text"))
+        return
+    await state.update_data(opinion=message.text)
+    await state.set_state(Endorsing.seal)
+    await message.answer(t("recommender.ask_seal"))
+
+
+async def seal_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
+                    bot: Bot, file_store: files.FileStore) -> None:
+    document = message.document
+    if document is None:
+        await message.answer(t("recommender.ask_seal"))
+        return
+    downloaded = await bot.download(document.file_id)
+    checked = files.check(downloaded.read() if downloaded else b"", document.file_name or "seal")
+    data = await state.get_data()
+    nomination = await nominations.endorse(session, actor, data["nomination"], data["opinion"],
+                                           file_store.put(checked.data), clock.now())
+    await state.clear()
+    await message.answer(t("recommender.endorsed", id=nomination.id))
+
+
+async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
+                     state: FSMContext) -> None:
+    await _check(session, payload)
+    await query.answer()
+    await state.set_state(Endorsing.return_reason)
+    await state.update_data(nomination=payload["nomination_id"])
+    if isinstance(query.message, Message):
+        await query.message.answer(t("recommender.ask_reason", id=payload["nomination_id"]))
+
+
+async def reason_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
+                       clock: Clock) -> None:
+    data = await state.get_data()
+    nomination = await nominations.return_by_recommender(session, actor, data["nomination"], message.text or "",
+                                                         clock.now())
+    await state.clear()
+    await message.answer(t("recommender.returned", id=nomination.id))
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(pending, Command("pending"))
+    router.callback_query.register(pending, Menu.filter(F.item == "pending"))
+    router.callback_query.register(ask_opinion, ActionFilter("nomination.endorse"))
+    router.callback_query.register(ask_reason, ActionFilter("nomination.return"))
+    router.message.register(opinion_typed, Endorsing.opinion)
+    router.message.register(seal_sent, Endorsing.seal)
+    router.message.register(reason_typed, Endorsing.return_reason)
+    return router
