@@ -15,7 +15,8 @@ from models.db import create_engine, migrate
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TEMPLATE = "servicestar_test_template"
+# One template per test process, so several runs on one server never drop each other's template.
+TEMPLATE = f"servicestar_test_template_{os.getpid()}"
 
 
 def unavailable(service: str, why: object) -> None:
@@ -73,7 +74,7 @@ class PostgresDatabases:
             return
         admin = await self._admin()
         async with admin.connect() as conn:
-            for name in self.created:
+            for name in [*self.created, TEMPLATE]:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
         self.created.clear()
