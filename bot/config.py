@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("data")
+    # Public announcements (公示 lists, award announcements) also go to this channel or group, if set.
+    announcement_chat_id: int | None = None
 
     @field_validator("office_ids", mode="before")
     @classmethod

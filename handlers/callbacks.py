@@ -6,7 +6,7 @@ from typing import Any
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, Message
 
 from models import ActionToken
 
@@ -84,3 +84,18 @@ class NominationEdit(CallbackData, prefix="ne"):
 
     nomination: int
     what: str  # a field id, or org | org-<id> | files | slot-<material> | consent | submit | card
+
+
+class DeepLink(Filter):
+    """`/start <prefix><rest>`: a deep link of one kind (an evaluation card, a certificate to verify).
+    Hands the rest of the payload to the handler as `link`. The router that registers it must come
+    before the start router, which answers every other /start."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = f"/start {prefix}"
+
+    async def __call__(self, message: Message) -> bool | dict[str, Any]:
+        text = message.text or ""
+        if not text.startswith(self.prefix):
+            return False
+        return {"link": text.removeprefix(self.prefix).strip()}
