@@ -30,7 +30,8 @@ async def test_from_verdict_to_submission(world: BotWorld) -> None:
     applicant = await registered(world, 4001, "张伟")
     await answer_all(applicant, "STAR", ["是"] * 7)
     await applicant.press("开始申报")
-    assert "第 1 号申报：广东省用户满意服务明星" in applicant.last_text and "⬜ 联系电话：—" in applicant.last_text
+    assert "第 1 号申报：广东省用户满意服务明星</b>\n状态：草稿" in applicant.last_text
+    assert "⬜ 联系电话：—" in applicant.last_text
     await fill(applicant, {**ANSWERS, "联系电话": "12345"})
     assert "电话号码无效" in applicant.last_text
     await applicant.send("138 0013 8000")  # still asked for the phone: the bad value changed nothing
