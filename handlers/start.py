@@ -69,7 +69,7 @@ async def agree(query: CallbackQuery, actor: Actor, state: FSMContext, session: 
         session, telegram_id=user.id, name=user.full_name, language=actor.language, now=clock.now(), office_ids=office_ids,
     )
     actor = await people.load_actor(session, user.id, fallback_language=person.language)
-    payload = (await state.get_data()).get(AFTER_CONSENT, "")
+    payload = (await state.get_data()).get(AFTER_CONSENT) or ""  # None once used: a second tap finds nothing
     await state.update_data({AFTER_CONSENT: None})
     if isinstance(query.message, Message):
         await query.message.edit_text(t("consent.thanks"))

@@ -30,6 +30,17 @@ async def test_consent_records_the_person_with_an_audit_record(world: BotWorld) 
         assert (record.action, record.actor_id) == ("person.consented", person.id)
 
 
+async def test_a_second_tap_on_agree_shows_the_menu_again(world: BotWorld) -> None:
+    zhang = world.user(1001, first_name="张伟")
+    await zhang.send("/start")
+    await zhang.press("同意")
+    await zhang.press("同意")  # a double tap, or the old notice pressed days later
+    assert zhang.last_text == "请选择："
+    async with world.sessions() as session:
+        assert len((await session.exec(select(Person))).all()) == 1
+        assert [r.action for r in (await session.exec(select(AuditRecord))).all()] == ["person.consented"]
+
+
 async def test_declining_keeps_nothing(world: BotWorld) -> None:
     li = world.user(1002)
     await li.send("/start")
