@@ -1,6 +1,5 @@
 """The dossier's fields per honour, and the checks on text that other people will read."""
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,15 +43,41 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
                    FieldSpec("industry", max_length=50)),
 }
 
-# Bidirectional overrides and isolates, zero-width characters and the word joiner can make a name
-# read differently from what it is; control characters have no place in a name.
-INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u0000-\u001f\u007f-\u009f]")
+# Characters that make text read differently from what it is, or not show at all, are refused
+# (never silently dropped: the person should see that what they pasted was not what it looked like):
+# format characters (Unicode Cf: bidirectional overrides and isolates such as U+202E, zero-width
+# space and joiners, the word joiner, the BOM, soft hyphen), controls (Cc, C0 and C1), surrogates,
+# private-use characters, line and paragraph separators, and blank letters that are not Cf.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+_BLANK_LETTERS = {"\u034f", "\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+LONG_TEXT = 500  # texts allowed this long (opinions, reasons, notes) may run over several lines
 
 
-def clean_text(value: str, max_length: int) -> str:
-    text = unicodedata.normalize("NFKC", value).strip()
-    if INVISIBLE.search(text):
-        raise DomainError("dossier.invisible_characters")
+def invisible_character(text: str, multiline: bool) -> tuple[int, str] | None:
+    """The first character (1-based position, the character) that has no place in the text."""
+    for position, char in enumerate(text, 1):
+        if char == "\n" and multiline:
+            continue
+        if unicodedata.category(char) in _REFUSED_CATEGORIES or char in _BLANK_LETTERS:
+            return position, char
+    return None
+
+
+def normalise_digits(text: str) -> str:
+    """Full-width and other compatibility digits (１３８) become ASCII digits. Only digits: NFKC on
+    the whole text would also turn Chinese full-width punctuation (，：（）) into ASCII."""
+    return "".join(unicodedata.normalize("NFKC", c) if unicodedata.category(c) == "Nd" else c for c in text)
+
+
+def clean_text(value: str, max_length: int, multiline: bool | None = None) -> str:
+    """Text that other people will read. Line breaks are allowed in long texts only."""
+    text = normalise_digits(unicodedata.normalize("NFC", value))
+    # checked before stripping: str.strip() would quietly remove some controls (U+001C, U+0085)
+    found = invisible_character(text, max_length >= LONG_TEXT if multiline is None else multiline)
+    if found is not None:
+        position, char = found
+        raise DomainError("dossier.invisible_characters", position=position, codepoint=f"U+{ord(char):04X}")
+    text = text.strip()
     if not text:
         raise DomainError("dossier.empty")
     if len(text) > max_length:
@@ -61,7 +86,9 @@ def clean_text(value: str, max_length: int) -> str:
 
 
 def validate_field(spec: FieldSpec, raw: str) -> str | int:
-    text = clean_text(raw, spec.max_length)
+    text = clean_text(raw, spec.max_length, multiline=False)
+    if spec.kind != Kind.TEXT:
+        text = unicodedata.normalize("NFKC", text)  # codes and numbers: full-width letters too
     if spec.kind == Kind.INT:
         if not text.isdigit() or not spec.minimum <= int(text) <= spec.maximum:
             raise DomainError("dossier.bad_number", minimum=spec.minimum, maximum=spec.maximum)
