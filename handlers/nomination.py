@@ -7,6 +7,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import uploads
 from handlers.callbacks import Menu, Nominate, NominationEdit
 from handlers.keyboards import keyboard, plain_button
 from handlers.render import answer_target, current_locale, organisation_name, t
@@ -106,7 +107,14 @@ async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor
         agreed = await nominations.consent_to_publish(session, actor, nomination_id, clock.now())
         await message.answer(**await card(session, agreed, actor))
     elif what == "submit":
-        submitted = await nominations.submit(session, actor, nomination_id, clock.now())
+        try:
+            submitted = await nominations.submit(session, actor, nomination_id, clock.now())
+        except DomainError as refused:
+            if refused.code != "nomination.incomplete":
+                raise
+            # The service names items by id ("field:phone", "consent"): say them in words.
+            labels = [nominations.item_label(item, locale) for item in str(refused.params["items"]).split(", ")]
+            raise DomainError("nomination.incomplete", items=t("precheck.list_separator").join(labels)) from None
         await message.answer(t("nomination.submitted", id=submitted.id))
     elif any(spec.id == what for spec in FIELDS[nomination.honour]):
         await state.set_state(NominationForm.field)
@@ -130,15 +138,10 @@ async def field_typed(message: Message, actor: Actor, session: AsyncSession, sta
 async def file_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
                     bot: Bot, file_store: files.FileStore) -> None:
     """Each file of an album arrives as its own message: each is checked and kept."""
-    document = message.document
-    if document is None:
+    checked = await uploads.receive(message, bot)
+    if checked is None:
         await message.answer(t("nomination.send_a_file"))
         return
-    if (document.file_size or 0) > files.MAX_BYTES:
-        raise DomainError("file.too_large", max_mb=files.MAX_BYTES // (1024 * 1024))
-    downloaded = await bot.download(document.file_id)
-    data = downloaded.read() if downloaded is not None else b""
-    checked = files.check(data, document.file_name or "file")
     sha = file_store.put(checked.data)
     state_data = await state.get_data()
     await nominations.add_material(session, actor, state_data["nomination"], state_data["slot"], sha256=sha,

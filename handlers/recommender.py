@@ -7,8 +7,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu
-from handlers.render import answer_target, t
+from handlers.render import answer_target, ask_for_text, t
 from handlers.states import Endorsing
 from models import Nomination
 from services import files, nominations
@@ -41,11 +42,8 @@ async def _check(session: AsyncSession, payload: dict) -> Nomination:  # type: i
 async def ask_opinion(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
                       state: FSMContext) -> None:
     await _check(session, payload)
-    await query.answer()
-    await state.set_state(Endorsing.opinion)
-    await state.update_data(nomination=payload["nomination_id"])
-    if isinstance(query.message, Message):
-        await query.message.answer(t("recommender.ask_opinion", id=payload["nomination_id"]))
+    await ask_for_text(query, state, Endorsing.opinion, t("recommender.ask_opinion", id=payload["nomination_id"]),
+                       nomination=payload["nomination_id"])
 
 
 async def opinion_typed(message: Message, state: FSMContext) -> None:
@@ -59,27 +57,32 @@ async def opinion_typed(message: Message, state: FSMContext) -> None:
 
 async def seal_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
                     bot: Bot, file_store: files.FileStore) -> None:
-    document = message.document
-    if document is None:
+    """The stamped opinion: a scan (PDF or image) or a photo of it, checked like any material."""
+    checked = await uploads.receive(message, bot, files.SCAN_KINDS, photo_name="seal")
+    if checked is None:
         await message.answer(t("recommender.ask_seal"))
         return
-    downloaded = await bot.download(document.file_id)
-    checked = files.check(downloaded.read() if downloaded else b"", document.file_name or "seal")
     data = await state.get_data()
-    nomination = await nominations.endorse(session, actor, data["nomination"], data["opinion"],
-                                           file_store.put(checked.data), clock.now())
+    give = nominations.reendorse if data.get("again") else nominations.endorse
+    nomination = await give(session, actor, data["nomination"], data["opinion"], file_store.put(checked.data),
+                            clock.now())
     await state.clear()
-    await message.answer(t("recommender.endorsed", id=nomination.id))
+    await message.answer(t("recommender.reendorsed" if data.get("again") else "recommender.endorsed", id=nomination.id))
+
+
+async def ask_opinion_again(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
+                            state: FSMContext, clock: Clock) -> None:
+    """The office returned the opinion or its seal for supplement: the same two steps once more."""
+    await nominations.require_reendorsable(session, actor, payload["nomination_id"], clock.now())
+    await ask_for_text(query, state, Endorsing.opinion, t("recommender.ask_opinion", id=payload["nomination_id"]),
+                       nomination=payload["nomination_id"], again=True)
 
 
 async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
                      state: FSMContext) -> None:
     await _check(session, payload)
-    await query.answer()
-    await state.set_state(Endorsing.return_reason)
-    await state.update_data(nomination=payload["nomination_id"])
-    if isinstance(query.message, Message):
-        await query.message.answer(t("recommender.ask_reason", id=payload["nomination_id"]))
+    await ask_for_text(query, state, Endorsing.return_reason, t("recommender.ask_reason", id=payload["nomination_id"]),
+                       nomination=payload["nomination_id"])
 
 
 async def reason_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
@@ -97,6 +100,7 @@ def build() -> Router:
     router.callback_query.register(pending, Menu.filter(F.item == "pending"))
     router.callback_query.register(ask_opinion, ActionFilter("nomination.endorse"))
     router.callback_query.register(ask_reason, ActionFilter("nomination.return"))
+    router.callback_query.register(ask_opinion_again, ActionFilter("nomination.reendorse"))
     router.message.register(opinion_typed, Endorsing.opinion)
     router.message.register(seal_sent, Endorsing.seal)
     router.message.register(reason_typed, Endorsing.return_reason)

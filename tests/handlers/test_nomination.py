@@ -9,7 +9,11 @@ from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import answer_all, open_campaign
 from tests.support.client import UserClient
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# One blank page with a correct cross-reference table: the upload checks parse PDFs (issue 4).
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>> endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
+       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 9 9]>> endobj\nxref\n0 4\n0000000000 65535 f \n"
+       b"0000000009 00000 n \n0000000053 00000 n \n0000000103 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
+       b"startxref\n163\n%%EOF\n")
 ANSWERS = {"姓名/名称": "张伟", "工作单位": "广州地铁", "岗位": "站务员", "一线工作年限": "８", "所在城市": "广州",
            "行业": "交通运输", "联系电话": "138 0013 8000"}
 
@@ -52,7 +56,7 @@ async def test_from_verdict_to_submission(world: BotWorld) -> None:
     await applicant.press("完成")
     assert "已上传材料 1 份" in applicant.last_text
     await applicant.press("提交")
-    assert "缺少：consent" in applicant.last_text  # PIPL: publication needs its own agreement
+    assert "缺少：同意在公示和公告中公开姓名、单位和称号" in applicant.last_text  # PIPL: its own agreement
     await applicant.press("同意公开")
     await applicant.press("提交")
     assert "已提交给推荐单位" in applicant.last_text
