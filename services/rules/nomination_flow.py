@@ -28,6 +28,8 @@ class Mover(StrEnum):
     APPLICANT = "applicant"
     RECOMMENDER = "recommender"
     OFFICE = "office"
+    COMMITTEE = "committee"  # the review committee's count at the close of a round (第十六条第2、3项)
+    LEADING_GROUP = "leading_group"  # approves the final list (第十六条第2项); the office may act on its behalf
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ TRANSITIONS: dict[tuple[Stage, Stage], Move] = {
     (Stage.RESUBMITTED, Stage.PASSED): _move(Mover.OFFICE),
     (Stage.RESUBMITTED, Stage.REJECTED): _move(Mover.OFFICE, needs_reason=True),
     (Stage.RESUBMITTED, Stage.RETURNED_FOR_SUPPLEMENT): _move(Mover.OFFICE, needs_reason=True, needs_deadline=True),
+    # The review (第十六条第2、3项): the count decides; a nomination without quorum stays PASSED for a new vote.
+    (Stage.PASSED, Stage.SHORTLISTED): _move(Mover.COMMITTEE),
+    (Stage.PASSED, Stage.NOT_SELECTED): _move(Mover.COMMITTEE),
+    # 公示: an upheld objection takes the nomination off the list, with the office's reason.
+    (Stage.SHORTLISTED, Stage.WITHDRAWN_ON_OBJECTION): _move(Mover.OFFICE, needs_reason=True),
+    (Stage.SHORTLISTED, Stage.APPROVED): _move(Mover.LEADING_GROUP),
 }
 
 EDITABLE = frozenset({Stage.DRAFT, Stage.RETURNED_BY_RECOMMENDER, Stage.RETURNED_FOR_SUPPLEMENT})

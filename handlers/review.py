@@ -1,0 +1,282 @@
+"""The review committee in chat (第十六条第2、3项): reviewers vote from their prompts and see what is
+waiting with /review; the office opens rounds, follows progress, reminds, closes and reads results."""
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.callbacks import ActionFilter, Menu
+from handlers.keyboards import keyboard, token_button
+from handlers.render import answer_target, ask_for_text, t
+from handlers.states import ReviewInput
+from models import Role
+from services import files, people, reviews, tokens
+from services.actors import Actor
+from services.ports import Clock
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _choice_key(choice: str | None) -> str:
+    return f"review.choice.{choice}" if choice else "review.choice.none"
+
+
+# Reviewers --------------------------------------------------------------------------------------
+
+async def waiting(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
+    found = await reviews.waiting(session, actor)
+    message = await answer_target(event)
+    if message is None:
+        return
+    if not found.items:
+        await message.answer(t("review.nothing_waiting"))
+        return
+    lines = [t("review.waiting_title", voted=found.voted, total=found.total)]
+    for item in found.items:
+        lines.append(t("review.waiting_line", round=item.round_id, id=item.nomination.id,
+                       honour_key=f"honour.{item.nomination.honour}", name=reviews.nominee_name(item.nomination),
+                       choice_key="review.choice.recused" if item.recused else _choice_key(item.choice)))
+    await message.answer("\n".join(lines))
+
+
+async def vote(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+               clock: Clock) -> None:
+    result = await reviews.cast_vote(session, actor, payload["round_id"], payload["nomination_id"],
+                                     payload["choice"], clock.now())
+    key = "review.vote_changed" if result.changed else "review.vote_recorded"
+    text = t(key, id=result.nomination_id, choice_key=_choice_key(result.choice), voted=result.voted,
+             total=result.total)
+    await query.answer(text)
+    if isinstance(query.message, Message):
+        await query.message.answer(text + ("\n" + t("review.round_complete") if result.closed else ""))
+
+
+async def send_files(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+                     clock: Clock, bot: Bot, file_store: files.FileStore) -> None:
+    materials = await reviews.materials_for(session, actor, payload["round_id"], payload["nomination_id"], clock.now())
+    await query.answer()
+    if not materials:
+        await bot.send_message(query.from_user.id, t("review.no_files"))
+    for material in materials:
+        # protect_content: the dossier may not be forwarded or saved out of the chat
+        await bot.send_document(query.from_user.id, FSInputFile(file_store.path(material.sha256),
+                                                                filename=material.file_name), protect_content=True)
+
+
+async def _ask_text(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+                    state: FSMContext, clock: Clock, waiting: State, prompt: str) -> None:
+    """A prompt's button that asks for words next (a comment, a recusal reason): only for a
+    reviewer still on that nomination's panel."""
+    await reviews.materials_for(session, actor, payload["round_id"], payload["nomination_id"], clock.now())
+    await ask_for_text(query, state, waiting, t(prompt, id=payload["nomination_id"]),
+                       round_id=payload["round_id"], nomination_id=payload["nomination_id"])
+
+
+async def ask_comment(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+                      state: FSMContext, clock: Clock) -> None:
+    await _ask_text(query, payload, actor, session, state, clock, ReviewInput.comment, "review.ask_comment")
+
+
+async def comment_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
+                        clock: Clock) -> None:
+    if not (message.text or "").strip():
+        await message.answer(t("review.ask_comment_text"))
+        return
+    data = await state.get_data()
+    await state.clear()
+    await reviews.comment(session, actor, data["round_id"], data["nomination_id"], message.text or "", clock.now())
+    await message.answer(t("review.comment_saved", id=data["nomination_id"]))
+
+
+async def ask_recusal(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+                      state: FSMContext, clock: Clock) -> None:
+    await _ask_text(query, payload, actor, session, state, clock, ReviewInput.recusal_reason, "review.ask_recusal")
+
+
+async def recusal_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
+                        clock: Clock) -> None:
+    if not (message.text or "").strip():
+        await message.answer(t("review.ask_recusal_text"))
+        return
+    data = await state.get_data()
+    await state.clear()
+    await reviews.declare_recusal(session, actor, data["round_id"], data["nomination_id"], message.text or "",
+                                  clock.now())
+    await message.answer(t("review.recusal_recorded", id=data["nomination_id"]))
+
+
+# The office -----------------------------------------------------------------------------------------
+
+async def office_rounds(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
+    found = await reviews.rounds(session, actor)
+    message = await answer_target(event)
+    if message is None:
+        return
+    now = clock.now()
+
+    async def button(label: str, action: str, round_id: int | None = None) -> Any:
+        token = await tokens.issue(session, telegram_id=actor.telegram_id, action=action, now=now, round_id=round_id)
+        return token_button(t(label), token)
+
+    lines = [t("review.rounds_title")] if found else [t("review.no_rounds")]
+    rows = []
+    for review_round in found:
+        state_key = "review.state.closed" if review_round.closed_at else "review.state.open"
+        lines.append(t("review.round_line", round=review_round.id, closes=reviews.local_time(review_round.closes_at),
+                       state_key=state_key, ballot_key="review.ballot.open" if review_round.open_ballot
+                       else "review.ballot.secret"))
+        round_id = review_round.id
+        if review_round.closed_at is None:
+            rows.append([await button("review.show_progress", "review.progress", round_id),
+                         await button("review.remind_now", "review.remind", round_id)])
+            rows.append([await button("review.extend", "review.extend", round_id),
+                         await button("review.close_now", "review.close", round_id)])
+        else:
+            rows.append([await button("review.show_result", "review.result", round_id)])
+    rows.append([await button("review.open_round", "review.open")])
+    await session.commit()
+    await message.answer("\n".join(lines), reply_markup=keyboard(rows))
+
+
+def _report_text(report: reviews.RoundReport) -> str:
+    lines = [t("review.report_title", round=report.round.id, panel=report.panel, quorum=report.quorum,
+               passing=report.passing, ballot_key="review.ballot.open" if report.round.open_ballot
+               else "review.ballot.secret")]
+    for item in report.items:
+        count = item.count
+        outcome = item.outcome or (count.outcome.value if report.round.closed_at else "pending")
+        lines.append(t("review.report_line", id=item.nomination.id, honour_key=f"honour.{item.nomination.honour}",
+                       name=reviews.nominee_name(item.nomination), for_=count.for_, against=count.against,
+                       abstain=count.abstain, recused=count.recused, cast=count.cast, eligible=count.eligible,
+                       outcome_key=f"review.outcome.{outcome}"))
+        if item.not_voted and not report.round.closed_at:
+            lines.append(t("review.report_not_voted", names="、".join(item.not_voted)))
+        for name, reason in item.recusals:
+            lines.append(t("review.report_recusal", name=name, reason=reason if not reason.startswith("auto.")
+                           else t(f"review.recusal.{reason}")))
+        for name, text in item.comments:
+            lines.append(t("review.report_comment", name=name or t("review.anonymous"), comment=text))
+    return "\n".join(lines)
+
+
+async def progress(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession) -> None:
+    report = await reviews.report(session, actor, payload["round_id"])
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_report_text(report))
+
+
+async def result(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession) -> None:
+    report = await reviews.report(session, actor, payload["round_id"])
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_report_text(report))
+        await query.message.answer_document(
+            BufferedInputFile(reviews.workbook(report), filename=f"review-round-{report.round.id}.xlsx"),
+            caption=t("review.workbook_caption", round=report.round.id))
+
+
+async def remind(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+                 clock: Clock) -> None:
+    sent = await reviews.remind_now(session, actor, payload["round_id"], clock.now())
+    await query.answer(t("review.reminded", count=sent), show_alert=True)
+
+
+async def close(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+                clock: Clock) -> None:
+    report = await reviews.close_early(session, actor, payload["round_id"], clock.now())
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_report_text(report))
+
+
+async def ask_closing(query: CallbackQuery, payload: dict[str, Any], actor: Actor, state: FSMContext) -> None:
+    """Opening a round, or extending one (the payload names it): the closing time comes next."""
+    people.require_role(actor, Role.OFFICE)
+    await query.answer()
+    await state.set_state(ReviewInput.closing_time)
+    await state.set_data({"extend": payload.get("round_id")})
+    if isinstance(query.message, Message):
+        await query.message.answer(t("review.ask_closing"))
+
+
+def _round_options(words: list[str]) -> dict[str, Any] | None:
+    """Options after the closing time: `open` (记名), `quorum=2/3`, `pass=1/2`, `honour=STAR`,
+    `remind=48,24,2`. None when a word is not understood (the office is asked again)."""
+    options: dict[str, Any] = {}
+    try:
+        for word in words:
+            name, _, value = word.partition("=")
+            if word.lower() in ("open", "公开", "记名"):
+                options["open_ballot"] = True
+            elif name in ("quorum", "pass") and value:
+                options["quorum" if name == "quorum" else "passing"] = Fraction(value)
+            elif name == "honour" and value:
+                options["honour"] = value.upper()
+            elif name == "remind" and value:
+                options["reminder_hours"] = tuple(int(h) for h in value.split(","))
+            else:
+                return None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return options
+
+
+async def closing_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
+                        clock: Clock) -> None:
+    """`YYYY-MM-DD HH:MM` in Beijing time, then any options (see _round_options)."""
+    parts = (message.text or "").split()
+    try:
+        closes = datetime.strptime(" ".join(parts[:2]), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+    except ValueError:
+        await message.answer(t("review.ask_closing"))
+        return
+    now = clock.now()
+    extending = (await state.get_data()).get("extend")
+    if extending:
+        extended = await reviews.extend(session, actor, extending, closes, now)
+        await state.clear()
+        await message.answer(t("review.extended", round=extended.id, closes=reviews.local_time(extended.closes_at)))
+        return
+    options = _round_options(parts[2:])
+    if options is None:
+        await message.answer(t("review.ask_closing"))
+        return
+    campaign_id = await reviews.current_campaign_id(session, now)
+    review_round = await reviews.open_round(session, actor, campaign_id=campaign_id, closes_at=closes, now=now,
+                                            **options)
+    await state.clear()
+    report = await reviews.report(session, actor, review_round.id or 0)
+    await message.answer(t("review.round_opened", round=review_round.id, count=len(report.items),
+                           panel=report.panel, closes=reviews.local_time(review_round.closes_at))
+                         + "\n\n" + _report_text(report))
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(waiting, Command("review"))
+    router.callback_query.register(waiting, Menu.filter(F.item == "review"))
+    router.callback_query.register(vote, ActionFilter("review.vote"))
+    router.callback_query.register(send_files, ActionFilter("review.files"))
+    router.callback_query.register(ask_comment, ActionFilter("review.comment"))
+    router.callback_query.register(ask_recusal, ActionFilter("review.recuse"))
+    router.message.register(comment_typed, ReviewInput.comment)
+    router.message.register(recusal_typed, ReviewInput.recusal_reason)
+    router.message.register(office_rounds, Command("rounds"))
+    router.callback_query.register(office_rounds, Menu.filter(F.item == "rounds"))
+    router.callback_query.register(progress, ActionFilter("review.progress"))
+    router.callback_query.register(result, ActionFilter("review.result"))
+    router.callback_query.register(remind, ActionFilter("review.remind"))
+    router.callback_query.register(close, ActionFilter("review.close"))
+    router.callback_query.register(ask_closing, ActionFilter("review.open"))
+    router.callback_query.register(ask_closing, ActionFilter("review.extend"))
+    router.message.register(closing_typed, ReviewInput.closing_time)
+    return router
