@@ -1,0 +1,131 @@
+"""The honour certificate (第十七条第1项) as a PDF, in Chinese, with the font embedded and a QR code
+that opens the bot's verification of that certificate number.
+
+reportlab's built-in CID fonts are not embedded (a machine without Chinese fonts shows boxes), so
+the Debian font WenQuanYi Micro Hei is embedded as a subset; no font is fetched at run time."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import segno
+from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+FONT_PACKAGE = "fonts-wqy-microhei"
+FONT_NAME = "WenQuanYiMicroHei"
+ZONE = ZoneInfo("Asia/Shanghai")
+RED = HexColor("#B22222")
+GOLD = HexColor("#C9A227")
+INK = HexColor("#222222")
+
+HONOUR_NAMES = {
+    "STAR": "广东省用户满意服务明星",
+    "TEAM": "广东省用户满意服务明星班组",
+    "MANAGER": "广东省用户满意杰出管理者",
+    "ENTERPRISE": "广东省用户满意服务明星企业",
+}
+ISSUER = "广东省用户满意服务明星活动领导小组办公室"
+
+
+class FontMissing(RuntimeError):
+    """The Chinese font is not installed: the certificate cannot be made readable everywhere."""
+
+
+@dataclass(frozen=True)
+class CertificateText:
+    number: str
+    holder: str
+    honour: str  # honour code
+    unit: str
+    campaign_year: int
+    valid_from: datetime
+    valid_until: datetime
+
+
+def verification_link(bot_username: str, number: str) -> str:
+    return f"https://t.me/{bot_username}?start=v-{number}"
+
+
+def _font(path: Path = FONT_PATH) -> str:
+    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
+        return FONT_NAME
+    if not path.is_file():
+        raise FontMissing(f"Chinese font {path} not found: install the Debian package {FONT_PACKAGE} "
+                          f"(apt-get install {FONT_PACKAGE})")
+    pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
+    return FONT_NAME
+
+
+def _day(moment: datetime) -> str:
+    local = moment.astimezone(ZONE)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def _centred(canvas: Canvas, font: str, size: float, y: float, text: str, colour: Color = INK) -> None:
+    canvas.setFillColor(colour)
+    canvas.setFont(font, size)
+    canvas.drawCentredString(landscape(A4)[0] / 2, y, text)
+
+
+def _qr(canvas: Canvas, data: str, *, x: float, y: float, size: float) -> None:
+    """The QR code drawn as filled squares (reportlab's QR widget pulls in an unembedded Helvetica)."""
+    matrix = [list(row) for row in segno.make(data, error="m").matrix]
+    cell = size / len(matrix)
+    canvas.setFillColor(HexColor("#000000"))
+    for r, row in enumerate(matrix):
+        for c, dark in enumerate(row):
+            if dark:
+                canvas.rect(x + c * cell, y + size - (r + 1) * cell, cell, cell, stroke=0, fill=1)
+
+
+def render(certificate: CertificateText, bot_username: str, *, font_path: Path = FONT_PATH) -> bytes:
+    font = _font(font_path)
+    width, height = landscape(A4)
+    buffer = BytesIO()
+    # The initial font too: otherwise an unused, unembedded Helvetica is listed in the PDF.
+    canvas = Canvas(buffer, pagesize=(width, height), initialFontName=font, initialFontSize=12)
+    canvas.setTitle(f"荣誉证书 {certificate.number}")
+    canvas.setAuthor(ISSUER)
+    # Frame: a red outer border and a thin gold inner one.
+    canvas.setStrokeColor(RED)
+    canvas.setLineWidth(10)
+    canvas.rect(22, 22, width - 44, height - 44)
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(2)
+    canvas.rect(38, 38, width - 76, height - 76)
+
+    _centred(canvas, font, 46, height - 128, "荣 誉 证 书", RED)
+    canvas.setFont(font, 11)
+    canvas.setFillColor(INK)
+    canvas.drawRightString(width - 60, height - 70, f"证书编号：{certificate.number}")
+
+    canvas.setFont(font, 20)
+    canvas.drawString(110, height - 200, f"{certificate.holder}：")
+    unit = f"（{certificate.unit}）" if certificate.unit and certificate.unit != certificate.holder else ""
+    if unit:
+        canvas.setFont(font, 13)
+        canvas.drawString(130, height - 226, unit)
+    _centred(canvas, font, 17, height - 262,
+             f"在{certificate.campaign_year}年度广东省用户满意服务明星活动中表现突出，经评审，被授予")
+    _centred(canvas, font, 30, height - 314, f"“{HONOUR_NAMES.get(certificate.honour, certificate.honour)}”", RED)
+    _centred(canvas, font, 17, height - 352, "称号，特发此证。")
+    _centred(canvas, font, 13, height - 392,
+             f"有效期：{_day(certificate.valid_from)} 至 {_day(certificate.valid_until)}（三年，期满复议）")
+
+    canvas.setFont(font, 15)
+    canvas.drawRightString(width - 110, 120, ISSUER)
+    canvas.drawRightString(width - 110, 96, _day(certificate.valid_from))
+
+    _qr(canvas, verification_link(bot_username, certificate.number), x=70, y=66, size=96.0)
+    canvas.setFont(font, 9)
+    canvas.drawString(70, 56, "扫码核验证书真伪")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
