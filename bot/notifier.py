@@ -18,6 +18,9 @@ Limits: a token bucket keeps the overall rate (25/s by default, Telegram allows 
 per-chat "next allowed time" keeps each chat at 1/s: a row whose chat is not yet allowed is not
 claimed this round and stays PENDING. The per-chat times live in this process only; a second
 worker on PostgreSQL may meet a 429, which pauses it as above.
+
+Broadcasts: every `progress_every` seconds the loop edits each running broadcast's progress message
+(figures read from its outbox rows by broadcast_id), and shows the final report once none is left.
 """
 
 import asyncio
@@ -42,7 +45,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import SendDocument, SendMessage
+from aiogram.methods import EditMessageText, SendDocument, SendMessage, SendPhoto
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -50,6 +53,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import OutboxMessage, OutboxStatus, Person
+from services import broadcasts
 from services.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -116,7 +120,7 @@ class OutboxSender:
     def __init__(
         self, bot: Bot, sessions: async_sessionmaker[AsyncSession], render: Render, clock: Clock, *,
         files_dir: Path, default_locale: str = "zh_CN", rate: float = 25.0, per_chat_interval: float = 1.0,
-        max_attempts: int = 5, max_backoff: float = 300.0, concurrency: int = 4,
+        max_attempts: int = 5, max_backoff: float = 300.0, concurrency: int = 4, progress_every: float = 3.0,
         monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.bot, self.sessions, self.render, self.clock = bot, sessions, render, clock
@@ -128,6 +132,8 @@ class OutboxSender:
         self.paused_until = 0.0  # monotonic; set by a 429 for everything this sender sends
         self._chat_next: dict[int, float] = {}  # chat_id -> monotonic time it may next receive
         self._claim_lock = asyncio.Lock()
+        self.progress_every = progress_every
+        self._progress_next = 0.0  # monotonic time of the next progress edit
 
     # ---- the shared pause and per-chat pacing -------------------------------------------------
 
@@ -206,6 +212,12 @@ class OutboxSender:
             except Exception:  # noqa: BLE001  (a database hiccup must not end the sender)
                 log.exception("outbox round failed")
                 handled = 0
+            if self.monotonic() >= self._progress_next:
+                self._progress_next = self.monotonic() + self.progress_every
+                try:
+                    await self.show_progress()
+                except Exception:  # noqa: BLE001  (progress is a courtesy: it must not stop sending)
+                    log.exception("broadcast progress failed")
             delay = max(self.paused_for(), 0.0 if handled else idle_delay)
             if delay <= 0:
                 await asyncio.sleep(0)  # let the rest of the bot run between busy rounds
@@ -214,6 +226,36 @@ class OutboxSender:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             except TimeoutError:
                 pass
+
+    async def show_progress(self) -> int:
+        """Edit each running broadcast's progress message in place (sent / total, failed, blocked,
+        uncertain), or show its final report. Returns how many messages were edited."""
+        async with self.sessions() as session:
+            due = await broadcasts.progress_to_show(session)
+        edited = 0
+        for view in due:
+            if self.paused_for():
+                break
+            if view.chat_id is not None and view.message_id is not None:
+                text, _ = self.render(OutboxMessage(chat_id=view.chat_id, template=view.template, params=view.params),
+                                      view.locale)
+                await self.limiter.acquire()
+                try:
+                    await self.bot(EditMessageText(chat_id=view.chat_id, message_id=view.message_id, text=text,
+                                                   parse_mode=ParseMode.HTML))
+                    edited += 1
+                except TelegramRetryAfter as exc:
+                    self.pause(float(exc.retry_after))
+                    break
+                except (TelegramNetworkError, TelegramServerError) as exc:
+                    log.info("broadcast %s: progress not shown now: %s", view.broadcast_id, exc)
+                    continue  # try again next time
+                except TelegramAPIError as exc:  # "message is not modified" is harmless; a deleted message
+                    if "not modified" not in exc.message:  # or a blocked bot will not get better by retrying
+                        log.info("broadcast %s: progress not shown: %s", view.broadcast_id, exc.message)
+            async with self.sessions() as session:
+                await broadcasts.progress_shown(session, view, self.clock.now())
+        return edited
 
     # ---- claiming ------------------------------------------------------------------------------
 
@@ -255,7 +297,7 @@ class OutboxSender:
 
     # ---- sending -------------------------------------------------------------------------------
 
-    def _method(self, claimed: _Claimed) -> SendMessage | SendDocument:
+    def _method(self, claimed: _Claimed) -> SendMessage | SendDocument | SendPhoto:
         row = claimed.row
         text, markup = self.render(row, claimed.locale)
         if row.document_path:
@@ -263,6 +305,10 @@ class OutboxSender:
             if not path.is_relative_to(self.files_dir.resolve()) or not path.is_file():
                 raise FileNotFoundError(f"document missing: {row.document_path}")
             filename = str(row.params.get("file_name") or path.name)
+            if row.params.get("photo"):  # an announcement's image is shown as a picture
+                return SendPhoto(chat_id=row.chat_id, photo=FSInputFile(path, filename=filename),
+                                 caption=text or None, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                 protect_content=row.protect)
             return SendDocument(chat_id=row.chat_id, document=FSInputFile(path, filename=filename),
                                 caption=text or None, parse_mode=ParseMode.HTML, reply_markup=markup,
                                 protect_content=row.protect)
