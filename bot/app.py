@@ -28,7 +28,8 @@ from scheduler import create_scheduler, register_jobs
 from services.ports import Clock, SystemClock
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "menu", "selfcheck", "nominate", "mystatus", "campaign", "help", "lang", "privacy", "mydata", "forget")
+COMMANDS = ("start", "menu", "selfcheck", "nominate", "mystatus", "campaign", "cards", "publicity", "honours", "verify",
+            "subscribe", "help", "lang", "privacy", "mydata", "forget")
 
 
 @dataclass
@@ -54,7 +55,7 @@ class App:
             asyncio.create_task(self.sender.run_forever(self.stop), name="outbox"),
         ]
         scheduler = create_scheduler(self.settings.zone)
-        register_jobs(scheduler, self.sessions, self.clock)
+        register_jobs(scheduler, self.sessions, self.clock, rereview_days=self.settings.rereview_reminder_days)
         scheduler.start()
 
         async def shutdown() -> None:

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Public announcements (公示 lists, award announcements) also go to this channel or group, if set.
     announcement_chat_id: int | None = None
+    # Days before an honour expires on which holder, recommending body and office are reminded (复议).
+    rereview_reminder_days: Annotated[tuple[int, ...], NoDecode] = (180, 90, 30, 7)
 
     @field_validator("office_ids", mode="before")
     @classmethod
@@ -35,6 +37,17 @@ class Settings(BaseSettings):
             return tuple(int(part) for part in value.replace(";", ",").split(",") if part.strip())
         if isinstance(value, int):
             return (value,)
+        return value
+
+    @field_validator("rereview_reminder_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+        if isinstance(value, int):
+            value = (value,)
+        if isinstance(value, tuple) and (not value or not all(1 <= day <= 1095 for day in value)):
+            raise ValueError("give one or more whole days from 1 to 1095, e.g. 180,90,30,7")
         return value
 
     @field_validator("default_locale")

@@ -26,6 +26,8 @@ IDENTITIES: dict[str, tuple[int, Role | None, int | None]] = {
     "recommender": (200001, Role.RECOMMENDER, 1),
     "office": (300001, Role.OFFICE, None),
     "reviewer": (400001, Role.REVIEWER, None),
+    "leading_group": (500001, Role.LEADING_GROUP, None),
+    "customer": (600001, None, None),  # opens an evaluation card's link to rate
 }
 TAGS = re.compile(r"<[^>]+>")
 

@@ -99,3 +99,71 @@ class DeepLink(Filter):
         if not text.startswith(self.prefix):
             return False
         return {"link": text.removeprefix(self.prefix).strip()}
+
+
+class HonourList(CallbackData, prefix="hl"):
+    """The public registry of honours: a filter (honour code, city) and a page. Navigation only."""
+
+    honour: str = ""
+    city: str = ""
+    page: int = 0
+
+
+class PrecheckOpen(CallbackData, prefix="po"):
+    """The office opens a nomination from the preliminary-check queue (the service re-checks the role)."""
+
+    nomination: int
+
+
+class PrecheckTick(CallbackData, prefix="pt"):
+    """In the office's own return-for-supplement form: tick or untick item `index`; NEXT and CANCEL
+    move the form on. Only the presser's FSM state changes; the decision itself is a token button."""
+
+    index: int
+
+
+class PrecheckStep(CallbackData, prefix="ps"):
+    """Office navigation: "xlsx" (the campaign list), "done" (no more verification files)."""
+
+    what: str
+
+
+class AnnounceStep(CallbackData, prefix="an"):
+    """The office's own announcement draft: preview or drop it (nothing is sent by these)."""
+
+    step: str  # preview | cancel
+
+
+class Subscription(CallbackData, prefix="sub"):
+    """Turn the presser's own announcement subscription on or off (re-checked server side)."""
+
+    on: bool
+
+
+class CardAnswer(CallbackData, prefix="ca"):
+    """A customer's answer to one question of an evaluation card's survey (issue 7). Only the
+    presser's own survey: the handler re-checks card and step against their FSM progress."""
+
+    card: int
+    step: int
+    value: int  # a level index, 0-10 for the recommendation, -1 to skip the comment
+
+
+class CardOpen(CallbackData, prefix="co"):
+    """The owner (or the office) opens a card view (issue 7); the service re-checks who may see it.
+    what: show | qr | report | report30 | unit | pdf | pdf30 | pdfunit | new-person | new-team"""
+
+    card: int
+    what: str
+
+
+class ObjectTo(CallbackData, prefix="ob"):
+    """公示: choose the candidate to object to; the service re-checks the list and the period."""
+
+    nomination: int
+
+
+class ObjectionStep(CallbackData, prefix="os"):
+    """A choice in the objection form: skip the evidence, object as a person or an organisation."""
+
+    what: str  # skip | person | organisation | anonymous

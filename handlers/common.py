@@ -16,7 +16,6 @@ from services.actors import Actor
 from services.menu import menu_items
 
 
-
 async def choose_language(event: Message | CallbackQuery) -> None:
     message = await answer_target(event)
     if message is None:

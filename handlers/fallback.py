@@ -7,7 +7,6 @@ from aiogram.types import CallbackQuery, Message
 from handlers.render import t
 
 
-
 async def stale_button(query: CallbackQuery) -> None:
     await query.answer(t("fallback.stale_button"), show_alert=True)
 

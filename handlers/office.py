@@ -8,14 +8,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, InviteRole, Menu
 from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import answer_target, organisation_name, role_name, t
+from handlers.render import answer_target, ask_for_text, organisation_name, role_name, t
 from handlers.states import RevokeRole
 from models import Role
 from services import people, tokens
 from services.actors import Actor
 from services.errors import DomainError
 from services.ports import Clock
-
 
 
 async def choose_role(event: Message | CallbackQuery, actor: Actor) -> None:
@@ -78,11 +77,7 @@ async def list_roles(event: Message | CallbackQuery, actor: Actor, session: Asyn
 
 async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, state: FSMContext) -> None:
     people.require_role(actor, Role.OFFICE)
-    await query.answer()
-    await state.set_state(RevokeRole.reason)
-    await state.update_data(assignment_id=payload["assignment_id"])
-    if isinstance(query.message, Message):
-        await query.message.answer(t("roles.ask_reason"))
+    await ask_for_text(query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload["assignment_id"])
 
 
 async def revoke(message: Message, actor: Actor, state: FSMContext, session: AsyncSession, clock: Clock) -> None:

@@ -2,10 +2,12 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, gettext
 
@@ -53,3 +55,13 @@ async def answer_target(event: Message | CallbackQuery) -> Message | None:
         await event.answer()
         return event.message if isinstance(event.message, Message) else None
     return event
+
+
+async def ask_for_text(query: CallbackQuery, state: FSMContext, waiting: State, prompt: str, **data: Any) -> None:
+    """A button whose next step is typed words (a reason, a comment, an opinion): acknowledge the
+    press, remember what it was about, and ask."""
+    await query.answer()
+    await state.set_state(waiting)
+    await state.update_data(**data)
+    if isinstance(query.message, Message):
+        await query.message.answer(prompt)

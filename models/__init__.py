@@ -2,6 +2,9 @@
 
 from models.audit import AuditHead, AuditRecord
 from models.campaigns import Campaign, SelfCheck, SelfCheckStatus, WorkdayOverride
+from models.broadcasts import Broadcast  # issue 6: announcements
+from models.cards import CardRater, CardRating, CardSecret, EvaluationCard  # issue 7: evaluation cards
+from models.honours import Honour, HonourReview  # issue 6: honours
 from models.messaging import (
     ActionToken,
     FsmRecord,
@@ -21,10 +24,18 @@ from models.nominations import (
     Verification,
 )
 from models.people import Invitation, Organisation, OrganisationKind, Person, Role, RoleAssignment
+from models.publicity import Objection, PublicityList  # review committee: 公示
+from models.reminders import NominationReminder, ReturnSnapshot  # office side of nominations
+from models.reviews import Ballot, PanelSeat, Recusal, ReviewReminder, ReviewRound, RoundNomination  # review rounds
 
 __all__ = [
+    "Broadcast",  # issue 6: announcements
+    "CardRater", "CardRating", "CardSecret", "EvaluationCard",  # issue 7
+    "Honour", "HonourReview",  # issue 6
     "ActionToken", "AuditHead", "Deficiency", "Endorsement", "Nomination", "NominationMaterial", "NominationMove",
     "Quota", "Verification", "AuditRecord", "Campaign", "SelfCheck", "SelfCheckStatus", "WorkdayOverride", "FsmRecord", "HandledUpdate", "InboxStatus",
     "InboxUpdate", "Invitation", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",
     "Person", "Role", "RoleAssignment",
+    "Ballot", "Objection", "PanelSeat", "PublicityList", "Recusal", "ReviewReminder", "ReviewRound", "RoundNomination",
+    "NominationReminder", "ReturnSnapshot",
 ]

@@ -8,8 +8,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import housekeeping
+from services import (  # issue 5
+    honours,  # issue 6
+    housekeeping,
+    nomination_reminders,
+    publicity,
+    reviews,
+)
 from services.ports import Clock
+from services.rules.honour_validity import DEFAULT_REMINDER_DAYS
 
 Job = Callable[[], Awaitable[None]]
 
@@ -21,13 +28,29 @@ def create_scheduler(zone: ZoneInfo) -> AsyncIOScheduler:
 
 
 def register_jobs(scheduler: AsyncIOScheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock,
-                  extra: dict[str, tuple[Job, int]] | None = None) -> None:
+                  extra: dict[str, tuple[Job, int]] | None = None,
+                  rereview_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS) -> None:
     """Fixed job ids, so a restart replaces jobs instead of piling them up."""
 
     async def purge() -> None:
         async with sessions() as session:
             await housekeeping.purge(session, clock.now())
 
-    jobs: dict[str, tuple[Job, int]] = {"housekeeping": (purge, 3600), **(extra or {})}
+    async def remind_nominations() -> None:  # before the nomination window closes; each sent once
+        async with sessions() as session:
+            await nomination_reminders.sweep(session, clock.now())
+
+    async def sweep_honours() -> None:  # issue 6: honour reminders and expiry, due rows, each sent once
+        async with sessions() as session:
+            await honours.sweep(session, clock.now(), days=rereview_days)
+
+    async def sweep_reviews() -> None:  # issue 5: reviewer reminders (each once), rounds due to close, 公示 ends
+        async with sessions() as session:
+            await reviews.sweep(session, clock.now())
+            await publicity.sweep(session, clock.now())
+
+    jobs: dict[str, tuple[Job, int]] = {"housekeeping": (purge, 3600), "honour_sweep": (sweep_honours, 3600),
+                                        "nomination_reminders": (remind_nominations, 900),
+                                        "review_sweep": (sweep_reviews, 300), **(extra or {})}
     for job_id, (job, seconds) in jobs.items():
         scheduler.add_job(job, "interval", seconds=seconds, id=job_id, replace_existing=True)

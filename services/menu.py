@@ -3,16 +3,18 @@
 from models import Role
 from services.actors import Actor
 
-EVERYONE = ("selfcheck", "nominate", "mystatus", "campaign", "language", "privacy", "help")
+EVERYONE = ("selfcheck", "nominate", "mystatus", "cards", "campaign", "honours", "verify", "subscribe", "language", "privacy", "help")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.OFFICE: ("invite", "roles"),
+    Role.OFFICE: ("invite", "roles", "award", "heldcomments", "announce", "precheck", "rounds", "publicity", "approve"),
     Role.RECOMMENDER: ("pending",),
+    Role.REVIEWER: ("review",),  # issue 5
+    Role.LEADING_GROUP: ("approve",),  # issue 5
 }
 
 
 def menu_items(actor: Actor) -> list[str]:
     if not actor.registered:
-        return ["consent", "language", "privacy", "help"]
+        return ["consent", "honours", "verify", "language", "privacy", "help"]  # honours: public (issue 6)
     items = list(EVERYONE)
     for role in Role:
         if actor.has(role):

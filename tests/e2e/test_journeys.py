@@ -2,84 +2,23 @@
 emulator over HTTP, killed with SIGKILL mid-conversation and started again."""
 
 import asyncio
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.support.bot_process import BotProcess, containing, press, say, until
 from tests.support.emulator import BotAPIEmulator
 
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "4242:E2E-TOKEN-abcdefghijklmnopqrstuvwxyz"
 OFFICE, APPLICANT, REVIEWER = 810001, 810002, 810003
 
 
-class BotProcess:
-    """`python -m bot` with settings pointing at the emulator and a SQLite file of its own."""
-
-    def __init__(self, api: str, data: Path) -> None:
-        self.env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": api, "DATA_DIR": str(data),
-                    "DATABASE_URL": f"sqlite+aiosqlite:///{data / 'bot.db'}", "OFFICE_IDS": str(OFFICE),
-                    "REDIS_URL": "", "WEBHOOK_URL": ""}
-        self.database = data / "bot.db"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.database) as connection:
-            return connection.execute(sql).fetchall()
-
-
 @pytest.fixture
-async def emulator() -> AsyncIterator[BotAPIEmulator]:
-    async with BotAPIEmulator() as running:
-        yield running
-
-
-@pytest.fixture
-def bot(emulator: BotAPIEmulator, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = BotProcess(emulator.base_url, tmp_path)
+def bot(emulator: BotAPIEmulator, tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(emulator.base_url, tmp_path, OFFICE)
     process.start()
     yield process
-    if process.process and process.process.poll() is None:
-        process.kill()
-
-
-def containing(text: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda message: text in (message.get("text") or message.get("caption") or "")
-
-
-async def say(emulator: BotAPIEmulator, user: int, text: str, expect: str, timeout: float = 30) -> dict[str, Any]:
-    emulator.user_sends_text(user, text)
-    return await emulator.wait_for(user, containing(expect), timeout=timeout)
-
-
-async def press(emulator: BotAPIEmulator, user: int, message: dict[str, Any], label: str, expect: str,
-                timeout: float = 30) -> dict[str, Any]:
-    emulator.press_button(user, message, label)
-    return await emulator.wait_for(user, containing(expect), timeout=timeout)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 20) -> None:
-    for _ in range(int(timeout * 10)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached")
+    process.kill()
 
 
 async def test_self_check_survives_sigkill_and_duplicates_change_nothing(emulator: BotAPIEmulator,

@@ -14,6 +14,8 @@ from bot.config import load_settings
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
         ("BOT_TOKEN", "not-a-token", "BOT_TOKEN"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+        ("REREVIEW_REMINDER_DAYS", "180,0", "REREVIEW_REMINDER_DAYS"),
+        ("REREVIEW_REMINDER_DAYS", "soon", "REREVIEW_REMINDER_DAYS"),
     ],
 )
 def test_bad_value_is_named(monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str) -> None:
@@ -37,3 +39,9 @@ def test_defaults_run_offline_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.offline and settings.office_ids == (11, 12)
     assert settings.effective_database_url == "sqlite+aiosqlite:///data/servicestar.db"
     assert (settings.default_locale, settings.timezone) == ("zh_CN", "Asia/Shanghai")
+
+
+def test_rereview_reminder_days_are_a_list_of_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(_env_file=None).rereview_reminder_days == (180, 90, 30, 7)
+    monkeypatch.setenv("REREVIEW_REMINDER_DAYS", "365, 60")
+    assert load_settings(_env_file=None).rereview_reminder_days == (365, 60)
