@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.middlewares import ActionTokenMiddleware, ActorMiddleware, DatabaseMiddleware, LanguageMiddleware
+from bot.middlewares import (
+    ActionTokenMiddleware,
+    ActorMiddleware,
+    CommitBeforeTelegram,
+    DatabaseMiddleware,
+    LanguageMiddleware,
+)
 from bot.storage import SqlStorage
 from handlers import build_routers
 from services.files import FileStore
@@ -43,5 +49,6 @@ def create_i18n(path: str, default_locale: str) -> I18n:
 
 
 def create_bot(token: str, session: BaseSession) -> Bot:
+    session.middleware(CommitBeforeTelegram())
     # Every text we send is HTML; user-supplied parts are escaped where they are filled in.
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

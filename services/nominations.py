@@ -220,10 +220,10 @@ async def submit(session: AsyncSession, actor: Actor, nomination_id: int, now: d
     if missing:
         raise DomainError("nomination.incomplete", items=", ".join(missing))
     if stage == Stage.RETURNED_FOR_SUPPLEMENT:
-        if await _awaiting_endorsement(session, nomination):
-            raise DomainError("nomination.awaiting_endorsement")
         await move(session, nomination, Stage.RESUBMITTED, Mover.APPLICANT, actor.person_id, now,
-                   deadline=nomination.supplement_deadline)
+                   deadline=nomination.supplement_deadline)  # refuses after the deadline first
+        if await _awaiting_endorsement(session, nomination):
+            raise DomainError("nomination.awaiting_endorsement")  # nothing is committed
         await _notify_office(session, nomination, "nomination.resubmitted_notice", now)
     else:
         await campaigns.require_action(session, Action.START_NOMINATION, now)

@@ -1,5 +1,5 @@
 from bot.middlewares.actor import ActorMiddleware, LanguageMiddleware
-from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.database import CommitBeforeTelegram, DatabaseMiddleware
 from bot.middlewares.tokens import ActionTokenMiddleware
 
-__all__ = ["ActionTokenMiddleware", "ActorMiddleware", "DatabaseMiddleware", "LanguageMiddleware"]
+__all__ = ["ActionTokenMiddleware", "ActorMiddleware", "CommitBeforeTelegram", "DatabaseMiddleware", "LanguageMiddleware"]

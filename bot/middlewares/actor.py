@@ -12,6 +12,7 @@ from handlers.preferences import stored_language
 from services import people
 from services.actors import Actor
 
+
 def telegram_language(code: str | None, default: str) -> str:
     if not code:
         return default

@@ -5,7 +5,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -67,3 +70,24 @@ class DatabaseMiddleware(BaseMiddleware):
                 current_session.reset(token)
             await session.commit()
             return result
+
+
+class CommitBeforeTelegram(BaseRequestMiddleware):
+    """A Telegram round trip takes tens of milliseconds, a file download seconds. An update's open
+    transaction must not span one: on SQLite every transaction holds the single write lock (BEGIN
+    IMMEDIATE), so everyone else would wait (measured: with 50 ms round trips, 20 concurrent users
+    saw a p99 of 13 s). What the handler has staged by then (conversation progress, button tokens)
+    is committed first; the update is still marked handled by the commit that carries its effects,
+    or at its end, so a failure later in the handler is retried as before."""
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        session = current_session.get()
+        if session is not None and session.in_transaction():
+            marker = session.info.pop(HANDLED, None)
+            try:
+                await session.commit()
+            finally:
+                if marker is not None:
+                    session.info[HANDLED] = marker
+        return await make_request(bot, method)
