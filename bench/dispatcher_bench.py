@@ -1,9 +1,11 @@
 """Drives simulated users through /start, consent and /menu via the production Dispatcher and a
 real SQLite database, beside a bare aiogram echo handler measured in the same run.
 
-    .venv/bin/python -m bench.dispatcher_bench [users] [concurrency]
+    .venv/bin/python -m bench.dispatcher_bench [users] [concurrency] [round_trip_ms]
 
-Prints updates/s, p50 and p99 latency per update, and the process's peak memory after each part."""
+Prints updates/s, p50 and p99 latency per update, and the process's peak memory after each part.
+`round_trip_ms` (default 0) makes every Bot API call take that long, as Telegram does (tens of
+milliseconds): what an update holds while it waits then shows."""
 
 import asyncio
 import itertools
@@ -14,6 +16,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiogram import Dispatcher, Router
 from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update, User
@@ -49,8 +52,20 @@ def journey(user_id: int) -> list[Update]:
     return [message(user_id, "/start"), press(user_id, Consent(agree=True).pack()), message(user_id, "/menu")]
 
 
-async def drive(dispatcher: Dispatcher, users: int, concurrency: int) -> tuple[float, list[float]]:
-    bot = create_bot(TOKEN, LocalSession())
+class RoundTrip(LocalSession):
+    """The local Bot API, answering after a delay like Telegram's servers."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def make_request(self, bot: Any, method: Any, timeout: int | None = None) -> Any:
+        await asyncio.sleep(self.seconds)
+        return await super().make_request(bot, method, timeout)
+
+
+async def drive(dispatcher: Dispatcher, users: int, concurrency: int, round_trip: float) -> tuple[float, list[float]]:
+    bot = create_bot(TOKEN, RoundTrip(round_trip))
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
 
@@ -92,19 +107,20 @@ def report(name: str, elapsed: float, latencies: list[float]) -> float:
     return rate
 
 
-async def main(users: int, concurrency: int) -> None:
-    echo_rate = report("bare aiogram echo", *await drive(echo_dispatcher(), users, concurrency))
+async def main(users: int, concurrency: int, round_trip_ms: int) -> None:
+    round_trip = round_trip_ms / 1000
+    echo_rate = report("bare aiogram echo", *await drive(echo_dispatcher(), users, concurrency, round_trip))
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(_env_file=None, bot_token=TOKEN, data_dir=Path(scratch))
         engine = create_engine(f"sqlite+aiosqlite:///{scratch}/bench.db")
         await migrate(engine)
         i18n = create_i18n(str(compile_catalogues(Path(scratch) / "locales")), "zh_CN")
         dispatcher = create_dispatcher(settings, session_factory(engine), i18n, SystemClock())
-        ours = report("ServiceStar (SQLite)", *await drive(dispatcher, users, concurrency))
+        ours = report("ServiceStar (SQLite)", *await drive(dispatcher, users, concurrency, round_trip))
         await engine.dispose()
     print(f"ratio ServiceStar / echo: {ours / echo_rate:.3f}")
 
 
 if __name__ == "__main__":
-    arguments = [int(a) for a in sys.argv[1:3]]
-    asyncio.run(main(*(arguments + [500, 20][len(arguments):])))
+    arguments = [int(a) for a in sys.argv[1:4]]
+    asyncio.run(main(*(arguments + [500, 20, 0][len(arguments):])))

@@ -167,3 +167,10 @@ class ObjectionStep(CallbackData, prefix="os"):
     """A choice in the objection form: skip the evidence, object as a person or an organisation."""
 
     what: str  # skip | person | organisation | anonymous
+
+
+class PanelPick(CallbackData, prefix="pp"):
+    """The office ticks reviewers onto a round's panel (an index into its own list), or opens the
+    round with those ticked (index -1). The service checks the office role when the round opens."""
+
+    index: int

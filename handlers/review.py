@@ -13,13 +13,14 @@ from aiogram.fsm.state import State
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.callbacks import ActionFilter, Menu
-from handlers.keyboards import keyboard, token_button
+from handlers.callbacks import ActionFilter, Menu, PanelPick
+from handlers.keyboards import keyboard, plain_button, token_button
 from handlers.render import answer_target, ask_for_text, t
 from handlers.states import ReviewInput
 from models import Role
 from services import files, people, reviews, tokens
 from services.actors import Actor
+from services.errors import DomainError
 from services.ports import Clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -217,6 +218,8 @@ def _round_options(words: list[str]) -> dict[str, Any] | None:
             name, _, value = word.partition("=")
             if word.lower() in ("open", "公开", "记名"):
                 options["open_ballot"] = True
+            elif word.lower() in ("panel", "评审组"):
+                options["pick_panel"] = True
             elif name in ("quorum", "pass") and value:
                 options["quorum" if name == "quorum" else "passing"] = Fraction(value)
             elif name == "honour" and value:
@@ -250,14 +253,74 @@ async def closing_typed(message: Message, actor: Actor, session: AsyncSession, s
     if options is None:
         await message.answer(t("review.ask_closing"))
         return
+    if options.pop("pick_panel", False):
+        await _offer_panel(message, actor, session, state, closes, options)
+        return
+    await _open(message, actor, session, state, clock, closes, options, panel=None)
+
+
+async def _open(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
+                closes: datetime, options: dict[str, Any], panel: list[int] | None) -> None:
+    now = clock.now()
     campaign_id = await reviews.current_campaign_id(session, now)
     review_round = await reviews.open_round(session, actor, campaign_id=campaign_id, closes_at=closes, now=now,
-                                            **options)
+                                            panel=panel, **options)
     await state.clear()
     report = await reviews.report(session, actor, review_round.id or 0)
     await message.answer(t("review.round_opened", round=review_round.id, count=len(report.items),
                            panel=report.panel, closes=reviews.local_time(review_round.closes_at))
                          + "\n\n" + _report_text(report))
+
+
+# A panel per round (评审组): every active reviewer starts ticked; the office unticks who does not sit.
+
+def _panel_keyboard(names: list[str], ticked: list[bool]) -> Any:
+    rows = [[plain_button(("☑️ " if on else "⬜ ") + name, PanelPick(index=i).pack())]
+            for i, (name, on) in enumerate(zip(names, ticked, strict=True))]
+    rows.append([plain_button(t("review.panel_open", count=sum(ticked)), PanelPick(index=-1).pack())])
+    return keyboard(rows)
+
+
+async def _offer_panel(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, closes: datetime,
+                       options: dict[str, Any]) -> None:
+    people.require_role(actor, Role.OFFICE)
+    reviewers = await reviews.holders(session, Role.REVIEWER)
+    if not reviewers:
+        raise DomainError("review.no_reviewers")
+    names, ids = [r.name for r in reviewers], [r.id for r in reviewers]
+    await state.set_state(ReviewInput.panel)
+    await state.set_data({"closes": closes.isoformat(), "ids": ids, "names": names, "ticked": [True] * len(ids),
+                          "options": {k: str(v) if isinstance(v, Fraction) else v for k, v in options.items()}})
+    await message.answer(t("review.pick_panel"), reply_markup=_panel_keyboard(names, [True] * len(ids)))
+
+
+async def panel_pressed(query: CallbackQuery, callback_data: PanelPick, actor: Actor, session: AsyncSession,
+                        state: FSMContext, clock: Clock) -> None:
+    data = await state.get_data()
+    if await state.get_state() != ReviewInput.panel.state or not -1 <= callback_data.index < len(data["ids"]):
+        raise DomainError("button.unknown")
+    ticked = list(data["ticked"])
+    if callback_data.index >= 0:
+        ticked[callback_data.index] = not ticked[callback_data.index]
+        await state.update_data(ticked=ticked)
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=_panel_keyboard(data["names"], ticked))
+        return
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    options = {k: Fraction(v) if k in ("quorum", "passing") else v for k, v in data["options"].items()}
+    if "reminder_hours" in options:
+        options["reminder_hours"] = tuple(options["reminder_hours"])
+    chosen = [person for person, on in zip(data["ids"], ticked, strict=True) if on]
+    await _open(query.message, actor, session, state, clock, datetime.fromisoformat(data["closes"]), options,
+                panel=chosen)
+
+
+async def panel_reask(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    await message.answer(t("review.pick_panel"), reply_markup=_panel_keyboard(data["names"], data["ticked"]))
 
 
 def build() -> Router:
@@ -279,4 +342,6 @@ def build() -> Router:
     router.callback_query.register(ask_closing, ActionFilter("review.open"))
     router.callback_query.register(ask_closing, ActionFilter("review.extend"))
     router.message.register(closing_typed, ReviewInput.closing_time)
+    router.callback_query.register(panel_pressed, PanelPick.filter())
+    router.message.register(panel_reask, ReviewInput.panel)
     return router

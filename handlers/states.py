@@ -43,6 +43,7 @@ class ReviewInput(StatesGroup):
     comment = State()
     recusal_reason = State()
     closing_time = State()  # the office, opening a round: when it closes
+    panel = State()  # the office, opening a round: who sits on its panel
 
 
 class ObjectionForm(StatesGroup):

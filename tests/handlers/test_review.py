@@ -153,3 +153,31 @@ async def test_the_office_sets_thresholds_ballot_honour_and_reminders(world: Bot
                 review_round.honour, review_round.open_ballot, review_round.reminder_hours) == (
             3, 4, 2, 3, "STAR", True, [24, 2])
         assert len((await session.exec(select(ReviewReminder))).all()) == 5 * 2
+
+
+async def test_the_office_chooses_the_panel_of_a_round(world: BotWorld) -> None:
+    await seed(world.sessions, world.clock.now())
+    office = world.user(OFFICE_ID, "王主任")
+    await office.send("/rounds")
+    await office.press("开启新一轮评审")
+    await office.send("2026-03-05 18:00 panel")
+    assert "选择本轮评审组" in office.last_text
+    labels = office.buttons()
+    assert labels[-1] == "开启评审（评审组 5 人）" and all(label.startswith("☑️ ") for label in labels[:-1])
+    await office.send("好的")  # text where a button is expected: the choice is shown again
+    assert "选择本轮评审组" in office.last_text
+    left_out = labels[0].removeprefix("☑️ ")
+    await office.press(labels[0])
+    await office.press(f"⬜ {left_out}")
+    await office.press(f"☑️ {left_out}")  # ticked, unticked, ticked off again
+    await office.press("开启评审（评审组 4 人）")
+    assert "第 1 轮评审已开启：3 项申报，委员 4 人" in office.last_text
+    async with world.sessions() as session:
+        outsider = (await session.exec(select(Person).where(Person.name == left_out))).one()
+        prompts = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.prompt"))).all()
+    assert prompts and outsider.telegram_id not in {p.chat_id for p in prompts}
+    stranger = world.user(5999, "路人")
+    await stranger.press_data("pp:-1")  # a forged panel button from someone with no round being opened
+    assert "这个按钮无效或已失效" in stranger.last_text
+    async with world.sessions() as session:
+        assert len((await session.exec(select(ReviewRound))).all()) == 1
