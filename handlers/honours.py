@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, DeepLink, HonourList, Menu
 from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import answer_target, ask_for_text, local_date, t
+from handlers.render import answer_target, ask_for_text, local_date, t, typed_text
 from handlers.states import HonourForms
 from models import Role
 from services import files, honours, people, tokens
@@ -236,10 +236,10 @@ async def lapse_ask(query: CallbackQuery, payload: dict, actor: Actor, state: FS
 
 async def lapse_reason(message: Message, actor: Actor, session: AsyncSession, clock: Clock, state: FSMContext) -> None:
     await _leave_on_command(message, state)
-    if not (message.text or "").strip():
-        await message.answer(t("honour.lapse_reason"))
+    text = await typed_text(message, t("honour.lapse_reason"))
+    if text is None:
         return
-    honour = await honours.lapse(session, actor, (await state.get_data())["review_id"], message.text or "",
+    honour = await honours.lapse(session, actor, (await state.get_data())["review_id"], text,
                                  clock.now())
     await state.clear()
     await message.answer(t("honour.lapsed", number=honour.certificate_no, until=local_date(honour.valid_until)))

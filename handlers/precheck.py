@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu, PrecheckOpen, PrecheckStep, PrecheckTick
 from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import answer_target, current_locale, organisation_name, t
+from handlers.render import answer_target, current_locale, organisation_name, t, typed_text
 from handlers.states import PrecheckForm
 from models import Nomination, Organisation, Role
 from services import exports, files, nominations, people, tokens
@@ -178,11 +178,11 @@ async def ask_reason(query: CallbackQuery, payload: dict[str, Any], actor: Actor
 
 async def reason_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
                        clock: Clock) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("precheck.ask_reason_text"))
+    text = await typed_text(message, t("precheck.ask_reason_text"))
+    if text is None:
         return
     data = await state.get_data()
-    nomination = await nominations.precheck_reject(session, actor, data["nomination"], message.text or "",
+    nomination = await nominations.precheck_reject(session, actor, data["nomination"], text,
                                                    clock.now())
     await state.clear()
     await message.answer(t("precheck.rejected", id=nomination.id))
@@ -324,10 +324,10 @@ async def verification_date_typed(message: Message, state: FSMContext, clock: Cl
 
 
 async def finding_typed(message: Message, state: FSMContext) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("precheck.ask_finding"))
+    text = await typed_text(message, t("precheck.ask_finding"))
+    if text is None:
         return
-    await state.update_data(finding=nominations.clean_note(message.text or ""))
+    await state.update_data(finding=nominations.clean_note(text))
     await state.set_state(PrecheckForm.verify_files)
     await message.answer(t("precheck.ask_verify_files"),
                          reply_markup=keyboard([[plain_button(t("precheck.done"), PrecheckStep(what="done").pack())]]))

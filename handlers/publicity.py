@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu, ObjectionStep, ObjectTo
 from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import answer_target, t
+from handlers.render import answer_target, t, typed_text
 from handlers.states import ObjectionForm
 from models import Role
 from services import files, publicity, reviews, tokens
@@ -69,10 +69,10 @@ async def start_objection(query: CallbackQuery, callback_data: ObjectTo, state: 
 
 
 async def grounds_typed(message: Message, state: FSMContext) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("objection.ask_grounds"))
+    text = await typed_text(message, t("objection.ask_grounds"))
+    if text is None:
         return
-    await state.update_data(grounds=message.text)
+    await state.update_data(grounds=text)
     await state.set_state(ObjectionForm.evidence)
     await message.answer(t("objection.ask_evidence"), reply_markup=keyboard(
         [[plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]]))
@@ -119,11 +119,11 @@ async def name_typed(message: Message, state: FSMContext) -> None:
 
 
 async def phone_typed(message: Message, state: FSMContext) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("objection.ask_phone"))
+    text = await typed_text(message, t("objection.ask_phone"))
+    if text is None:
         return
-    publicity.normalise_phone(message.text or "")  # a bad number is refused here, and asked again
-    await state.update_data(contact_phone=message.text)
+    publicity.normalise_phone(text)  # a bad number is refused here, and asked again
+    await state.update_data(contact_phone=text)
     await state.set_state(ObjectionForm.organisation)
     await _ask_as(message)
 
@@ -169,10 +169,10 @@ async def organisation_or_letter(message: Message, actor: Actor, session: AsyncS
     """An organisation names itself, then sends its letter bearing the official seal."""
     data = await state.get_data()
     if not data.get("organisation"):
-        if not (message.text or "").strip():
-            await message.answer(t("objection.ask_organisation"))
+        text = await typed_text(message, t("objection.ask_organisation"))
+        if text is None:
             return
-        await state.update_data(organisation=message.text)
+        await state.update_data(organisation=text)
         await message.answer(t("objection.ask_letter"))
         return
     sha = await _store(message, bot, file_store)
@@ -196,11 +196,11 @@ async def ask_ruling(query: CallbackQuery, payload: dict[str, Any], action_token
 
 async def ruling_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
                        settings: Any) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("objection.ask_ruling", case=(await state.get_data()).get("case")))
+    text = await typed_text(message, t("objection.ask_ruling", case=(await state.get_data()).get("case")))
+    if text is None:
         return
     data = await state.get_data()
-    objection = await publicity.rule(session, actor, data["case"], data["upheld"], message.text or "", clock.now(),
+    objection = await publicity.rule(session, actor, data["case"], data["upheld"], text, clock.now(),
                                      getattr(settings, "announcement_chat_id", None))
     await state.clear()
     await message.answer(t("objection.ruled", case=objection.id, status_key=f"objection.status.{objection.status}"))

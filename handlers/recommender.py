@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu
-from handlers.render import answer_target, ask_for_text, t
+from handlers.render import answer_target, ask_for_text, t, typed_text
 from handlers.states import Endorsing
 from models import Nomination
 from services import files, nominations
@@ -47,10 +47,10 @@ async def ask_opinion(query: CallbackQuery, payload: dict, actor: Actor, session
 
 
 async def opinion_typed(message: Message, state: FSMContext) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("recommender.ask_opinion_text"))
+    text = await typed_text(message, t("recommender.ask_opinion_text"))
+    if text is None:
         return
-    await state.update_data(opinion=message.text)
+    await state.update_data(opinion=text)
     await state.set_state(Endorsing.seal)
     await message.answer(t("recommender.ask_seal"))
 

@@ -65,3 +65,13 @@ async def ask_for_text(query: CallbackQuery, state: FSMContext, waiting: State, 
     await state.update_data(**data)
     if isinstance(query.message, Message):
         await query.message.answer(prompt)
+
+
+async def typed_text(message: Message, prompt: str, **answer: Any) -> str | None:
+    """The words typed in answer to a question, or None after asking it again (a sticker, a photo,
+    only spaces)."""
+    text = (message.text or "").strip()
+    if not text:
+        await message.answer(prompt, **answer)
+        return None
+    return text

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Menu, PanelPick
 from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import answer_target, ask_for_text, t
+from handlers.render import answer_target, ask_for_text, t, typed_text
 from handlers.states import ReviewInput
 from models import Role
 from services import files, people, reviews, tokens
@@ -88,12 +88,12 @@ async def ask_comment(query: CallbackQuery, payload: dict[str, Any], actor: Acto
 
 async def comment_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
                         clock: Clock) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("review.ask_comment_text"))
+    text = await typed_text(message, t("review.ask_comment_text"))
+    if text is None:
         return
     data = await state.get_data()
     await state.clear()
-    await reviews.comment(session, actor, data["round_id"], data["nomination_id"], message.text or "", clock.now())
+    await reviews.comment(session, actor, data["round_id"], data["nomination_id"], text, clock.now())
     await message.answer(t("review.comment_saved", id=data["nomination_id"]))
 
 
@@ -104,12 +104,12 @@ async def ask_recusal(query: CallbackQuery, payload: dict[str, Any], actor: Acto
 
 async def recusal_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
                         clock: Clock) -> None:
-    if not (message.text or "").strip():
-        await message.answer(t("review.ask_recusal_text"))
+    text = await typed_text(message, t("review.ask_recusal_text"))
+    if text is None:
         return
     data = await state.get_data()
     await state.clear()
-    await reviews.declare_recusal(session, actor, data["round_id"], data["nomination_id"], message.text or "",
+    await reviews.declare_recusal(session, actor, data["round_id"], data["nomination_id"], text,
                                   clock.now())
     await message.answer(t("review.recusal_recorded", id=data["nomination_id"]))
 
