@@ -45,3 +45,4 @@ class Objection(SQLModel, table=True):
     ruling: str = Field(default="", sa_column=Column(Text, nullable=False))
     ruled_by: int | None = Field(default=None, foreign_key="person.id")
     ruled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))  # owner, once

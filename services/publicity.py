@@ -8,8 +8,9 @@ Only nominations whose nominee agreed to publication (Nomination.publish_consent
 published; the announcement chat is a plain argument (the caller passes the configured one)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -243,14 +244,33 @@ async def _forward_if_ready(session: AsyncSession, listing: PublicityList, now: 
     return True
 
 
+REMIND_BEFORE = timedelta(days=1)  # the case's owner hears once, a day before its deadline
+
+
 async def sweep(session: AsyncSession, now: datetime) -> int:
-    """The periodic job: lists whose period ended with no open objection go to the leading group."""
+    """The periodic job: each open case's owner is reminded once before its deadline; lists whose
+    period ended with no open objection go to the leading group."""
+    await _remind_owners(session, now)
     forwarded = 0
     for listing in (await session.exec(select(PublicityList).where(
             col(PublicityList.forwarded_at).is_(None), col(PublicityList.ends_at) <= now))).all():
         forwarded += await _forward_if_ready(session, await _listing(session, listing.id or 0), now)
         await session.commit()
     return forwarded
+
+
+async def _remind_owners(session: AsyncSession, now: datetime) -> None:
+    due = (await session.exec(select(Objection, Person).join(Person, col(Person.id) == Objection.owner_id).where(
+        Objection.status == "open", col(Objection.reminded_at).is_(None),
+        col(Objection.deadline) <= now + REMIND_BEFORE))).all()
+    for objection, owner in due:
+        # Claimed by the update itself, so two sweeps at once remind the owner once.
+        claimed = await session.exec(update(Objection).where(  # type: ignore[call-overload]
+            col(Objection.id) == objection.id, col(Objection.reminded_at).is_(None)).values(reminded_at=now))
+        if claimed.rowcount == 1:
+            await outbox.notify_person(session, owner.id or 0, "objection.deadline_reminder", now,
+                                       params={"case": objection.id, "deadline": local_time(objection.deadline)})
+        await session.commit()
 
 
 async def approve(session: AsyncSession, actor: Actor, publicity_id: int, now: datetime,

@@ -1,6 +1,7 @@
 """Review rounds, ballots, reminders, the count, 公示 with objections and approval, as use cases on
 both databases with a fixed clock. The ballot trigger is exercised directly on each database."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -343,3 +344,32 @@ async def test_the_sweep_is_one_periodic_job(ready) -> None:  # type: ignore[no-
         assert review_round is not None and review_round.closed_at == clock.now()
         closed = (await session.exec(select(AuditRecord).where(AuditRecord.action == "review.round_closed"))).all()
         assert len(closed) == 1 and closed[0].reason == "closing_time"
+
+
+async def test_the_owner_of_an_open_objection_is_reminded_once_before_its_deadline(ready) -> None:  # type: ignore[no-untyped-def]
+    await shortlist_two(ready)
+    async with ready() as session:
+        office = await actor_of(session, OFFICE_TG)
+        await publicity.publish(session, office, 1, START)
+        objector = await actor_of(session, 6003)
+        case = await publicity.lodge_objection(session, objector, 1, grounds="事迹不实", contact_name="王芳",  # type: ignore[arg-type]
+                                               contact_phone="13800138000", now=START + timedelta(days=1))
+        deadline, owner = case.deadline, case.owner_id
+
+    async def reminders() -> list[OutboxMessage]:
+        async with ready() as session:
+            return list((await session.exec(select(OutboxMessage).where(
+                OutboxMessage.template == "objection.deadline_reminder"))).all())
+
+    async with ready() as session:
+        await publicity.sweep(session, deadline - timedelta(days=2))
+    assert await reminders() == []  # not yet
+    async with ready() as session, ready() as other:
+        await asyncio.gather(publicity.sweep(session, deadline - timedelta(hours=20)),
+                             publicity.sweep(other, deadline - timedelta(hours=19)))  # two workers at once
+    async with ready() as session:
+        await publicity.sweep(session, deadline + timedelta(days=1))  # and again, late
+        owner_person = await session.get(Person, owner)
+    sent = await reminders()
+    assert len(sent) == 1 and sent[0].chat_id == owner_person.telegram_id  # type: ignore[union-attr]
+    assert sent[0].params["case"] == case.id

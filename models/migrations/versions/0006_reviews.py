@@ -139,6 +139,7 @@ def upgrade() -> None:
     sa.Column('ruling', sa.Text(), nullable=False),
     sa.Column('ruled_by', sa.Integer(), nullable=True),
     sa.Column('ruled_at', models.types.UtcDateTime(), nullable=True),
+    sa.Column('reminded_at', models.types.UtcDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['lodged_by'], ['person.id'], ),
     sa.ForeignKeyConstraint(['nomination_id'], ['nomination.id'], ),
     sa.ForeignKeyConstraint(['owner_id'], ['person.id'], ),
