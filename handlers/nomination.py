@@ -1,6 +1,8 @@
 """The applicant's nomination: start it (from a self-check or the menu), fill in the dossier,
 choose the recommending body, upload materials, agree to publication, submit."""
 
+from html import escape
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -60,7 +62,7 @@ async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> d
     lines.append(t("nomination.organisation_line", mark="✅" if chosen else "⬜",
                    organisation=organisation_name(chosen, locale) if chosen else "—"))
     lines.append(t("nomination.materials_line", count=len(present)))
-    lines += [f"  • {m.file_name}" for m in present]
+    lines += [f"  • {escape(m.file_name)}" for m in present]
     lines.append(t("nomination.consent_line", mark="✅" if nomination.publish_consent_at else "⬜"))
     rows: list[list[InlineKeyboardButton]] = []
     if editable(Stage(nomination.stage)):
