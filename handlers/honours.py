@@ -307,7 +307,7 @@ async def national(message: Message, command: CommandObject, actor: Actor, sessi
 
 
 async def national_export(message: Message, actor: Actor, session: AsyncSession) -> None:
-    data = await honours.export_national(session, actor)
+    data = await honours.export_national(session, actor, actor.language)
     await message.answer_document(BufferedInputFile(data, filename="national-recommendations.xlsx"),
                                   caption=t("honour.national_export"))
 

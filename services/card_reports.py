@@ -7,9 +7,7 @@ Chinese needs the Debian font fonts-wqy-microhei, embedded as a subset in every 
 
 import html
 from collections.abc import Callable
-from functools import cache
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import segno
@@ -18,32 +16,15 @@ from reportlab.lib.pagesizes import A4, A6
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image as FlowImage
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
+from services import fonts
 from services.cards import ZONE, CardReport
-from services.errors import DomainError
 from services.rules.satisfaction import ASPECTS, LEVELS, SMALL_SAMPLE
 
 Translate = Callable[..., str]
-FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
-FONT_PACKAGE = "fonts-wqy-microhei"
-FONT = "WenQuanYiMicroHei"
-
-
-def _font_file() -> Path:
-    if not FONT_PATH.exists():
-        raise DomainError("card.font_missing", package=FONT_PACKAGE, path=str(FONT_PATH))
-    return FONT_PATH
-
-
-@cache
-def _register_font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT, str(_font_file()), subfontIndex=0))
-    return FONT
 
 
 def qr_png(link: str, scale: int = 8) -> bytes:
@@ -61,7 +42,7 @@ def _plain(text: str) -> str:
 
 def card_pdf(subject_name: str, unit: str, link: str, t: Translate) -> bytes:
     """The printable A6 card for the counter: who is rated, the unit, the QR code, one instruction."""
-    font = _register_font()
+    font = fonts.pdf_font()
     out = BytesIO()
     width, height = A6
     canvas = Canvas(out, pagesize=A6, pageCompression=1, invariant=1)  # same card, same bytes
@@ -138,7 +119,7 @@ def report_lines(report: CardReport, t: Translate) -> list[str]:
 
 def chart_png(report: CardReport, t: Translate) -> bytes:
     """Two panels: how the overall answers spread over the five levels, and the index per ISO week."""
-    font_file = str(_font_file())
+    font_file = str(fonts.font_file())
     small, title_font = ImageFont.truetype(font_file, 14, index=0), ImageFont.truetype(font_file, 17, index=0)
     s = report.summary
     image = Image.new("RGB", (900, 420), "white")
@@ -173,7 +154,7 @@ def chart_png(report: CardReport, t: Translate) -> bytes:
 
 
 def report_pdf(report: CardReport, t: Translate) -> bytes:
-    font = _register_font()
+    font = fonts.pdf_font()
     out = BytesIO()
     document = SimpleDocTemplate(out, pagesize=A4, title=_plain(t("cards.pdf.report_title")),
                                  leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm,

@@ -13,29 +13,18 @@ from zoneinfo import ZoneInfo
 import segno
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
-FONT_PACKAGE = "fonts-wqy-microhei"
-FONT_NAME = "WenQuanYiMicroHei"
+from services import fonts
+from services.catalogue import load_catalogue
+from services.texts import translator
+
 ZONE = ZoneInfo("Asia/Shanghai")
 RED = HexColor("#B22222")
 GOLD = HexColor("#C9A227")
 INK = HexColor("#222222")
 
-HONOUR_NAMES = {
-    "STAR": "广东省用户满意服务明星",
-    "TEAM": "广东省用户满意服务明星班组",
-    "MANAGER": "广东省用户满意杰出管理者",
-    "ENTERPRISE": "广东省用户满意服务明星企业",
-}
-ISSUER = "广东省用户满意服务明星活动领导小组办公室"
-
-
-class FontMissing(RuntimeError):
-    """The Chinese font is not installed: the certificate cannot be made readable everywhere."""
+LOCALE = "zh_CN"  # a certificate is an official document in Chinese (第十七条第1项)
 
 
 @dataclass(frozen=True)
@@ -49,23 +38,18 @@ class CertificateText:
     valid_until: datetime
 
 
+def honour_name(code: str, locale: str = LOCALE) -> str:
+    honour = load_catalogue().honours.get(code)
+    return honour.name.get(locale) if honour else code
+
+
 def verification_link(bot_username: str, number: str) -> str:
     return f"https://t.me/{bot_username}?start=v-{number}"
 
 
-def _font(path: Path = FONT_PATH) -> str:
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return FONT_NAME
-    if not path.is_file():
-        raise FontMissing(f"Chinese font {path} not found: install the Debian package {FONT_PACKAGE} "
-                          f"(apt-get install {FONT_PACKAGE})")
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
-    return FONT_NAME
-
-
 def _day(moment: datetime) -> str:
     local = moment.astimezone(ZONE)
-    return f"{local.year}年{local.month}月{local.day}日"
+    return translator(LOCALE)("certificate.date").format(year=local.year, month=local.month, day=local.day)
 
 
 def _centred(canvas: Canvas, font: str, size: float, y: float, text: str, colour: Color = INK) -> None:
@@ -85,14 +69,15 @@ def _qr(canvas: Canvas, data: str, *, x: float, y: float, size: float) -> None:
                 canvas.rect(x + c * cell, y + size - (r + 1) * cell, cell, cell, stroke=0, fill=1)
 
 
-def render(certificate: CertificateText, bot_username: str, *, font_path: Path = FONT_PATH) -> bytes:
-    font = _font(font_path)
+def render(certificate: CertificateText, bot_username: str, *, font_path: Path | None = None) -> bytes:
+    font = fonts.pdf_font(font_path)
     width, height = landscape(A4)
     buffer = BytesIO()
     # The initial font too: otherwise an unused, unembedded Helvetica is listed in the PDF.
     canvas = Canvas(buffer, pagesize=(width, height), initialFontName=font, initialFontSize=12)
-    canvas.setTitle(f"荣誉证书 {certificate.number}")
-    canvas.setAuthor(ISSUER)
+    words = translator(LOCALE)
+    canvas.setTitle(words("certificate.title_line").format(number=certificate.number))
+    canvas.setAuthor(words("certificate.issuer"))
     # Frame: a red outer border and a thin gold inner one.
     canvas.setStrokeColor(RED)
     canvas.setLineWidth(10)
@@ -101,10 +86,10 @@ def render(certificate: CertificateText, bot_username: str, *, font_path: Path =
     canvas.setLineWidth(2)
     canvas.rect(38, 38, width - 76, height - 76)
 
-    _centred(canvas, font, 46, height - 128, "荣 誉 证 书", RED)
+    _centred(canvas, font, 46, height - 128, words("certificate.heading"), RED)
     canvas.setFont(font, 11)
     canvas.setFillColor(INK)
-    canvas.drawRightString(width - 60, height - 70, f"证书编号：{certificate.number}")
+    canvas.drawRightString(width - 60, height - 70, words("certificate.number").format(number=certificate.number))
 
     canvas.setFont(font, 20)
     canvas.drawString(110, height - 200, f"{certificate.holder}：")
@@ -112,20 +97,19 @@ def render(certificate: CertificateText, bot_username: str, *, font_path: Path =
     if unit:
         canvas.setFont(font, 13)
         canvas.drawString(130, height - 226, unit)
-    _centred(canvas, font, 17, height - 262,
-             f"在{certificate.campaign_year}年度广东省用户满意服务明星活动中表现突出，经评审，被授予")
-    _centred(canvas, font, 30, height - 314, f"“{HONOUR_NAMES.get(certificate.honour, certificate.honour)}”", RED)
-    _centred(canvas, font, 17, height - 352, "称号，特发此证。")
-    _centred(canvas, font, 13, height - 392,
-             f"有效期：{_day(certificate.valid_from)} 至 {_day(certificate.valid_until)}（三年，期满复议）")
+    _centred(canvas, font, 17, height - 262, words("certificate.for").format(year=certificate.campaign_year))
+    _centred(canvas, font, 30, height - 314, f"“{honour_name(certificate.honour)}”", RED)
+    _centred(canvas, font, 17, height - 352, words("certificate.conferred"))
+    _centred(canvas, font, 13, height - 392, words("certificate.validity").format(
+        since=_day(certificate.valid_from), until=_day(certificate.valid_until)))
 
     canvas.setFont(font, 15)
-    canvas.drawRightString(width - 110, 120, ISSUER)
+    canvas.drawRightString(width - 110, 120, words("certificate.issuer"))
     canvas.drawRightString(width - 110, 96, _day(certificate.valid_from))
 
     _qr(canvas, verification_link(bot_username, certificate.number), x=70, y=66, size=96.0)
     canvas.setFont(font, 9)
-    canvas.drawString(70, 56, "扫码核验证书真伪")
+    canvas.drawString(70, 56, words("certificate.scan"))
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -8,35 +8,30 @@ must never become a formula."""
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from html import escape
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 from openpyxl.cell import Cell
 from openpyxl.styles import Font
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Endorsement, Nomination, Organisation, Role, Verification
-from services import campaigns, nominations, people
+from services import campaigns, fonts, nominations, people
 from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.errors import DomainError
 from services.files import EXTENSIONS, FileStore, safe_name, sniff
 from services.rules import dossier
 from services.rules.nomination_flow import Stage
+from services.texts import translator
 
 FORMULA_STARTS = ("=", "+", "-", "@")
-FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")  # Debian fonts-wqy-microhei
-FONT_NAME = "WenQuanYiMicroHei"
 LISTED = [s.value for s in Stage if s not in (Stage.DRAFT, Stage.WITHDRAWN)]
 SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
@@ -73,7 +68,7 @@ def organisation_label(organisation: Organisation | None, locale: str) -> str:
 async def dossier_zip(session: AsyncSession, actor: Actor, nomination_id: int, store: FileStore,
                       locale: str = "zh_CN") -> Export:
     view = await nominations.office_view(session, actor, nomination_id)
-    _ = nominations.translator(locale)
+    _ = translator(locale)
     buffer = BytesIO()
     used: set[str] = set()
     listed: list[tuple[str, str]] = []  # (what, name in the archive)
@@ -96,7 +91,7 @@ async def dossier_zip(session: AsyncSession, actor: Actor, nomination_id: int, s
                 archive.writestr(name, store.get(sha))
                 listed.append((_("export.verification_file"), name))
         archive.writestr("summary.html", _summary_html(view, listed, locale))
-        if FONT_PATH.exists():  # without the Chinese font a PDF would show boxes: the HTML page suffices
+        if fonts.installed():  # without the Chinese font a PDF would show boxes: the HTML page suffices
             archive.writestr("summary.pdf", _summary_pdf(view, listed, locale))
     return Export(f"nomination-{nomination_id}.zip", buffer.getvalue())
 
@@ -117,7 +112,7 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def _summary_html(view: nominations.OfficeView, files: list[tuple[str, str]], locale: str) -> str:
-    title = escape(nominations.translator(locale)("export.summary_title").format(id=view.nomination.id))
+    title = escape(translator(locale)("export.summary_title").format(id=view.nomination.id))
     rows = "".join(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
                    for label, value in _summary_lines(view, files, locale))
     return (f'<!DOCTYPE html><html lang="{"en" if locale == "en" else "zh-CN"}"><head><meta charset="utf-8">'
@@ -125,7 +120,7 @@ def _summary_html(view: nominations.OfficeView, files: list[tuple[str, str]], lo
 
 
 def _summary_lines(view: nominations.OfficeView, files: list[tuple[str, str]], locale: str) -> list[tuple[str, str]]:
-    _ = nominations.translator(locale)
+    _ = translator(locale)
     nomination = view.nomination
     lines = [(_("export.col.id"), str(nomination.id)), (_("export.col.honour"), _(f"honour.{nomination.honour}")),
              (_("export.col.stage"), _(f"stage.{nomination.stage}"))]
@@ -140,20 +135,14 @@ def _summary_lines(view: nominations.OfficeView, files: list[tuple[str, str]], l
     return lines
 
 
-@cache
-def _font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH), subfontIndex=0))
-    return FONT_NAME
-
-
 def _summary_pdf(view: nominations.OfficeView, files: list[tuple[str, str]], locale: str) -> bytes:
     """The same summary, printable, with the Chinese font embedded (a subset) so it reads anywhere."""
-    font = _font()
+    font = fonts.pdf_font()
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
     title = ParagraphStyle("title", parent=body, fontSize=15, leading=22)
     out = BytesIO()
     document = SimpleDocTemplate(out, pagesize=A4, title=f"nomination {view.nomination.id}")
-    heading = nominations.translator(locale)("export.summary_title").format(id=view.nomination.id)
+    heading = translator(locale)("export.summary_title").format(id=view.nomination.id)
     # Paragraph reads a little markup: everything typed by people is escaped first.
     story: list[Any] = [Paragraph(escape(heading), title), Spacer(1, 8)]
     story += [Paragraph(f"<b>{escape(label)}</b>: {escape(value)}", body)
@@ -185,7 +174,7 @@ async def nomination_list(session: AsyncSession, actor: Actor, now: datetime, lo
     if view is None:
         raise DomainError("campaign.none_open")
     campaign = view.campaign
-    _ = nominations.translator(locale)
+    _ = translator(locale)
     listed = (await session.exec(select(Nomination).where(
         Nomination.campaign_id == campaign.id, col(Nomination.stage).in_(LISTED)).order_by(col(Nomination.id)))).all()
     ids = [n.id for n in listed]

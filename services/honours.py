@@ -39,6 +39,7 @@ from services.rules import honour_validity as validity
 from services.rules.dossier import clean_text
 from services.rules.honour_validity import DEFAULT_REMINDER_DAYS, Status
 from services.rules.nomination_flow import Stage
+from services.texts import translator
 
 ARTICLE_AWARD = "第十七条第1项"
 ARTICLE_VALIDITY = "第十七条第2项"
@@ -548,7 +549,10 @@ async def recommend_national(session: AsyncSession, actor: Actor, raw: str, now:
     return honour
 
 
-async def export_national(session: AsyncSession, actor: Actor) -> bytes:
+NATIONAL_COLUMNS = ("number", "holder", "honour", "unit", "city", "year", "valid_until", "status", "recommended_on")
+
+
+async def export_national(session: AsyncSession, actor: Actor, locale: str) -> bytes:
     """The national recommendation list as a workbook. Text that starts with '=' (or '+', '-', '@')
     is written as a string, never a formula: names and units are typed by applicants."""
     from openpyxl import Workbook  # imported here: only this export needs it
@@ -559,12 +563,13 @@ async def export_national(session: AsyncSession, actor: Actor) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "全国推荐"
-    sheet.append(["证书编号", "获奖者", "荣誉称号", "单位", "城市", "年度", "有效期至", "状态", "推荐日期"])
+    words = translator(locale)
+    sheet.title = words("honour.national_sheet")
+    sheet.append([words(f"honour.national_column.{column}") for column in NATIONAL_COLUMNS])
     for honour in rows:
         sheet.append([honour.certificate_no, honour.holder_name,
-                      certificates.HONOUR_NAMES.get(honour.honour, honour.honour), honour.unit, honour.city,
-                      honour.campaign_year, _day(honour.valid_until), honour.status,
+                      certificates.honour_name(honour.honour, locale), honour.unit, honour.city,
+                      honour.campaign_year, _day(honour.valid_until), words(f"honour.status.{honour.status}"),
                       _day(honour.national_at) if honour.national_at else ""])
     for line in sheet.iter_rows(min_row=2):
         for cell in line:

@@ -7,14 +7,12 @@ bumps its version, writes the history row and the audit record, in the caller's 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from locales import LOCALES, read_catalogue
 from models import (
     Deficiency,
     Endorsement,
@@ -37,6 +35,7 @@ from services.errors import DomainError
 from services.rules import dossier
 from services.rules.campaign_phases import Action
 from services.rules.nomination_flow import Mover, Stage, check_move, editable
+from services.texts import translator
 
 SATISFACTION_REPORT = "satisfaction_report"
 SEAL = "seal"
@@ -378,17 +377,6 @@ async def pending_for(session: AsyncSession, actor: Actor) -> list[Nomination]:
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ITEMS_WITHOUT_FIELD = ("organisation",)
 ENDORSEMENT_ITEMS = ("opinion", SEAL)  # the recommending body's part, listed after the applicant's
-
-
-@cache
-def _catalogue_text(locale: str) -> dict[str, str]:
-    return read_catalogue(locale if locale in LOCALES else LOCALES[0])
-
-
-def translator(locale: str) -> Callable[[str], str]:
-    """Translations outside a chat (outbox lists, exports), in a person's or the committee's language."""
-    catalogue = _catalogue_text(locale)
-    return lambda key: catalogue.get(key) or key
 
 
 def deficiency_items(honour: str) -> list[str]:

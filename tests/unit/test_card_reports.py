@@ -13,6 +13,7 @@ from PIL import Image
 from handlers.render import fill
 from locales import read_catalogue
 from services import card_reports
+from services import fonts as cjk_font
 from services.cards import CardReport
 from services.errors import DomainError
 from services.rules import satisfaction
@@ -87,7 +88,7 @@ def test_the_printable_card_is_a6_with_name_unit_and_embedded_font(tmp_path: Pat
 
 
 def test_a_missing_font_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(card_reports, "FONT_PATH", Path("/nonexistent/wqy-microhei.ttc"))
+    monkeypatch.setattr(cjk_font, "PATH", Path("/nonexistent/wqy-microhei.ttc"))
     with pytest.raises(DomainError) as refused:
         card_reports.chart_png(built(sample()), translator("zh_CN"))
     message = translator("zh_CN")(f"error.{refused.value.code}", **refused.value.params)

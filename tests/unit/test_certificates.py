@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services import certificates
-from services.certificates import CertificateText, FontMissing, render, verification_link
+from services.certificates import CertificateText, render, verification_link
+from services.errors import DomainError
 
 CERTIFICATE = CertificateText(number="GD-2026-STAR-0001", holder="张伟", honour="STAR", unit="广州地铁集团有限公司",
                               campaign_year=2026, valid_from=datetime(2026, 7, 15, 2, tzinfo=UTC),
@@ -39,7 +39,7 @@ def test_the_qr_code_opens_the_bots_verification_deep_link() -> None:
     assert len(link.split("start=")[1]) <= 64
 
 
-def test_a_missing_font_names_the_debian_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(certificates, "FONT_NAME", "NotRegisteredYet")
-    with pytest.raises(FontMissing, match="fonts-wqy-microhei"):
+def test_a_missing_font_names_the_debian_package(tmp_path: Path) -> None:
+    with pytest.raises(DomainError) as refused:
         render(CERTIFICATE, "servicestar_bot", font_path=tmp_path / "missing.ttc")
+    assert (refused.value.code, refused.value.params["package"]) == ("font.missing", "fonts-wqy-microhei")
