@@ -64,12 +64,21 @@ async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> d
     lines.append(t("nomination.materials_line", count=len(present)))
     lines += [f"  • {escape(m.file_name)}" for m in present]
     lines.append(t("nomination.consent_line", mark="✅" if nomination.publish_consent_at else "⬜"))
+    reopened = await nominations.reopened(session, nomination)
+    if reopened is not None:  # returned for supplement: say what to supplement, offer only that
+        lines.append(t("nomination.supplement_title"))
+        lines += [t("nomination.supplement_item", what=nominations.item_label(item, locale), note=note or "—")
+                  for item, note in reopened.items()]
     rows: list[list[InlineKeyboardButton]] = []
     if editable(Stage(nomination.stage)):
-        fields = [button(nomination, spec.id, t(f"dossier.field.{spec.id}")) for spec in FIELDS[nomination.honour]]
+        fields = [button(nomination, spec.id, t(f"dossier.field.{spec.id}")) for spec in FIELDS[nomination.honour]
+                  if reopened is None or f"field:{spec.id}" in reopened]
         rows += [fields[i:i + 3] for i in range(0, len(fields), 3)]
-        rows.append([button(nomination, "org", t("nomination.choose_organisation")),
-                     button(nomination, "files", t("nomination.upload"))])
+        steps = [button(nomination, "org", t("nomination.choose_organisation"))] \
+            if reopened is None or "organisation" in reopened else []
+        if reopened is None or any(item.startswith("material:") for item in reopened):
+            steps.append(button(nomination, "files", t("nomination.upload")))
+        rows += [steps] if steps else []
         if nomination.publish_consent_at is None:
             rows.append([button(nomination, "consent", t("nomination.consent"))])
         rows.append([button(nomination, "submit", t("nomination.submit"))])
@@ -98,7 +107,9 @@ async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor
         chosen = await nominations.choose_organisation(session, actor, nomination_id, int(what[4:]), clock.now())
         await message.answer(**await card(session, chosen, actor))
     elif what == "files":
-        rows = [[button(nomination, f"slot-{m.id}", m.name.get(locale))] for m in nominations.checklist(nomination.honour)]
+        reopened = await nominations.reopened(session, nomination)
+        rows = [[button(nomination, f"slot-{m.id}", m.name.get(locale))] for m in nominations.checklist(nomination.honour)
+                if reopened is None or f"material:{m.id}" in reopened]
         await message.answer(t("nomination.choose_material"), reply_markup=keyboard(rows))
     elif what.startswith("slot-"):
         await state.set_state(NominationForm.upload)

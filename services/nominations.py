@@ -623,6 +623,15 @@ async def open_deficiencies(session: AsyncSession, nomination_id: int) -> dict[s
     return {row.item: row.note for row in rows}
 
 
+async def reopened(session: AsyncSession, nomination: Nomination) -> dict[str, str] | None:
+    """While returned for supplement, only the items the office listed may change (一次性告知):
+    those items with the office's notes. None while everything may change (a draft, or a return by
+    the recommending body)."""
+    if nomination.stage != Stage.RETURNED_FOR_SUPPLEMENT.value:
+        return None
+    return await open_deficiencies(session, nomination.id or 0)
+
+
 async def _resolve_deficiencies(session: AsyncSession, nomination_id: int, now: datetime) -> None:
     for row in (await session.exec(select(Deficiency).where(
             Deficiency.nomination_id == nomination_id, col(Deficiency.resolved_at).is_(None)))).all():

@@ -146,6 +146,12 @@ async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_chang
 
     await applicant.send("/mystatus")
     assert "1. 联系电话：号码无法接通; 2. 用户满意度测评报告" in applicant.last_text and "field:" not in applicant.last_text
+    await applicant.press_data("ne:1:card")  # the dossier says what to supplement and offers only that
+    assert "办公室要求补充以下各项" in applicant.last_text and "✏️ 联系电话：号码无法接通" in applicant.last_text
+    assert "联系电话" in applicant.buttons() and "岗位" not in applicant.buttons()
+    assert "选择推荐单位" not in applicant.buttons()
+    await applicant.press("上传材料")
+    assert applicant.buttons() == ["用户满意度测评报告（第十六条第1项，必须提供）"]
     await applicant.press_data("ne:1:phone")
     await applicant.send("139 0013 9000")
     await applicant.press_data("ne:1:slot-satisfaction_report")
