@@ -94,6 +94,17 @@ async def open_first(office: UserClient) -> None:
     await office.press("第 1 号", contains=True)
 
 
+async def return_the_seal(office: UserClient) -> None:
+    """The office returns nomination 1 for supplement with one item: the sealed opinion."""
+    await open_first(office)
+    await office.press("退回补充")
+    await office.press("⬜ 加盖公章的推荐意见扫描件")
+    await office.press("下一步")
+    await office.send("公章不清晰")
+    await office.send("2026-03-20")
+    await office.press("确认退回")
+
+
 async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_changed(world: BotWorld) -> None:
     await open_campaign(world)
     applicant = await endorsed(world)
@@ -182,13 +193,7 @@ async def test_the_applicant_gets_the_list_in_english(world: BotWorld) -> None:
         session.add(applicant)
         await session.commit()
     office = world.user(OFFICE_ID, "王主任")
-    await open_first(office)
-    await office.press("退回补充")
-    await office.press("⬜ 加盖公章的推荐意见扫描件")
-    await office.press("下一步")
-    await office.send("公章不清晰")
-    await office.send("2026-03-20")
-    await office.press("确认退回")
+    await return_the_seal(office)
     told = await outbox_texts(world, APPLICANT, "precheck.returned_notice", "en")
     assert told == ["Your nomination No. 1 needs a supplement (1 item(s), listed all at once). Please supplement and "
                     "resubmit by 2026-03-20 23:59 (Beijing time):\n1. scan of the opinion with the official seal: 公章不清晰"]
@@ -330,13 +335,7 @@ async def test_a_returned_seal_is_given_again_by_the_recommending_body(world: Bo
     await open_campaign(world)
     applicant = await endorsed(world)
     office = world.user(OFFICE_ID, "王主任")
-    await open_first(office)
-    await office.press("退回补充")
-    await office.press("⬜ 加盖公章的推荐意见扫描件")
-    await office.press("下一步")
-    await office.send("公章不清晰")
-    await office.send("2026-03-20")
-    await office.press("确认退回")
+    await return_the_seal(office)
 
     await applicant.press_data("ne:1:submit")  # the body's part is still missing
     assert "推荐单位完成后才能重新提交" in applicant.last_text
