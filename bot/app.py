@@ -14,6 +14,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.methods import SetMyCommands
 from aiogram.types import BotCommand
 from aiogram.utils.i18n import I18n
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,14 +23,16 @@ from bot.factory import create_bot, create_dispatcher, create_i18n
 from bot.inbox import InboxProcessor
 from bot.notifier import OutboxSender
 from bot.outbox_render import outbox_renderer
+from bot.send_pace import SharedPace
 from locales import compile_catalogues
 from models.db import create_engine, migrate, session_factory
 from scheduler import create_scheduler, register_jobs
+from scheduler.leader import Leadership
 from services.ports import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "menu", "selfcheck", "nominate", "mystatus", "campaign", "cards", "publicity", "honours", "verify",
-            "subscribe", "help", "lang", "privacy", "mydata", "forget")
+            "subscribe", "cancel", "help", "lang", "privacy", "mydata", "forget")
 
 
 @dataclass
@@ -53,26 +56,57 @@ class App:
         tasks = [
             asyncio.create_task(self.inbox.run_forever(self.stop), name="inbox"),
             asyncio.create_task(self.sender.run_forever(self.stop), name="outbox"),
+            asyncio.create_task(self.lead_scheduler(), name="scheduler"),
         ]
-        scheduler = create_scheduler(self.settings.zone)
-        register_jobs(scheduler, self.sessions, self.clock, rereview_days=self.settings.rereview_reminder_days)
-        scheduler.start()
 
         async def shutdown() -> None:
             self.stop.set()
-            scheduler.shutdown(wait=False)
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.sender.shared is not None:
+                await self.sender.shared.redis.aclose()
 
         stack.push_async_callback(shutdown)
 
+    async def lead_scheduler(self, retry_every: float = 10.0) -> None:
+        """Run the periodic jobs while this process holds the deployment's scheduler lock; stand by
+        (trying again every `retry_every` seconds) while another process holds it."""
+        leadership = Leadership(self.engine)
+        scheduler: AsyncIOScheduler | None = None
+        try:
+            while not self.stop.is_set():
+                try:
+                    if scheduler is None and await leadership.try_acquire():
+                        scheduler = create_scheduler(self.settings.zone)
+                        register_jobs(scheduler, self.sessions, self.clock,
+                                      rereview_days=self.settings.rereview_reminder_days, run_now=True)
+                        scheduler.start()
+                        log.info("this process runs the scheduler")
+                    elif scheduler is not None and not await leadership.still_held():
+                        scheduler.shutdown(wait=False)
+                        scheduler = None
+                except Exception:  # noqa: BLE001  (the database may be restarting: try again later)
+                    log.exception("scheduler leadership check failed")
+                try:
+                    await asyncio.wait_for(self.stop.wait(), timeout=retry_every)
+                except TimeoutError:
+                    pass
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await leadership.release()
+
 
 def storage_for(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> tuple[BaseStorage | None, BaseEventIsolation | None]:
+    """FSM storage shared by every worker (Redis when configured, else the factory's SQL storage),
+    always with the factory's in-process event isolation. Every update runs from the inbox, and the
+    inbox lets one worker at a time hold a chat, so no two processes run one chat's updates at once.
+    RedisEventIsolation would add nothing but its 60 s lock: left behind by a worker killed mid-update,
+    it stalled that chat for a minute (FACTS.md)."""
     if not settings.redis_url:
-        return None, None  # the factory's defaults: SQL storage, in-process isolation
-    from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
+        return None, None
+    from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 
-    storage = RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True))
-    return storage, RedisEventIsolation(storage.redis)
+    return RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)), None
 
 
 def bot_session(settings: Settings) -> BaseSession:
@@ -95,9 +129,18 @@ async def build_app(settings: Settings, session: BaseSession | None = None, cloc
     inbox = InboxProcessor(dispatcher, bot, sessions, clock)
     sender = OutboxSender(
         bot, sessions, outbox_renderer(i18n), clock, files_dir=files_dir(settings),
-        default_locale=settings.default_locale,
+        default_locale=settings.default_locale, shared=shared_pace(settings),
     )
     return App(settings, engine, sessions, i18n, clock, dispatcher, bot, inbox, sender)
+
+
+def shared_pace(settings: Settings, rate: float = 25.0) -> SharedPace | None:
+    """Several workers share Redis: one send pace for all of them (Telegram counts per bot)."""
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    return SharedPace(Redis.from_url(settings.redis_url), rate=rate)
 
 
 def files_dir(settings: Settings) -> Path:

@@ -14,9 +14,13 @@ from bot.config import Settings
 from bot.middlewares import (
     ActionTokenMiddleware,
     ActorMiddleware,
+    AnswerOnce,
     CommitBeforeTelegram,
     DatabaseMiddleware,
     LanguageMiddleware,
+    LeaveOnCommand,
+    NotModifiedIsDone,
+    PressMiddleware,
 )
 from bot.storage import SqlStorage
 from handlers import build_routers
@@ -39,7 +43,9 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(ActorMiddleware(settings.default_locale))
     dispatcher.update.outer_middleware(LanguageMiddleware(i18n))
+    dispatcher.update.outer_middleware(PressMiddleware())
     dispatcher.callback_query.outer_middleware(ActionTokenMiddleware())
+    dispatcher.message.outer_middleware(LeaveOnCommand())  # a command typed mid-conversation leaves it
     dispatcher.include_routers(*build_routers())
     return dispatcher
 
@@ -50,5 +56,7 @@ def create_i18n(path: str, default_locale: str) -> I18n:
 
 def create_bot(token: str, session: BaseSession) -> Bot:
     session.middleware(CommitBeforeTelegram())
+    session.middleware(AnswerOnce())
+    session.middleware(NotModifiedIsDone())
     # Every text we send is HTML; user-supplied parts are escaped where they are filled in.
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -16,6 +16,8 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 
+from bot.bot_api_rules import BotAPIRules, Refused
+
 BOT_USER = {"id": 42, "is_bot": True, "first_name": "服务明星助手", "username": "servicestar_bot"}
 SENDS_WITH_FILE = {"sendDocument": "document", "sendPhoto": "photo"}
 
@@ -24,13 +26,26 @@ class LocalSession(BaseSession):
     def __init__(self, on_request: Callable[[TelegramMethod[Any], dict[str, Any]], None] | None = None) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
+        self.results: list[Any] = []  # what each request returned (a refusal as its Refused)
         self.on_request = on_request
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
+        self.rules = BotAPIRules(files=self.files)
         self._message_ids = itertools.count(1000)
 
     async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None) -> TelegramType:
         self.requests.append(method)
+        name = method.__api_method__
+        params = self.prepare_value(method.model_dump(warnings=False), bot=bot, files={}, _dumps_json=False)
+        try:
+            self.rules.check(name, params)
+        except Refused as refusal:
+            self.results.append(refusal)
+            body = {"ok": False, "error_code": refusal.status, "description": refusal.description}
+            self.check_response(bot, method, refusal.status, json.dumps(body))  # raises as aiogram would
+            raise AssertionError("unreachable") from refusal
         result = await self.answer(method)
+        self.rules.accepted(name, params, result)
+        self.results.append(result)
         if self.on_request is not None:
             self.on_request(method, result if isinstance(result, dict) else {})
         response = self.check_response(bot, method, 200, json.dumps({"ok": True, "result": result}))

@@ -52,6 +52,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.send_pace import SharedPace, chat_interval
 from models import OutboxMessage, OutboxStatus, Person
 from services import broadcasts
 from services.ports import Clock
@@ -121,9 +122,10 @@ class OutboxSender:
         self, bot: Bot, sessions: async_sessionmaker[AsyncSession], render: Render, clock: Clock, *,
         files_dir: Path, default_locale: str = "zh_CN", rate: float = 25.0, per_chat_interval: float = 1.0,
         max_attempts: int = 5, max_backoff: float = 300.0, concurrency: int = 4, progress_every: float = 3.0,
-        monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep,
+        monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep, shared: SharedPace | None = None,
     ) -> None:
         self.bot, self.sessions, self.render, self.clock = bot, sessions, render, clock
+        self.shared = shared  # the pace of every worker, when there are several
         self.files_dir, self.default_locale = Path(files_dir), default_locale
         self.per_chat_interval, self.max_attempts, self.max_backoff = per_chat_interval, max_attempts, max_backoff
         self.concurrency = max(1, concurrency)
@@ -151,7 +153,17 @@ class OutboxSender:
         return list(self._chat_next)
 
     def _hold_chat(self, chat_id: int) -> None:
-        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), self.monotonic() + self.per_chat_interval)
+        interval = chat_interval(chat_id, self.per_chat_interval)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), self.monotonic() + interval)
+
+    async def _take_shared_turn(self, chat_id: int) -> None:
+        """With several workers: wait for the bot's overall pace and this chat's slot across them,
+        and adopt a pause another worker was told to take."""
+        assert self.shared is not None
+        await self.shared.acquire()
+        while (wait := await self.shared.take_chat(chat_id, self.per_chat_interval)) > 0:
+            await self.sleep(wait)
+        self.pause(await self.shared.paused_for())
 
     # ---- start, report, loops -----------------------------------------------------------------
 
@@ -250,9 +262,8 @@ class OutboxSender:
                 except (TelegramNetworkError, TelegramServerError) as exc:
                     log.info("broadcast %s: progress not shown now: %s", view.broadcast_id, exc)
                     continue  # try again next time
-                except TelegramAPIError as exc:  # "message is not modified" is harmless; a deleted message
-                    if "not modified" not in exc.message:  # or a blocked bot will not get better by retrying
-                        log.info("broadcast %s: progress not shown: %s", view.broadcast_id, exc.message)
+                except TelegramAPIError as exc:  # a deleted message or a blocked bot will not get better by
+                    log.info("broadcast %s: progress not shown: %s", view.broadcast_id, exc.message)  # retrying
             async with self.sessions() as session:
                 await broadcasts.progress_shown(session, view, self.clock.now())
         return edited
@@ -325,6 +336,8 @@ class OutboxSender:
             log.warning("outbox %s not renderable: %r", row.id, exc)
             await self._finish(row.id, status=OutboxStatus.FAILED, error=f"render: {exc!r}")
             return True
+        if self.shared is not None:
+            await self._take_shared_turn(row.chat_id)
         if self.paused_for():  # a 429 arrived since the claim: nothing new starts during a pause
             await self._finish(row.id, status=OutboxStatus.PENDING)
             return False
@@ -335,6 +348,8 @@ class OutboxSender:
         except TelegramRetryAfter as exc:
             log.warning("outbox: Telegram asks to wait %ss (row %s)", exc.retry_after, row.id)
             self.pause(float(exc.retry_after))
+            if self.shared is not None:
+                await self.shared.pause(float(exc.retry_after))
             await self._finish(row.id, status=OutboxStatus.PENDING, error=_text(exc))
         except TelegramForbiddenError as exc:
             await self._blocked(row, _text(exc))

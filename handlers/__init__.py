@@ -8,6 +8,8 @@ from handlers import (  # issue 5: review committee, 公示, approval
     campaign,
     cards,  # issue 7: customer evaluation cards
     common,
+    conversation,
+    deadletters,
     errors,
     fallback,
     honours,
@@ -26,11 +28,13 @@ from handlers import (  # issue 5: review committee, 公示, approval
 def build_routers() -> list[Router]:
     return [
         errors.build(),  # domain errors, answered in the user's language
+        conversation.build(),  # before every journey: /cancel and 取消 end any conversation, not answer it
         honours.build(),  # before start: /start v-<number> verifies a certificate; /verify, /honours, award, 复议
         cards.build(),  # before start: /start c-<token> rates an evaluation card without registering; /cards
         start.build(),  # /start, consent, invitations, /privacy, /mydata, /forget
         common.build(),  # /lang, /help, /menu
         office.build(),  # office staff: invitations and roles
+        deadletters.build(),  # office: /deadletters, updates the bot gave up on, and their replay
         announcements.build(),  # /announce for the office (its draft state before other journeys); /subscribe
         selfcheck.build(),  # /selfcheck: eligibility against Art. 12-15
         nomination.build(),  # /nominate: the applicant's dossier, materials and submission

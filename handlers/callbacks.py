@@ -2,13 +2,24 @@
 middleware resolves and checks against the person pressing. Navigation buttons that only affect
 the presser themself (language, menu) carry short plain values."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
+from pydantic import Field
 
 from models import ActionToken
+
+# Every number in callback data is range-checked on unpacking: a forged id beyond 64 bits fails the
+# filter (the press is answered as stale) instead of overflowing the database driver.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+def typed_id(text: str) -> int | None:
+    """A record number typed after a command (/export 12), or None when it is not one."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 2**63 else None
 
 
 class Act(CallbackData, prefix="t"):
@@ -25,6 +36,10 @@ class Consent(CallbackData, prefix="consent"):
 
 class Menu(CallbackData, prefix="m"):
     item: str
+
+
+class Cancel(CallbackData, prefix="x"):
+    """取消 on a prompt waiting for typed words or a file: leaves whatever conversation is open."""
 
 
 class ActionFilter(Filter):
@@ -48,7 +63,7 @@ class Confirm(CallbackData, prefix="ok"):
 
 class InviteRole(CallbackData, prefix="ir"):
     role: str
-    organisation_id: int = 0
+    organisation_id: Int64 = 0
 
 
 class HonourPick(CallbackData, prefix="sh"):
@@ -60,15 +75,15 @@ class HonourPick(CallbackData, prefix="sh"):
 class SelfCheckAnswer(CallbackData, prefix="sa"):
     """An answer to one self-check question. The server re-checks owner, status and position."""
 
-    check: int
-    pos: int
+    check: Int64
+    pos: Int64
     reply: str  # yes | no | unsure | explain | back | cancel | resume | restart
 
 
 class CampaignField(CallbackData, prefix="cf"):
     """The office picks a campaign date to change."""
 
-    campaign: int
+    campaign: Int64
     field: str
 
 
@@ -76,13 +91,13 @@ class Nominate(CallbackData, prefix="nm"):
     """Start (or carry on with) a nomination for an honour, optionally from a finished self-check."""
 
     code: str
-    selfcheck: int = 0
+    selfcheck: Int64 = 0
 
 
 class NominationEdit(CallbackData, prefix="ne"):
     """A step on the applicant's own nomination; the service re-checks owner and stage."""
 
-    nomination: int
+    nomination: Int64
     what: str  # a field id, or org | org-<id> | files | slot-<material> | consent | submit | card
 
 
@@ -106,20 +121,20 @@ class HonourList(CallbackData, prefix="hl"):
 
     honour: str = ""
     city: str = ""
-    page: int = 0
+    page: Int64 = 0
 
 
 class PrecheckOpen(CallbackData, prefix="po"):
     """The office opens a nomination from the preliminary-check queue (the service re-checks the role)."""
 
-    nomination: int
+    nomination: Int64
 
 
 class PrecheckTick(CallbackData, prefix="pt"):
     """In the office's own return-for-supplement form: tick or untick item `index`; NEXT and CANCEL
     move the form on. Only the presser's FSM state changes; the decision itself is a token button."""
 
-    index: int
+    index: Int64
 
 
 class PrecheckStep(CallbackData, prefix="ps"):
@@ -144,23 +159,23 @@ class CardAnswer(CallbackData, prefix="ca"):
     """A customer's answer to one question of an evaluation card's survey (issue 7). Only the
     presser's own survey: the handler re-checks card and step against their FSM progress."""
 
-    card: int
-    step: int
-    value: int  # a level index, 0-10 for the recommendation, -1 to skip the comment
+    card: Int64
+    step: Int64
+    value: Int64  # a level index, 0-10 for the recommendation, -1 to skip the comment
 
 
 class CardOpen(CallbackData, prefix="co"):
     """The owner (or the office) opens a card view (issue 7); the service re-checks who may see it.
     what: show | qr | report | report30 | unit | pdf | pdf30 | pdfunit | new-person | new-team"""
 
-    card: int
+    card: Int64
     what: str
 
 
 class ObjectTo(CallbackData, prefix="ob"):
     """公示: choose the candidate to object to; the service re-checks the list and the period."""
 
-    nomination: int
+    nomination: Int64
 
 
 class ObjectionStep(CallbackData, prefix="os"):
@@ -173,4 +188,4 @@ class PanelPick(CallbackData, prefix="pp"):
     """The office ticks reviewers onto a round's panel (an index into its own list), or opens the
     round with those ticked (index -1). The service checks the office role when the round opens."""
 
-    index: int
+    index: Int64

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import CampaignField, Menu
 from handlers.charts import bar_chart
-from handlers.keyboards import keyboard, plain_button
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button
 from handlers.render import answer_target, current_locale, t
 from handlers.states import CampaignForm
 from models import Role
@@ -69,7 +69,8 @@ async def new_campaign(message: Message, command: CommandObject, actor: Actor, s
         return
     await state.set_state(CampaignForm.waiting)
     await message.answer(t("campaign.form_intro"))
-    await message.answer(t("campaign.form_template", year=clock.now().astimezone(zone).year + 1))
+    await message.answer(t("campaign.form_template", year=clock.now().astimezone(zone).year + 1),
+                         reply_markup=cancel_keyboard())
 
 
 async def form_received(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
@@ -91,14 +92,15 @@ async def pick_date(query: CallbackQuery, callback_data: CampaignField, actor: A
     await state.set_state(CampaignForm.new_date)
     await state.update_data(campaign=callback_data.campaign, field=callback_data.field)
     if isinstance(query.message, Message):
-        await query.message.answer(t("campaign.ask_new_date", field_key=f"campaign.field.{callback_data.field}"))
+        await query.message.answer(t("campaign.ask_new_date", field_key=f"campaign.field.{callback_data.field}"),
+                                   reply_markup=cancel_keyboard())
 
 
 async def new_date(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
                    zone: ZoneInfo) -> None:
     raw, _, reason = (message.text or "").strip().partition(" ")
     if not reason.strip():
-        await message.answer(t("campaign.reason_required"))
+        await message.answer(t("campaign.reason_required"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
     field = data["field"]

@@ -13,7 +13,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, CardAnswer, CardOpen, DeepLink, Menu
-from handlers.keyboards import keyboard, plain_button, token_button
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.render import answer_target, t
 from handlers.states import CardForm, CardSurvey
 from models import ActionToken, EvaluationCard
@@ -117,7 +117,7 @@ async def comment_typed(message: Message, state: FSMContext, session: AsyncSessi
     if message.text and message.text.startswith("/"):
         raise SkipHandler  # a command is not a comment
     if not message.text or not message.text.strip():
-        await message.answer(t("cards.survey.comment_as_text"))
+        await message.answer(t("cards.survey.comment_as_text"), reply_markup=cancel_keyboard())
         return
     if message.from_user is None:
         return
@@ -161,11 +161,11 @@ async def subject_typed(message: Message, state: FSMContext) -> None:
     if message.text and message.text.startswith("/"):
         raise SkipHandler
     if not message.text:
-        await message.answer(t("cards.ask_subject"))
+        await message.answer(t("cards.ask_subject"), reply_markup=cancel_keyboard())
         return
     await state.update_data(subject=message.text)
     await state.set_state(CardForm.unit)
-    await message.answer(t("cards.ask_unit"))
+    await message.answer(t("cards.ask_unit"), reply_markup=cancel_keyboard())
 
 
 async def unit_typed(message: Message, state: FSMContext, actor: Actor, session: AsyncSession, clock: Clock,
@@ -173,7 +173,7 @@ async def unit_typed(message: Message, state: FSMContext, actor: Actor, session:
     if message.text and message.text.startswith("/"):
         raise SkipHandler
     if not message.text:
-        await message.answer(t("cards.ask_unit"))
+        await message.answer(t("cards.ask_unit"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
     card = await cards.create(session, actor, kind=data.get("kind", "person"), subject_name=data.get("subject", ""),
@@ -232,7 +232,8 @@ async def card_opened(query: CallbackQuery, callback_data: CardOpen, actor: Acto
         people.require_registered(actor)
         await state.set_state(CardForm.subject)
         await state.update_data(kind=what.removeprefix("new-"))
-        await message.answer(t(f"cards.ask_subject_{what.removeprefix('new-')}"))
+        await message.answer(t(f"cards.ask_subject_{what.removeprefix('new-')}"),
+                             reply_markup=cancel_keyboard())
         return
     card = await cards.viewable(session, actor, callback_data.card)
     if what == "show":
@@ -317,14 +318,12 @@ async def status_pressed(query: CallbackQuery, payload: dict[str, Any], action_t
         await query.message.answer(**await card_view(session, card, actor, clock))
 
 
-async def attach_pressed(query: CallbackQuery, payload: dict[str, Any], action_token: ActionToken, actor: Actor,
-                         session: AsyncSession, clock: Clock, file_store: files.FileStore) -> None:
+async def attach_pressed(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
+                         clock: Clock, file_store: files.FileStore) -> None:
+    # The report is dated, so a second press would attach a second file: the button is one-time.
     await cards.attach_report(session, actor, int(payload["card"]), int(payload["nomination"]),
                               render=lambda built: card_reports.report_pdf(built, t), file_store=file_store,
                               now=clock.now(), file_name=f"evaluation-cards-{payload['card']}.pdf")
-    # The report is dated, so a second press would attach a second file: the button is spent.
-    await tokens.revoke(session, action_token.token)
-    await session.commit()
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(t("cards.attached", id=payload["nomination"]))

@@ -8,20 +8,21 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 
+from handlers.presses import Press, tell
 from handlers.render import t
 from services.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 
-async def domain_error(event: ErrorEvent, i18n: I18n, locale: str | None = None) -> None:
+async def domain_error(event: ErrorEvent, i18n: I18n, locale: str | None = None, press: Press | None = None) -> None:
     error = event.exception
     assert isinstance(error, DomainError)
     with i18n.context(), i18n.use_locale(locale or i18n.default_locale):
         text = t(f"error.{error.code}", **error.params)
         update = event.update
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+            await tell(press or Press(update.callback_query), text)
         elif update.message is not None:
             await update.message.answer(text)
     log.info("refused update %s: %r", update.update_id, error)

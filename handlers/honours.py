@@ -6,7 +6,6 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
@@ -14,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
 from handlers.callbacks import ActionFilter, DeepLink, HonourList, Menu
-from handlers.keyboards import keyboard, plain_button, token_button
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.render import answer_target, ask_for_text, local_date, t, typed_text
 from handlers.states import HonourForms
 from models import Role
@@ -50,7 +49,7 @@ async def verify_command(message: Message, command: CommandObject, session: Asyn
                          state: FSMContext) -> None:
     if not command.args:
         await state.set_state(HonourForms.verify_number)
-        await message.answer(t("honour.ask_number"))
+        await message.answer(t("honour.ask_number"), reply_markup=cancel_keyboard())
         return
     await _show_verification(message, session, clock, command.args)
 
@@ -59,13 +58,13 @@ async def verify_menu(query: CallbackQuery, state: FSMContext) -> None:
     message = await answer_target(query)
     await state.set_state(HonourForms.verify_number)
     if message is not None:
-        await message.answer(t("honour.ask_number"))
+        await message.answer(t("honour.ask_number"), reply_markup=cancel_keyboard())
 
 
 async def verify_typed(message: Message, session: AsyncSession, clock: Clock, state: FSMContext) -> None:
     await _leave_on_command(message, state)
     if not message.text:
-        await message.answer(t("honour.ask_number"))
+        await message.answer(t("honour.ask_number"), reply_markup=cancel_keyboard())
         return
     await state.clear()
     await _show_verification(message, session, clock, message.text)
@@ -78,8 +77,9 @@ async def verify_link(message: Message, link: str, session: AsyncSession, clock:
 # The public registry -----------------------------------------------------------------------------
 
 async def registry(event: Message | CallbackQuery, session: AsyncSession, clock: Clock,
-                   callback_data: HonourList | None = None) -> None:
-    wanted = callback_data or HonourList()
+                   callback_data: HonourList | Menu | None = None) -> None:
+    # From /honours or the menu: the first page in a new message; a filter or page edits it in place.
+    wanted = callback_data if isinstance(callback_data, HonourList) else HonourList()
     if wanted.honour and wanted.honour not in load_catalogue().honours:
         raise DomainError("button.unknown")
     now = clock.now()
@@ -111,16 +111,14 @@ async def registry(event: Message | CallbackQuery, session: AsyncSession, clock:
         paging.append(nav(t("honour.next"), page=page.page + 1))
     if paging:
         rows.append(paging)
-    if isinstance(event, CallbackQuery):
+    if isinstance(callback_data, HonourList):
         await event.answer()
         if isinstance(event.message, Message):
-            try:
-                await event.message.edit_text("\n".join(lines), reply_markup=keyboard(rows))
-            except TelegramBadRequest as exc:  # the same filter pressed again: nothing to change
-                if "not modified" not in exc.message:
-                    raise
+            await event.message.edit_text("\n".join(lines), reply_markup=keyboard(rows))
         return
-    await event.answer("\n".join(lines), reply_markup=keyboard(rows))
+    message = await answer_target(event)
+    if message is not None:
+        await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 
 # Award (office) ----------------------------------------------------------------------------------
@@ -176,7 +174,7 @@ async def _begin_rereview(message: Message, actor: Actor, session: AsyncSession,
     await state.set_state(HonourForms.rereview_upload)
     await state.update_data(review_id=review.id)
     await message.answer(t("honour.rereview_upload"),
-                         reply_markup=keyboard([[token_button(t("honour.rereview_submit"), submit)]]))
+                         reply_markup=cancel_keyboard([token_button(t("honour.rereview_submit"), submit)]))
 
 
 async def rereview_command(message: Message, command: CommandObject, actor: Actor, session: AsyncSession,
@@ -198,7 +196,7 @@ async def rereview_file(message: Message, actor: Actor, session: AsyncSession, s
     await _leave_on_command(message, state)
     checked = await uploads.receive(message, bot)
     if checked is None:
-        await message.answer(t("honour.rereview_send_file"))
+        await message.answer(t("honour.rereview_send_file"), reply_markup=cancel_keyboard())
         return
     review = await honours.add_rereview_evidence(
         session, actor, (await state.get_data())["review_id"], sha256=file_store.put(checked.data),
@@ -252,7 +250,8 @@ async def revoke_command(message: Message, command: CommandObject, actor: Actor,
     honour = await honours.revocable(session, actor, command.args or "", clock.now())
     await state.set_state(HonourForms.revoke_reason)
     await state.update_data(honour_id=honour.id)
-    await message.answer(t("honour.revoke_reason", number=honour.certificate_no, name=honour.holder_name))
+    await message.answer(t("honour.revoke_reason", number=honour.certificate_no, name=honour.holder_name),
+                         reply_markup=cancel_keyboard())
 
 
 async def _confirm_revocation(message: Message, actor: Actor, session: AsyncSession, clock: Clock,
@@ -261,7 +260,7 @@ async def _confirm_revocation(message: Message, actor: Actor, session: AsyncSess
                                honour_id=data["honour_id"], reason=data["reason"], document=data.get("document"))
     await session.commit()
     await message.answer(t("honour.revoke_document"),
-                         reply_markup=keyboard([[token_button(t("honour.revoke_confirm"), token)]]))
+                         reply_markup=cancel_keyboard([token_button(t("honour.revoke_confirm"), token)]))
 
 
 async def revoke_reason(message: Message, actor: Actor, session: AsyncSession, clock: Clock,
@@ -269,7 +268,7 @@ async def revoke_reason(message: Message, actor: Actor, session: AsyncSession, c
     await _leave_on_command(message, state)
     reason = (message.text or "").strip()
     if not reason:
-        await message.answer(t("honour.revoke_reason_again"))
+        await message.answer(t("honour.revoke_reason_again"), reply_markup=cancel_keyboard())
         return
     await state.update_data(reason=reason)
     await state.set_state(HonourForms.revoke_document)
@@ -281,7 +280,7 @@ async def revoke_document(message: Message, actor: Actor, session: AsyncSession,
     await _leave_on_command(message, state)
     checked = await uploads.receive(message, bot)
     if checked is None:
-        await message.answer(t("honour.revoke_document"))
+        await message.answer(t("honour.revoke_document"), reply_markup=cancel_keyboard())
         return
     await state.update_data(document=file_store.put(checked.data))
     await message.answer(t("honour.revoke_document_kept", name=checked.safe_name))

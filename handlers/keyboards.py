@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.callbacks import Act, Consent, Lang, Menu
+from handlers.callbacks import Act, Cancel, Consent, Lang, Menu
 from handlers.render import t
 
 
@@ -38,3 +38,8 @@ def menu_keyboard(items: Sequence[str]) -> InlineKeyboardMarkup:
     """Two buttons a row; each item is a menu entry whose label is `menu.<item>`."""
     buttons = [InlineKeyboardButton(text=t(f"menu.{item}"), callback_data=Menu(item=item).pack()) for item in items]
     return keyboard(buttons[i : i + 2] for i in range(0, len(buttons), 2))
+
+
+def cancel_keyboard(*rows: Sequence[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    """A prompt waiting for typed words or a file: its own rows, if any, then 取消 to leave it."""
+    return keyboard([*rows, [plain_button(t("conversation.cancel"), Cancel().pack())]])

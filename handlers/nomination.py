@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
 from handlers.callbacks import Menu, Nominate, NominationEdit
-from handlers.keyboards import keyboard, plain_button
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button
 from handlers.render import answer_target, current_locale, organisation_name, t
 from handlers.states import NominationForm
 from models import Nomination
@@ -91,6 +91,8 @@ async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor
     nomination = await session.get(Nomination, nomination_id)
     if nomination is None or nomination.applicant_id != actor.person_id:
         raise DomainError("nomination.not_yours")
+    if what == "consent" and nomination.publish_consent_at is not None:
+        raise DomainError("nomination.consent_given")  # pressed again: refused with an alert, before answering
     await query.answer()
     message = query.message if isinstance(query.message, Message) else None
     if message is None:
@@ -114,8 +116,8 @@ async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor
     elif what.startswith("slot-"):
         await state.set_state(NominationForm.upload)
         await state.update_data(nomination=nomination_id, slot=what[5:])
-        await message.answer(t("nomination.send_files"), reply_markup=keyboard([[button(nomination, "card",
-                                                                                        t("nomination.done"))]]))
+        await message.answer(t("nomination.send_files"),
+                             reply_markup=cancel_keyboard([button(nomination, "card", t("nomination.done"))]))
     elif what == "consent":
         agreed = await nominations.consent_to_publish(session, actor, nomination_id, clock.now())
         await message.answer(**await card(session, agreed, actor))
@@ -132,14 +134,15 @@ async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor
     elif any(spec.id == what for spec in FIELDS[nomination.honour]):
         await state.set_state(NominationForm.field)
         await state.update_data(nomination=nomination_id, field=what)
-        await message.answer(t("nomination.ask_field", field_key=f"dossier.field.{what}"))
+        await message.answer(t("nomination.ask_field", field_key=f"dossier.field.{what}"),
+                             reply_markup=cancel_keyboard())
     else:
         raise DomainError("button.unknown")
 
 
 async def field_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock) -> None:
     if not message.text:
-        await message.answer(t("nomination.type_text"))
+        await message.answer(t("nomination.type_text"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
     nomination = await nominations.set_field(session, actor, data["nomination"], data["field"], message.text,
@@ -153,7 +156,7 @@ async def file_sent(message: Message, actor: Actor, session: AsyncSession, state
     """Each file of an album arrives as its own message: each is checked and kept."""
     checked = await uploads.receive(message, bot)
     if checked is None:
-        await message.answer(t("nomination.send_a_file"))
+        await message.answer(t("nomination.send_a_file"), reply_markup=cancel_keyboard())
         return
     sha = file_store.put(checked.data)
     state_data = await state.get_data()

@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, InviteRole, Menu
-from handlers.keyboards import keyboard, plain_button, token_button
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.render import answer_target, ask_for_text, organisation_name, role_name, t
 from handlers.states import RevokeRole
 from models import Role
@@ -83,7 +83,7 @@ async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, state: F
 async def revoke(message: Message, actor: Actor, state: FSMContext, session: AsyncSession, clock: Clock) -> None:
     reason = (message.text or "").strip()
     if not reason:
-        await message.answer(t("roles.ask_reason"))
+        await message.answer(t("roles.ask_reason"), reply_markup=cancel_keyboard())
         return
     assignment_id = (await state.get_data())["assignment_id"]
     holder = await people.revoke_role(session, actor, assignment_id, clock.now(), reason)

@@ -17,9 +17,9 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
-from handlers.callbacks import ActionFilter, Menu, PrecheckOpen, PrecheckStep, PrecheckTick
-from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import answer_target, current_locale, organisation_name, t, typed_text
+from handlers.callbacks import ActionFilter, Menu, PrecheckOpen, PrecheckStep, PrecheckTick, typed_id
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.render import answer_target, current_locale, organisation_name, refuse_asking_again, t, typed_text
 from handlers.states import PrecheckForm
 from models import Nomination, Organisation, Role
 from services import exports, files, nominations, people, tokens
@@ -169,11 +169,13 @@ async def do_pass(query: CallbackQuery, payload: dict[str, Any], actor: Actor, s
 async def ask_reason(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
                      state: FSMContext) -> None:
     await nominations.require_decidable(session, actor, payload["nomination_id"])
+    await refuse_asking_again(state, PrecheckForm.reason, nomination=payload["nomination_id"])
     await query.answer()
     await state.set_state(PrecheckForm.reason)
     await state.set_data({"nomination": payload["nomination_id"]})
     if isinstance(query.message, Message):
-        await query.message.answer(t("precheck.ask_reason", id=payload["nomination_id"]))
+        await query.message.answer(t("precheck.ask_reason", id=payload["nomination_id"]),
+                                   reply_markup=cancel_keyboard())
 
 
 async def reason_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
@@ -202,6 +204,7 @@ def _tick_keyboard(items: list[str], ticked: list[str]) -> Any:
 async def ask_items(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
                     state: FSMContext) -> None:
     nomination = await nominations.require_decidable(session, actor, payload["nomination_id"])
+    await refuse_asking_again(state, PrecheckForm.ticking, nomination=nomination.id)
     await query.answer()
     items = nominations.deficiency_items(nomination.honour)
     await state.set_state(PrecheckForm.ticking)
@@ -232,7 +235,7 @@ async def tick(query: CallbackQuery, callback_data: PrecheckTick, actor: Actor, 
         await state.set_state(PrecheckForm.note)
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=None)
-            await query.message.answer(_ask_note(ticked, 0))
+            await query.message.answer(_ask_note(ticked, 0), reply_markup=cancel_keyboard())
         return
     if not 0 <= callback_data.index < len(items):
         raise DomainError("button.unknown")
@@ -258,22 +261,22 @@ async def note_typed(message: Message, state: FSMContext) -> None:
     ticked, notes = data["ticked"], dict(data["notes"])
     position = len(notes)
     if not message.text:
-        await message.answer(_ask_note(ticked, position))
+        await message.answer(_ask_note(ticked, position), reply_markup=cancel_keyboard())
         return
     notes[ticked[position]] = nominations.clean_note(message.text)
     await state.update_data(notes=notes)
     if len(notes) < len(ticked):
-        await message.answer(_ask_note(ticked, len(notes)))
+        await message.answer(_ask_note(ticked, len(notes)), reply_markup=cancel_keyboard())
         return
     await state.set_state(PrecheckForm.deadline)
-    await message.answer(t("precheck.ask_deadline"))
+    await message.answer(t("precheck.ask_deadline"), reply_markup=cancel_keyboard())
 
 
 async def deadline_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
                          clock: Clock) -> None:
     day = _parse_day(message.text)
     if day is None:
-        await message.answer(t("precheck.ask_deadline_format"))
+        await message.answer(t("precheck.ask_deadline_format"), reply_markup=cancel_keyboard())
         return
     deadline = nominations.deadline_from_day(day, clock.now())
     data = await state.get_data()
@@ -309,18 +312,19 @@ async def ask_verification(query: CallbackQuery, payload: dict[str, Any], actor:
     await state.set_state(PrecheckForm.verify_date)
     await state.set_data({"nomination": payload["nomination_id"], "files": []})
     if isinstance(query.message, Message):
-        await query.message.answer(t("precheck.ask_verify_date", id=payload["nomination_id"]))
+        await query.message.answer(t("precheck.ask_verify_date", id=payload["nomination_id"]),
+                                   reply_markup=cancel_keyboard())
 
 
 async def verification_date_typed(message: Message, state: FSMContext, clock: Clock) -> None:
     day = _parse_day(message.text)
     if day is None:
-        await message.answer(t("precheck.ask_deadline_format"))
+        await message.answer(t("precheck.ask_deadline_format"), reply_markup=cancel_keyboard())
         return
     nominations.check_verification_day(day, clock.now())
     await state.update_data(on=day.isoformat())
     await state.set_state(PrecheckForm.verify_finding)
-    await message.answer(t("precheck.ask_finding"))
+    await message.answer(t("precheck.ask_finding"), reply_markup=cancel_keyboard())
 
 
 async def finding_typed(message: Message, state: FSMContext) -> None:
@@ -330,14 +334,15 @@ async def finding_typed(message: Message, state: FSMContext) -> None:
     await state.update_data(finding=nominations.clean_note(text))
     await state.set_state(PrecheckForm.verify_files)
     await message.answer(t("precheck.ask_verify_files"),
-                         reply_markup=keyboard([[plain_button(t("precheck.done"), PrecheckStep(what="done").pack())]]))
+                         reply_markup=cancel_keyboard([plain_button(t("precheck.done"),
+                                                                     PrecheckStep(what="done").pack())]))
 
 
 async def verification_file(message: Message, state: FSMContext, bot: Bot, file_store: files.FileStore) -> None:
     """A document or a photo taken on site: checked with limits like every upload."""
     checked = await uploads.receive(message, bot, photo_name="verification")
     if checked is None:
-        await message.answer(t("precheck.ask_verify_files"))
+        await message.answer(t("precheck.ask_verify_files"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
     await state.update_data(files=[*data["files"], file_store.put(checked.data)])
@@ -380,11 +385,12 @@ async def export_command(message: Message, command: CommandObject, actor: Actor,
                          clock: Clock, file_store: files.FileStore) -> None:
     """/export: the campaign's list; /export <id>: one nomination's dossier."""
     argument = (command.args or "").strip()
-    if argument and not argument.isdigit():
+    nomination_id = typed_id(argument)
+    if argument and nomination_id is None:
         await message.answer(t("precheck.export_usage"))
         return
-    if argument:
-        export = await exports.dossier_zip(session, actor, int(argument), file_store, current_locale())
+    if nomination_id is not None:
+        export = await exports.dossier_zip(session, actor, nomination_id, file_store, current_locale())
     else:
         export = await exports.nomination_list(session, actor, clock.now(), current_locale())
     await message.answer_document(BufferedInputFile(export.data, export.file_name), protect_content=True)

@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu, ObjectionStep, ObjectTo
-from handlers.keyboards import keyboard, plain_button, token_button
-from handlers.render import answer_target, t, typed_text
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.render import answer_target, refuse_asking_again, t, typed_text
 from handlers.states import ObjectionForm
 from models import Role
 from services import files, publicity, reviews, tokens
@@ -65,7 +65,7 @@ async def start_objection(query: CallbackQuery, callback_data: ObjectTo, state: 
     await state.set_state(ObjectionForm.grounds)
     await state.set_data({"nomination": callback_data.nomination})
     if isinstance(query.message, Message):
-        await query.message.answer(t("objection.ask_grounds"))
+        await query.message.answer(t("objection.ask_grounds"), reply_markup=cancel_keyboard())
 
 
 async def grounds_typed(message: Message, state: FSMContext) -> None:
@@ -74,8 +74,8 @@ async def grounds_typed(message: Message, state: FSMContext) -> None:
         return
     await state.update_data(grounds=text)
     await state.set_state(ObjectionForm.evidence)
-    await message.answer(t("objection.ask_evidence"), reply_markup=keyboard(
-        [[plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]]))
+    await message.answer(t("objection.ask_evidence"), reply_markup=cancel_keyboard(
+        [plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]))
 
 
 async def _store(message: Message, bot: Bot, file_store: files.FileStore) -> str | None:
@@ -84,15 +84,15 @@ async def _store(message: Message, bot: Bot, file_store: files.FileStore) -> str
 
 
 def _contact_prompt() -> tuple[str, Any]:
-    return t("objection.ask_name"), keyboard([[plain_button(t("objection.anonymous"),
-                                                             ObjectionStep(what="anonymous").pack())]])
+    return t("objection.ask_name"), cancel_keyboard([plain_button(t("objection.anonymous"),
+                                                                   ObjectionStep(what="anonymous").pack())])
 
 
 async def evidence_sent(message: Message, state: FSMContext, bot: Bot, file_store: files.FileStore) -> None:
     sha = await _store(message, bot, file_store)
     if sha is None:
-        await message.answer(t("objection.ask_evidence"), reply_markup=keyboard(
-            [[plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]]))
+        await message.answer(t("objection.ask_evidence"), reply_markup=cancel_keyboard(
+            [plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]))
         return
     await state.update_data(evidence=sha)
     await state.set_state(ObjectionForm.contact_name)
@@ -115,7 +115,7 @@ async def name_typed(message: Message, state: FSMContext) -> None:
         return
     await state.update_data(contact_name=message.text)
     await state.set_state(ObjectionForm.contact_phone)
-    await message.answer(t("objection.ask_phone"))
+    await message.answer(t("objection.ask_phone"), reply_markup=cancel_keyboard())
 
 
 async def phone_typed(message: Message, state: FSMContext) -> None:
@@ -129,9 +129,9 @@ async def phone_typed(message: Message, state: FSMContext) -> None:
 
 
 async def _ask_as(message: Message) -> None:
-    await message.answer(t("objection.ask_as"), reply_markup=keyboard([[
+    await message.answer(t("objection.ask_as"), reply_markup=cancel_keyboard([
         plain_button(t("objection.as_person"), ObjectionStep(what="person").pack()),
-        plain_button(t("objection.as_organisation"), ObjectionStep(what="organisation").pack())]]))
+        plain_button(t("objection.as_organisation"), ObjectionStep(what="organisation").pack())]))
 
 
 async def as_reasked(message: Message) -> None:
@@ -161,7 +161,7 @@ async def step_chosen(query: CallbackQuery, callback_data: ObjectionStep, actor:
         await _lodge(query.message, actor, session, state, clock)
     elif callback_data.what == "organisation":
         await state.set_state(ObjectionForm.letter)
-        await query.message.answer(t("objection.ask_organisation"))
+        await query.message.answer(t("objection.ask_organisation"), reply_markup=cancel_keyboard())
 
 
 async def organisation_or_letter(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
@@ -173,11 +173,11 @@ async def organisation_or_letter(message: Message, actor: Actor, session: AsyncS
         if text is None:
             return
         await state.update_data(organisation=text)
-        await message.answer(t("objection.ask_letter"))
+        await message.answer(t("objection.ask_letter"), reply_markup=cancel_keyboard())
         return
     sha = await _store(message, bot, file_store)
     if sha is None:
-        await message.answer(t("objection.ask_letter"))
+        await message.answer(t("objection.ask_letter"), reply_markup=cancel_keyboard())
         return
     await _lodge(message, actor, session, state, clock, letter=sha)
 
@@ -187,11 +187,14 @@ async def organisation_or_letter(message: Message, actor: Actor, session: AsyncS
 async def ask_ruling(query: CallbackQuery, payload: dict[str, Any], action_token: Any, actor: Actor,
                      session: AsyncSession, state: FSMContext) -> None:
     await publicity.open_case(session, actor, payload["objection_id"])
+    upheld = action_token.action == "objection.uphold"
+    await refuse_asking_again(state, ObjectionForm.ruling, case=payload["objection_id"], upheld=upheld)
     await query.answer()
     await state.set_state(ObjectionForm.ruling)
-    await state.set_data({"case": payload["objection_id"], "upheld": action_token.action == "objection.uphold"})
+    await state.set_data({"case": payload["objection_id"], "upheld": upheld})
     if isinstance(query.message, Message):
-        await query.message.answer(t("objection.ask_ruling", case=payload["objection_id"]))
+        await query.message.answer(t("objection.ask_ruling", case=payload["objection_id"]),
+                                   reply_markup=cancel_keyboard())
 
 
 async def ruling_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
@@ -230,11 +233,13 @@ async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncS
 async def approve(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
                   state: FSMContext, clock: Clock) -> None:
     if not actor.has(Role.LEADING_GROUP) and actor.has(Role.OFFICE):
+        await publicity.require_unapproved(session, payload["publicity_id"])
+        await refuse_asking_again(state, ObjectionForm.approval_document, publicity=payload["publicity_id"])
         await query.answer()
         await state.set_state(ObjectionForm.approval_document)
         await state.set_data({"publicity": payload["publicity_id"]})
         if isinstance(query.message, Message):
-            await query.message.answer(t("publicity.ask_document"))
+            await query.message.answer(t("publicity.ask_document"), reply_markup=cancel_keyboard())
         return
     listing = await publicity.approve(session, actor, payload["publicity_id"], clock.now())
     await query.answer()
@@ -246,7 +251,7 @@ async def document_sent(message: Message, actor: Actor, session: AsyncSession, s
                         bot: Bot, file_store: files.FileStore) -> None:
     sha = await _store(message, bot, file_store)
     if sha is None:
-        await message.answer(t("publicity.ask_document"))
+        await message.answer(t("publicity.ask_document"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
     await state.clear()

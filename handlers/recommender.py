@@ -9,12 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu
+from handlers.keyboards import cancel_keyboard
 from handlers.render import answer_target, ask_for_text, t, typed_text
 from handlers.states import Endorsing
-from models import Nomination
 from services import files, nominations
 from services.actors import Actor
-from services.errors import DomainError
 from services.ports import Clock
 
 
@@ -32,16 +31,9 @@ async def pending(event: Message | CallbackQuery, actor: Actor, session: AsyncSe
     await message.answer("\n".join(lines))
 
 
-async def _check(session: AsyncSession, payload: dict) -> Nomination:  # type: ignore[type-arg]
-    nomination = await session.get(Nomination, payload["nomination_id"])
-    if nomination is None:
-        raise DomainError("nomination.not_found")
-    return nomination
-
-
 async def ask_opinion(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
                       state: FSMContext) -> None:
-    await _check(session, payload)
+    await nominations.require_with_recommender(session, actor, payload["nomination_id"])
     await ask_for_text(query, state, Endorsing.opinion, t("recommender.ask_opinion", id=payload["nomination_id"]),
                        nomination=payload["nomination_id"])
 
@@ -52,7 +44,7 @@ async def opinion_typed(message: Message, state: FSMContext) -> None:
         return
     await state.update_data(opinion=text)
     await state.set_state(Endorsing.seal)
-    await message.answer(t("recommender.ask_seal"))
+    await message.answer(t("recommender.ask_seal"), reply_markup=cancel_keyboard())
 
 
 async def seal_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
@@ -60,7 +52,7 @@ async def seal_sent(message: Message, actor: Actor, session: AsyncSession, state
     """The stamped opinion: a scan (PDF or image) or a photo of it, checked like any material."""
     checked = await uploads.receive(message, bot, files.SCAN_KINDS, photo_name="seal")
     if checked is None:
-        await message.answer(t("recommender.ask_seal"))
+        await message.answer(t("recommender.ask_seal"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
     give = nominations.reendorse if data.get("again") else nominations.endorse
@@ -80,7 +72,7 @@ async def ask_opinion_again(query: CallbackQuery, payload: dict, actor: Actor, s
 
 async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
                      state: FSMContext) -> None:
-    await _check(session, payload)
+    await nominations.require_with_recommender(session, actor, payload["nomination_id"])
     await ask_for_text(query, state, Endorsing.return_reason, t("recommender.ask_reason", id=payload["nomination_id"]),
                        nomination=payload["nomination_id"])
 

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n, gettext
 
 from models import Organisation, Role
+from services.errors import DomainError
 
 
 def t(key: str, **params: Any) -> str:
@@ -60,11 +61,21 @@ async def answer_target(event: Message | CallbackQuery) -> Message | None:
 async def ask_for_text(query: CallbackQuery, state: FSMContext, waiting: State, prompt: str, **data: Any) -> None:
     """A button whose next step is typed words (a reason, a comment, an opinion): acknowledge the
     press, remember what it was about, and ask."""
+    await refuse_asking_again(state, waiting, **data)
     await query.answer()
     await state.set_state(waiting)
     await state.update_data(**data)
     if isinstance(query.message, Message):
-        await query.message.answer(prompt)
+        await query.message.answer(prompt, reply_markup=_cancel_keyboard())
+
+
+async def refuse_asking_again(state: FSMContext, waiting: State, **about: Any) -> None:
+    """The same button pressed again while its question waits for an answer (a double tap, a press
+    Telegram re-sent): refused with an alert, so the question is not asked twice."""
+    if await state.get_state() == waiting.state:
+        asked = await state.get_data()
+        if all(asked.get(key) == value for key, value in about.items()):
+            raise DomainError("button.waiting")
 
 
 async def typed_text(message: Message, prompt: str, **answer: Any) -> str | None:
@@ -72,6 +83,12 @@ async def typed_text(message: Message, prompt: str, **answer: Any) -> str | None
     only spaces)."""
     text = (message.text or "").strip()
     if not text:
-        await message.answer(prompt, **answer)
+        await message.answer(prompt, **{"reply_markup": _cancel_keyboard(), **answer})
         return None
     return text
+
+
+def _cancel_keyboard() -> InlineKeyboardMarkup:
+    from handlers.keyboards import cancel_keyboard  # here, not on top: keyboards imports this module
+
+    return cancel_keyboard()

@@ -14,7 +14,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Menu, PanelPick
-from handlers.keyboards import keyboard, plain_button, token_button
+from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.render import answer_target, ask_for_text, t, typed_text
 from handlers.states import ReviewInput
 from models import Role
@@ -52,6 +52,10 @@ async def vote(query: CallbackQuery, payload: dict[str, Any], actor: Actor, sess
                clock: Clock) -> None:
     result = await reviews.cast_vote(session, actor, payload["round_id"], payload["nomination_id"],
                                      payload["choice"], clock.now())
+    if result.same:  # nothing changed: say so on the press, send nothing
+        await query.answer(t("review.vote_same", id=result.nomination_id, choice_key=_choice_key(result.choice)),
+                           show_alert=True)
+        return
     key = "review.vote_changed" if result.changed else "review.vote_recorded"
     text = t(key, id=result.nomination_id, choice_key=_choice_key(result.choice), voted=result.voted,
              total=result.total)
@@ -206,7 +210,7 @@ async def ask_closing(query: CallbackQuery, payload: dict[str, Any], actor: Acto
     await state.set_state(ReviewInput.closing_time)
     await state.set_data({"extend": payload.get("round_id")})
     if isinstance(query.message, Message):
-        await query.message.answer(t("review.ask_closing"))
+        await query.message.answer(t("review.ask_closing"), reply_markup=cancel_keyboard())
 
 
 def _round_options(words: list[str]) -> dict[str, Any] | None:
@@ -240,7 +244,7 @@ async def closing_typed(message: Message, actor: Actor, session: AsyncSession, s
     try:
         closes = datetime.strptime(" ".join(parts[:2]), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
     except ValueError:
-        await message.answer(t("review.ask_closing"))
+        await message.answer(t("review.ask_closing"), reply_markup=cancel_keyboard())
         return
     now = clock.now()
     extending = (await state.get_data()).get("extend")
@@ -251,7 +255,7 @@ async def closing_typed(message: Message, actor: Actor, session: AsyncSession, s
         return
     options = _round_options(parts[2:])
     if options is None:
-        await message.answer(t("review.ask_closing"))
+        await message.answer(t("review.ask_closing"), reply_markup=cancel_keyboard())
         return
     if options.pop("pick_panel", False):
         await _offer_panel(message, actor, session, state, closes, options)

@@ -63,6 +63,9 @@ async def accept_invitation(query: CallbackQuery, payload: dict, actor: Actor, s
 
 async def agree(query: CallbackQuery, actor: Actor, state: FSMContext, session: AsyncSession, clock: Clock,
                 office_ids: tuple[int, ...]) -> None:
+    if actor.registered:  # a second tap, or the old notice pressed later: nothing to redo, nothing to resend
+        await query.answer(t("consent.already_given"), show_alert=True)
+        return
     await query.answer()
     user = query.from_user
     person = await people.register(

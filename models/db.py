@@ -105,9 +105,17 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x5E57_0001  # a PostgreSQL advisory lock key of our own
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (run at start, and by the tests)."""
+    """Bring the schema to the newest migration (run at start, and by the tests). Workers started
+    together take turns: on an empty PostgreSQL database two concurrent upgrades race on creating
+    alembic_version, and one exits. The lock ends with the transaction; SQLite's BEGIN IMMEDIATE
+    already serialises."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         await conn.run_sync(_upgrade)
 
 

@@ -1,4 +1,5 @@
-"""Durable messaging: the inbox of received updates, handled ids, the outbox, action tokens, FSM."""
+"""Durable messaging: the inbox of received updates and its leases, handled ids, the outbox, action
+tokens, FSM."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +25,16 @@ class InboxUpdate(SQLModel, table=True):
     last_error: str = ""
     received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    # The chat whose order it keeps, from the payload when stored; None: it waits for nobody.
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class InboxLease(SQLModel, table=True):
+    """A worker's turn on one chat's pending updates, until it lets go or `until` passes (it died)."""
+
+    chat_key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    worker: str = Field(max_length=64)
+    until: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class HandledUpdate(SQLModel, table=True):
@@ -73,6 +84,8 @@ class ActionToken(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    # Set by the commit that carries a one-time decision: the same button pressed again is refused.
+    used_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class FsmRecord(SQLModel, table=True):

@@ -2,6 +2,7 @@
 session, call a service, and are safe to run twice or late (due rows, not one job per item)."""
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,8 +30,10 @@ def create_scheduler(zone: ZoneInfo) -> AsyncIOScheduler:
 
 def register_jobs(scheduler: AsyncIOScheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                   extra: dict[str, tuple[Job, int]] | None = None,
-                  rereview_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS) -> None:
-    """Fixed job ids, so a restart replaces jobs instead of piling them up."""
+                  rereview_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS, run_now: bool = False) -> None:
+    """Fixed job ids, so a restart replaces jobs instead of piling them up. With `run_now`, every
+    job runs as soon as the scheduler starts (what fell due during downtime goes out at once, not
+    one interval later), then on its interval."""
 
     async def purge() -> None:
         async with sessions() as session:
@@ -52,5 +55,6 @@ def register_jobs(scheduler: AsyncIOScheduler, sessions: async_sessionmaker[Asyn
     jobs: dict[str, tuple[Job, int]] = {"housekeeping": (purge, 3600), "honour_sweep": (sweep_honours, 3600),
                                         "nomination_reminders": (remind_nominations, 900),
                                         "review_sweep": (sweep_reviews, 300), **(extra or {})}
+    first = {"next_run_time": datetime.now(scheduler.timezone)} if run_now else {}
     for job_id, (job, seconds) in jobs.items():
-        scheduler.add_job(job, "interval", seconds=seconds, id=job_id, replace_existing=True)
+        scheduler.add_job(job, "interval", seconds=seconds, id=job_id, replace_existing=True, **first)

@@ -31,10 +31,8 @@ async def append(
     reason: str = "", **details: Any,
 ) -> AuditRecord:
     """Add one record to the caller's transaction (the caller commits it with the decision)."""
-    head = (await session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update())).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    # The head row is made by a migration: created here on first use, two first actions raced.
+    head = (await session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update())).one()
     details = json.loads(json.dumps(details, ensure_ascii=False, default=str))  # as it will read back
     seq = head.seq + 1
     digest = record_hash(head.hash, seq, now, actor_id, action, subject, reason, details)

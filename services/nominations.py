@@ -192,6 +192,8 @@ def checklist(honour: str) -> list[Any]:
 async def consent_to_publish(session: AsyncSession, actor: Actor, nomination_id: int, now: datetime) -> Nomination:
     """PIPL: publishing the name, unit and honour in 公示 and announcements needs its own agreement."""
     nomination = await _own(session, actor, nomination_id)
+    if nomination.publish_consent_at is not None:
+        raise DomainError("nomination.consent_given")  # given once, recorded once
     nomination.publish_consent_at = now
     session.add(nomination)
     await audit.append(session, actor_id=actor.person_id, action="nomination.publish_consent",
@@ -272,6 +274,15 @@ def _require_recommender_of(actor: Actor, nomination: Nomination) -> None:
         raise DomainError("nomination.other_organisation")
     if nomination.applicant_id == actor.person_id:
         raise DomainError("nomination.own_nomination")
+
+
+async def require_with_recommender(session: AsyncSession, actor: Actor, nomination_id: int) -> Nomination:
+    """Before the recommending body types an opinion or a reason: is the nomination still theirs to decide?"""
+    nomination = await _load(session, nomination_id)
+    _require_recommender_of(actor, nomination)
+    if nomination.stage != Stage.SUBMITTED:
+        raise DomainError("nomination.not_with_recommender", id=nomination_id, stage_key=f"stage.{nomination.stage}")
+    return nomination
 
 
 @dataclass(frozen=True)

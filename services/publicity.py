@@ -273,6 +273,15 @@ async def _remind_owners(session: AsyncSession, now: datetime) -> None:
         await session.commit()
 
 
+async def require_unapproved(session: AsyncSession, publicity_id: int) -> None:
+    """Before the office is asked for the approval document: a list approved already needs none."""
+    listing = await session.get(PublicityList, publicity_id)
+    if listing is None:
+        raise DomainError("publicity.not_found")
+    if listing.approved_at is not None:
+        raise DomainError("publicity.already_approved")
+
+
 async def approve(session: AsyncSession, actor: Actor, publicity_id: int, now: datetime,
                   approval_document: str | None = None) -> PublicityList:
     """The leading group approves the final list; the office may do it on its behalf, with the

@@ -229,6 +229,7 @@ class VoteResult:
     voted: int  # this reviewer's progress in the round
     total: int
     closed: bool  # the vote completed the round, which was then counted
+    same: bool = False  # the choice already cast, again (a double tap, a re-sent press): nothing was written
 
 
 async def _may_vote(session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, choice: str,
@@ -284,7 +285,7 @@ async def cast_vote(session: AsyncSession, actor: Actor, round_id: int, nominati
         await _count(session, review_round, None, now, "everyone_voted")
         closed = True
     await session.commit()
-    return VoteResult(nomination_id, valid.value, changed, voted, total, closed)
+    return VoteResult(nomination_id, valid.value, changed, voted, total, closed, same=not action)
 
 
 async def _flush_ballot(session: AsyncSession) -> None:

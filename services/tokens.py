@@ -7,12 +7,30 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Update, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ActionToken
 from services.errors import DomainError
 
 TOKEN_BYTES = 12  # 16 url-safe characters; "t:" + token stays far below the 64-byte callback limit
+
+# Buttons whose press is itself the decision. Each is spent by the commit that carries it, so the
+# same button pressed again (a double tap, or Telegram re-sending a press whose answer it lost) is
+# refused before anything runs. Not here: buttons that open a view, or ask for words or a file (their
+# decision comes with the answer, and is re-checked by its service); votes, which may change until
+# the round closes; and 确认发送, whose broadcast is already keyed by its token.
+ONE_TIME = frozenset({
+    "invite.accept",
+    "precheck.pass", "precheck.return_confirm",
+    "review.remind", "review.close",
+    "publicity.publish",
+    "honour.award", "honour.rereview_submit", "honour.reconfirm", "honour.revoke",
+    "announce.cancel",
+    "card.pause", "card.resume", "card.close", "card.close_confirmed", "card.attach",
+    "card.release", "card.reject",
+})
 
 
 async def issue(
@@ -35,6 +53,8 @@ async def resolve(session: AsyncSession, token: str, *, telegram_id: int, now: d
         raise DomainError("button.unknown")
     if row.telegram_id != telegram_id:
         raise DomainError("button.not_yours")
+    if row.used_at is not None:
+        raise DomainError("button.used")
     if row.expires_at is not None and row.expires_at <= now:
         raise DomainError("button.expired")
     return row
@@ -44,3 +64,9 @@ async def revoke(session: AsyncSession, token: str) -> None:
     row = await session.get(ActionToken, token)
     if row is not None:
         await session.delete(row)
+
+
+def spend_statement(token: str, now: datetime) -> Update:
+    """Spends an unspent token; matches no row when a concurrent press of it committed first."""
+    unspent = (col(ActionToken.token) == token) & col(ActionToken.used_at).is_(None)
+    return update(ActionToken).where(unspent).values(used_at=now)

@@ -1,6 +1,6 @@
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -8,11 +8,13 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher, create_i18n
 from locales import compile_catalogues
+from models import InboxStatus, InboxUpdate
 from models.db import create_engine, session_factory
 from tests.support.client import RecordingSession, UserClient
 from tests.support.clock import FakeClock
@@ -79,6 +81,7 @@ class BotWorld:
     clock: FakeClock
     dispatcher: Dispatcher
     bot: Bot
+    doubles: list[RecordingSession] = field(default_factory=list)  # every Bot API double of this world
 
     def user(self, user_id: int, first_name: str = "张伟", language_code: str = "zh-hans") -> UserClient:
         return UserClient(self.dispatcher, self.bot, user_id, first_name, language_code)
@@ -87,12 +90,26 @@ class BotWorld:
         """A restart: a new Dispatcher and Bot over the same database (and storage, if given)."""
         dispatcher = create_dispatcher(self.settings, self.sessions, self.i18n, self.clock, storage, isolation)
         bot = create_bot(TOKEN, RecordingSession())
-        return BotWorld(self.settings, self.sessions, self.i18n, self.clock, dispatcher, bot)
+        rebuilt = BotWorld(self.settings, self.sessions, self.i18n, self.clock, dispatcher, bot, self.doubles)
+        self.doubles.append(bot.session)  # type: ignore[arg-type]
+        return rebuilt
+
+    async def dead_letters(self) -> list[int]:
+        async with self.sessions() as session:
+            statement = select(InboxUpdate.update_id).where(InboxUpdate.status == InboxStatus.DEAD)
+            return list((await session.exec(statement)).all())
 
 
 @pytest.fixture
-async def world(settings: Settings, sessions: async_sessionmaker[AsyncSession], i18n_path: Path,
+async def world(request: pytest.FixtureRequest, settings: Settings, sessions: async_sessionmaker[AsyncSession], i18n_path: Path,
                 clock: FakeClock) -> AsyncIterator[BotWorld]:
     i18n = create_i18n(str(i18n_path), settings.default_locale)
     dispatcher = create_dispatcher(settings, sessions, i18n, clock)
-    yield BotWorld(settings, sessions, i18n, clock, dispatcher, create_bot(TOKEN, RecordingSession()))
+    double = RecordingSession()
+    world = BotWorld(settings, sessions, i18n, clock, dispatcher, create_bot(TOKEN, double), [double])
+    yield world
+    # Telegram would have refused these calls: a test that means to provoke refusals says so.
+    if request.node.get_closest_marker("telegram_refuses") is None:
+        refused = [refusal for d in world.doubles for refusal in d.rules.refusals]
+        assert refused == [], f"Telegram would refuse: {refused}"
+        assert await world.dead_letters() == [], "updates were dead-lettered"

@@ -1,5 +1,6 @@
 """The dossier's fields per honour, and the checks on text that other people will read."""
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -85,12 +86,15 @@ def clean_text(value: str, max_length: int, multiline: bool | None = None) -> st
     return text
 
 
+PHONE_CHARACTERS = re.compile(r"\+?[0-9 -]+")
+
+
 def validate_field(spec: FieldSpec, raw: str) -> str | int:
     text = clean_text(raw, spec.max_length, multiline=False)
     if spec.kind != Kind.TEXT:
         text = unicodedata.normalize("NFKC", text)  # codes and numbers: full-width letters too
     if spec.kind == Kind.INT:
-        if not text.isdigit() or not spec.minimum <= int(text) <= spec.maximum:
+        if not text.isascii() or not text.isdigit() or not spec.minimum <= int(text) <= spec.maximum:
             raise DomainError("dossier.bad_number", minimum=spec.minimum, maximum=spec.maximum)
         return int(text)
     if spec.kind == Kind.CHOICE:
@@ -98,6 +102,9 @@ def validate_field(spec: FieldSpec, raw: str) -> str | int:
             raise DomainError("dossier.bad_choice", choices="、".join(spec.choices))
         return text
     if spec.kind == Kind.PHONE:
+        # phonenumbers reads letters as keypad digits (138-abcd-8000 would pass): digits first.
+        if not PHONE_CHARACTERS.fullmatch(text) or not any(c.isdigit() for c in text):
+            raise DomainError("dossier.bad_phone")
         try:
             number = phonenumbers.parse(text, "CN")
         except phonenumbers.NumberParseException:

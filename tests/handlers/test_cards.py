@@ -293,7 +293,7 @@ async def test_the_report_is_attached_to_a_nomination_as_supporting_evidence(wor
     extracted = subprocess.run(["pdftotext", str(stored), "-"], capture_output=True, text=True, check=True).stdout
     assert "满意度指数：70.0" in "".join(extracted.split())
     await applicant.press("附到第 1 号申报")  # a second press attaches nothing more
-    assert applicant.last_text == "这个按钮无效或已失效。"
+    assert applicant.last_text == "此操作已完成，无需再按。"
     async with world.sessions() as session:
         assert len((await session.exec(select(NominationMaterial))).all()) == 1
     # Someone else cannot press it, nor see the card.

@@ -86,7 +86,7 @@ async def test_award_numbers_each_honour_once_and_sends_the_certificate(world: B
     await office.press("确认授予 2026 年度 3 项")
     assert "已授予 3 项" in office.last_text
     await office.press("确认授予 2026 年度 3 项")  # the same confirmation twice
-    assert "没有待授予的已批准申报" in office.last_text
+    assert office.last_text == "此操作已完成，无需再按。"
     await office.send("/award")
     assert "没有待授予的已批准申报" in office.last_text
     async with world.sessions() as session:
@@ -253,7 +253,7 @@ async def test_a_rereview_that_reconfirms_for_three_more_years(world: BotWorld) 
     await office.press_data(button(request, "honour.reconfirm"))
     assert "已重新确认证书 GD-2026-STAR-0001，有效期延至 2032-03-02" in office.last_text
     await office.press_data(button(request, "honour.reconfirm"))  # pressed again: nothing more happens
-    assert "该复议已处理" in office.last_text
+    assert office.last_text == "此操作已完成，无需再按。"
     renewed = await honour_row(world)
     assert renewed.valid_until == until.replace(year=2032) and renewed.status == "valid"
     async with world.sessions() as session:
@@ -311,7 +311,7 @@ async def test_revocation_shows_in_verification_and_cannot_be_repeated(world: Bo
     await office.press("确认撤销")
     assert "证书 GD-2026-STAR-0001 已撤销" in office.last_text
     await office.press("确认撤销")  # the confirmation pressed twice
-    assert "当前状态为“已撤销”，不能撤销" in office.last_text
+    assert office.last_text == "此操作已完成，无需再按。"
     await office.send("/revoke GD-2026-STAR-0001")
     assert "当前状态为“已撤销”，不能撤销" in office.last_text
     visitor = world.user(7005, "Visitor", language_code="en")

@@ -151,7 +151,7 @@ async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_chang
                     "1. 联系电话：号码无法接通\n2. 用户满意度测评报告（第十六条第1项，必须提供）：缺少测评机构盖章页"]
     assert len(await outbox_texts(world, MEMBER, "precheck.returned_notice_recommender")) == 1
     await office.press("确认退回")  # pressed twice: refused, nothing changes
-    assert "不能改为" in office.last_text
+    assert office.last_text == "此操作已完成，无需再按。"
     async with world.sessions() as session:
         assert len((await session.exec(select(Deficiency))).all()) == 2
 
@@ -250,7 +250,7 @@ async def test_forged_and_stale_buttons_do_nothing(world: BotWorld) -> None:
     applicant = await endorsed(world)
     office = world.user(OFFICE_ID, "王主任")
     await open_first(office)
-    pass_button = button_data(office, "通过")
+    pass_button, reject_button = button_data(office, "通过"), button_data(office, "不通过")
     await office.press_data("t:AAAAAAAAAAAAAAAA")  # a token nobody issued
     assert "这个按钮无效或已失效" in office.last_text
     await applicant.press_data(pass_button)  # the office's button in the applicant's hands
@@ -259,8 +259,8 @@ async def test_forged_and_stale_buttons_do_nothing(world: BotWorld) -> None:
     await office.press_data("pt:3")  # a tick with no return form open
     assert "表单已结束" in office.last_text
     await office.press("通过")
-    await office.press_data(pass_button)  # stale: the nomination has moved on
-    assert "不能改为" in office.last_text
+    await office.press_data(reject_button)  # stale: the nomination has moved on
+    assert "已不在初审队列" in office.last_text
     async with world.sessions() as session:
         moves = (await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))).all()
         assert [m.details["to_stage"] for m in moves] == ["submitted", "endorsed", "passed"]

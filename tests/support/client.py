@@ -80,22 +80,35 @@ class UserClient:
         return await self.feed(Update(update_id=next(_update_ids), message=self.message(document=document)))
 
     async def press(self, label: str, *, contains: bool = False) -> list[TelegramMethod[Any]]:
-        """Press the newest button with this label (or containing it) sent to this chat."""
-        for method in reversed(self.session.requests):
+        """Press the newest button with this label (or containing it) sent to this chat, on the
+        message that carried it, as Telegram delivers a press."""
+        for method, result in zip(reversed(self.session.requests), reversed(self.session.results), strict=True):
             markup = getattr(method, "reply_markup", None)
             if getattr(method, "chat_id", None) != self.chat.id or not isinstance(markup, InlineKeyboardMarkup):
                 continue
             for row in markup.inline_keyboard:
                 for button in row:
                     if button.text == label or (contains and label in button.text):
-                        return await self.press_data(button.callback_data or "", text=getattr(method, "text", ""))
+                        message = Message.model_validate(result) if isinstance(result, dict) else None
+                        return await self.press_data(button.callback_data or "", text=getattr(method, "text", ""),
+                                                     message=message)
         raise AssertionError(f"no button {label!r} in this chat; sent: {self.texts(all_requests=True)[-5:]}")
 
-    async def press_data(self, data: str, text: str = "") -> list[TelegramMethod[Any]]:
+    async def press_data(self, data: str, text: str = "", message: Message | None = None) -> list[TelegramMethod[Any]]:
         """Press a button carrying `data`, as Telegram would deliver it (or as a forger would)."""
-        message = Message(message_id=next(_update_ids), date=datetime.now(UTC), chat=self.chat, text=text or "…")
+        if message is None:
+            message = Message(message_id=next(_update_ids), date=datetime.now(UTC), chat=self.chat, text=text or "…")
+            self.session.rules.shown(self.chat.id, message.message_id, message.text)
         query = CallbackQuery(id=str(next(_query_ids)), from_user=self.user, chat_instance="1", message=message, data=data)
+        self.last_query_id = query.id
+        self.last_press = (data, message)
         return await self.feed(Update(update_id=next(_update_ids), callback_query=query))
+
+    async def press_again(self) -> list[TelegramMethod[Any]]:
+        """The last press once more, on the same message: a double tap, or Telegram re-sending a press
+        whose answer it lost (a new update id and a new query id)."""
+        data, message = self.last_press
+        return await self.press_data(data, message=message)
 
     def texts(self, all_requests: bool = False) -> list[str]:
         """What this person saw: message texts, captions, and alert texts, in order."""

@@ -50,24 +50,39 @@ class PostgresDatabases:
         return create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
 
     async def fresh(self) -> str:
+        if not self.ready:
+            await self._make_template()
+        name = f"servicestar_test_{uuid.uuid4().hex[:12]}"
+        await self._create(name, template=TEMPLATE)
+        return _with_db(name)
+
+    async def _make_template(self) -> None:
+        await self._create(TEMPLATE, template=None, replace=True)
+        self.created.remove(TEMPLATE)  # dropped last, by drop_all
+        engine = create_engine(_with_db(TEMPLATE))
+        await migrate(engine)
+        await engine.dispose()
+        self.ready = True
+
+    async def empty(self) -> str:
+        """A database with no tables at all, as a first deployment finds it; returns its name."""
+        name = f"servicestar_test_{uuid.uuid4().hex[:12]}"
+        await self._create(name, template=None)
+        return name
+
+    async def _create(self, name: str, template: str | None, replace: bool = False) -> None:
         admin = await self._admin()
         try:
             async with admin.connect() as conn:
-                if not self.ready:
-                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
-                    await conn.execute(text(f'CREATE DATABASE "{TEMPLATE}"'))
-                    engine = create_engine(_with_db(TEMPLATE))
-                    await migrate(engine)
-                    await engine.dispose()
-                    self.ready = True
-                name = f"servicestar_test_{uuid.uuid4().hex[:12]}"
-                await conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
+                if replace:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                clause = f' TEMPLATE "{template}"' if template else ""
+                await conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
                 self.created.append(name)
         except (OSError, asyncio.TimeoutError) as exc:
             unavailable("PostgreSQL", exc)
         finally:
             await admin.dispose()
-        return _with_db(name)
 
     async def drop_all(self) -> None:
         if not self.created:

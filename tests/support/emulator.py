@@ -1,6 +1,8 @@
 """A Bot API emulator for end-to-end tests: an aiohttp server on 127.0.0.1 that speaks enough of
 the Telegram Bot API for the bot to run against it unchanged (`TELEGRAM_API_BASE`).
 
+It refuses what Telegram refuses (`bot.bot_api_rules`: one answer per press, "message is not
+modified", HTML that does not parse, length and keyboard limits, unknown file ids, blocked chats).
 It emulates: getMe; getUpdates with offset, long-poll timeout and redelivery until confirmed;
 sending and editing messages, documents and photos (multipart uploads kept as files); callback
 answers; getFile and file downloads; and faults: scripted errors (429 with retry_after, 5xx, ...),
@@ -17,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+
+from bot.bot_api_rules import BotAPIRules, Refused
 
 BOT = {"id": 42, "is_bot": True, "first_name": "ServiceStar", "username": "servicestar_test_bot"}
 TEXT_FIELDS = frozenset({"text", "caption", "parse_mode", "callback_query_id", "file_id", "url", "secret_token",
@@ -37,8 +41,8 @@ class BotAPIEmulator:
         self._new_message = asyncio.Condition()
         self._calls: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.files: dict[str, bytes] = {}
+        self.rules = BotAPIRules(files=self.files)
         self._faults: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
-        self._blocked: set[int] = set()
         self._duplicate_next = False
         self._redeliver: list[dict[str, Any]] = []
         self._rate: float | None = None
@@ -133,7 +137,7 @@ class BotAPIEmulator:
                                          "description": description or _describe(error_code)})
 
     def block(self, chat_id: int) -> None:
-        self._blocked.add(chat_id)
+        self.rules.blocked.add(chat_id)
 
     def duplicate_next_update(self) -> None:
         """The next update is delivered again after the bot confirmed it, as Telegram may."""
@@ -179,6 +183,16 @@ class BotAPIEmulator:
         fault = self._fault_for(method, params)
         if fault is not None:
             return fault
+        try:
+            self.rules.check(method, params)
+        except Refused as refusal:
+            return _error(refusal.status, refusal.description)
+        response = await self._answer(method, params)
+        if response.status == 200 and response.body is not None:
+            self.rules.accepted(method, params, json.loads(response.body)["result"])  # type: ignore[arg-type]
+        return response
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> web.Response:
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
         if method == "getMe":
@@ -199,9 +213,6 @@ class BotAPIEmulator:
         if self._faults[method]:
             fault = self._faults[method].popleft()
             return _error(fault["error_code"], fault["description"], fault["retry_after"])
-        chat_id = _int(params.get("chat_id"))
-        if method in SENDS and chat_id in self._blocked:
-            return _error(403, "Forbidden: bot was blocked by the user")
         if method in SENDS and self._rate is not None:
             now = time.monotonic()
             while self._recent_sends and now - self._recent_sends[0] >= 1.0:

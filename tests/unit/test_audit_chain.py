@@ -1,5 +1,6 @@
 """The audit log is tamper-evident: editing, deleting or reordering a record breaks the chain there."""
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -62,3 +63,19 @@ async def test_a_rewritten_timestamp_is_named(sessions: async_sessionmaker[Async
         await session.commit()
         report = await audit.verify_chain(session)
     assert report.first_broken == 2
+
+
+async def test_the_first_audited_actions_on_a_fresh_database_at_once_all_land(
+        sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+    """On a fresh PostgreSQL, concurrent first actions raced to create the chain's head row (one
+    failed on its primary key); the migrations make it, so they queue on its lock instead."""
+
+    async def act(i: int) -> None:
+        async with sessions() as session:
+            await audit.append(session, actor_id=i, action="test.decided", subject=f"thing:{i}", now=clock.now())
+            await session.commit()
+
+    await asyncio.gather(*(act(i) for i in range(8)))
+    async with sessions() as session:
+        report = await audit.verify_chain(session)
+    assert report.intact and report.checked == 8

@@ -63,6 +63,12 @@ def test_phone_numbers_are_normalised_including_full_width_digits() -> None:
     refused("dossier.bad_phone", validate_field, SPEC["phone"], "12345")
 
 
+def test_a_phone_number_with_letters_is_refused_not_read_as_keypad_digits() -> None:
+    for raw in ("138-abcd-8000", "1380013800O", "+86 138 0013 8000 ext. 5", "(020) 8888 8888"):
+        refused("dossier.bad_phone", validate_field, SPEC["phone"], raw)
+    assert validate_field(SPEC["phone"], "+86 138-0013-8000") == "+8613800138000"
+
+
 def test_text_others_will_read_is_clean() -> None:
     refused("dossier.invisible_characters", clean_text, "张\u202e伟", 50)
     refused("dossier.invisible_characters", clean_text, "张\u200b伟", 50)
