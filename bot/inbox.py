@@ -22,13 +22,14 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import InboxUpdate
-from services import inbox
+from services import inbox, people
 from services.inbox import chat_of
 from services.ports import Clock
 
@@ -212,6 +213,11 @@ class InboxProcessor:
             return await self._failed(row, malformed(exc), final=True)
         try:
             await self.dispatcher.feed_update(self.bot, update)
+        except TelegramForbiddenError:
+            # The person blocked the bot before their update was answered: retrying cannot reach them.
+            log.info("update %s: its chat blocked the bot", row.update_id)
+            async with self.sessions() as session:
+                await people.mark_blocked(session, chat_of(row.payload), self.clock.now())
         except Exception as exc:  # noqa: BLE001  (any handler bug: retry, then dead-letter)
             log.exception("update %s failed", row.update_id)
             return await self._failed(row, repr(exc))

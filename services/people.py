@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,10 +41,22 @@ async def load_actor(session: AsyncSession, telegram_id: int, *, fallback_langua
             )
         )
     ).all()
+    if person.blocked_at is not None:  # they write to the bot again: it reaches them again
+        person.blocked_at = None  # staged, left for the update's commit
+        session.add(person)
     return Actor(
         telegram_id=telegram_id, person_id=person.id, name=person.name, language=person.language,
         grants=tuple(RoleGrant(g.role, g.organisation_id) for g in grants),
     )
+
+
+async def mark_blocked(session: AsyncSession, telegram_id: int | None, now: datetime) -> None:
+    """Telegram refused to deliver to this person: they blocked the bot. Commits."""
+    if telegram_id is None:
+        return
+    await session.exec(update(Person).where(col(Person.telegram_id) == telegram_id, col(Person.blocked_at).is_(None))
+                       .values(blocked_at=now).execution_options(synchronize_session=False))
+    await session.commit()
 
 
 async def register(

@@ -37,7 +37,8 @@ class ActorMiddleware(BaseMiddleware):
             preferences = await _preferences(data)
             if preferences.get("language"):
                 actor = Actor(telegram_id=user.id, language=preferences["language"])
-        await data["session"].rollback()  # reads done; release the transaction before the handler
+        if not data["session"].dirty:  # reads done; release the transaction before the handler
+            await data["session"].rollback()  # (a person unblocking the bot is kept for its commit)
         data["actor"] = actor
         return await handler(event, data)
 

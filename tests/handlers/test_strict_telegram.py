@@ -1,11 +1,13 @@
 """Symptoms seen against real Telegram, each proven gone against the strict double (which the
 `world` fixture also checks after every test: no call Telegram would refuse, no dead letter)."""
 
+import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlmodel import select
 
 from bot.inbox import InboxProcessor
-from models import Invitation
+from models import Invitation, OutboxMessage, Person
+from services import outbox, people
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_cards import new_card
 from tests.handlers.test_inbox import consent_update, start_update, statuses
@@ -87,3 +89,28 @@ async def test_ids_beyond_64_bits_in_button_data_are_refused_as_stale_buttons(wo
         assert len(answers(office)) == 1
     await office.send("/export 99999999999999999999")
     assert "/export" in office.last_text
+
+
+@pytest.mark.telegram_refuses  # the 403 is the point
+async def test_an_answer_to_someone_who_blocked_the_bot_settles_the_update(world: BotWorld) -> None:
+    zhang = await registered(world, 6108, "张伟")
+    world.bot.session.rules.blocked.add(6108)  # type: ignore[attr-defined]
+    inbox = InboxProcessor(world.dispatcher, world.bot, world.sessions, world.clock)
+    await inbox.store([start_update(81, user_id=zhang.chat.id)])
+    assert await inbox.process_pending() == 1
+    assert (await statuses(world))[81] == "done"  # not retried, not dead-lettered
+    async with world.sessions() as session:
+        person = (await session.exec(select(Person).where(Person.telegram_id == 6108))).one()
+        assert person.blocked_at is not None
+
+
+async def test_a_person_who_blocked_the_bot_and_writes_again_is_reached_again(world: BotWorld) -> None:
+    zhang = await registered(world, 6109, "张伟")
+    async with world.sessions() as session:
+        await people.mark_blocked(session, 6109, world.clock.now())
+    await zhang.send("/help")
+    async with world.sessions() as session:
+        assert (await session.exec(select(Person).where(Person.telegram_id == 6109))).one().blocked_at is None
+        await outbox.enqueue(session, chat_id=6109, template="update.dead_letter", now=world.clock.now())
+        await session.commit()
+        assert len((await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 6109))).all()) == 1

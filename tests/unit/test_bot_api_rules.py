@@ -64,3 +64,17 @@ def test_a_blocked_chat_and_an_unknown_file() -> None:
     assert refusal(rules, "getFile", file_id="no-such-file") == "Bad Request: invalid file_id"
     rules.accepted("sendDocument", {"chat_id": 1}, {"message_id": 3, "chat": {"id": 1}, "document": {"file_id": "f1"}})
     rules.check("sendDocument", {"chat_id": 1, "document": "f1"})  # a file Telegram has: sent again by id
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_catalogue_entry_parses_as_telegram_html(locale: str) -> None:
+    """Every text is sent with parse_mode=HTML: a bare "<number>" in a translation is refused."""
+    from locales import read_catalogue
+
+    broken = {}
+    for key, text in read_catalogue(locale).items():
+        try:
+            shown_length(text, "HTML")
+        except Refused as refusal:
+            broken[key] = refusal.description
+    assert broken == {}
