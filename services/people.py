@@ -42,7 +42,7 @@ async def load_actor(session: AsyncSession, telegram_id: int, *, fallback_langua
         )
     ).all()
     if person.blocked_at is not None:  # they write to the bot again: it reaches them again
-        person.blocked_at = None  # staged, left for the update's commit
+        person.blocked_at = None  # staged: the caller commits it
         session.add(person)
     return Actor(
         telegram_id=telegram_id, person_id=person.id, name=person.name, language=person.language,

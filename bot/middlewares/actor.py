@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
+from bot.middlewares.database import commit_staged
 from handlers.preferences import stored_language
 from services import people
 from services.actors import Actor
@@ -37,8 +38,10 @@ class ActorMiddleware(BaseMiddleware):
             preferences = await _preferences(data)
             if preferences.get("language"):
                 actor = Actor(telegram_id=user.id, language=preferences["language"])
-        if not data["session"].dirty:  # reads done; release the transaction before the handler
-            await data["session"].rollback()  # (a person unblocking the bot is kept for its commit)
+        if data["session"].dirty:  # a person who blocked the bot writes again: kept, whatever comes next
+            await commit_staged(data["session"])
+        else:  # reads done; release the transaction before the handler
+            await data["session"].rollback()
         data["actor"] = actor
         return await handler(event, data)
 

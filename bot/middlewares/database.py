@@ -84,10 +84,16 @@ class CommitBeforeTelegram(BaseRequestMiddleware):
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         session = current_session.get()
         if session is not None and session.in_transaction():
-            marker = session.info.pop(HANDLED, None)
-            try:
-                await session.commit()
-            finally:
-                if marker is not None:
-                    session.info[HANDLED] = marker
+            await commit_staged(session)
         return await make_request(bot, method)
+
+
+async def commit_staged(session: AsyncSession) -> None:
+    """Commit what is staged so far without marking the update handled: that mark belongs to the
+    commit that carries the update's effects, or to its end."""
+    marker = session.info.pop(HANDLED, None)
+    try:
+        await session.commit()
+    finally:
+        if marker is not None:
+            session.info[HANDLED] = marker

@@ -108,7 +108,7 @@ async def test_a_person_who_blocked_the_bot_and_writes_again_is_reached_again(wo
     zhang = await registered(world, 6109, "张伟")
     async with world.sessions() as session:
         await people.mark_blocked(session, 6109, world.clock.now())
-    await zhang.send("/help")
+    await zhang.send("/export 99")  # refused (not office): the unblocking is kept all the same
     async with world.sessions() as session:
         assert (await session.exec(select(Person).where(Person.telegram_id == 6109))).one().blocked_at is None
         await outbox.enqueue(session, chat_id=6109, template="update.dead_letter", now=world.clock.now())
