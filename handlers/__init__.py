@@ -3,10 +3,10 @@ builds fresh ones (the tests build a Dispatcher per test)."""
 
 from aiogram import Router
 
-from handlers import (  # issue 5: review committee, 公示, approval
+from handlers import (
     announcements,
     campaign,
-    cards,  # issue 7: customer evaluation cards
+    cards,
     common,
     conversation,
     deadletters,

@@ -27,11 +27,6 @@ def _compose_keyboard():  # noqa: ANN202
                       plain_button(t("announce.cancel_button"), AnnounceStep(step="cancel").pack())]])
 
 
-async def not_a_command(message: Message) -> bool:
-    # A command typed mid-draft goes to its own journey instead of becoming the announcement.
-    return not (message.text or "").startswith("/")
-
-
 # Composing ---------------------------------------------------------------------------------------
 
 async def start(event: Message | CallbackQuery, actor: Actor, state: FSMContext) -> None:
@@ -177,9 +172,9 @@ def build() -> Router:
     router = Router(name=__name__)
     router.message.register(start, Command("announce"))
     router.callback_query.register(start, Menu.filter(F.item == "announce"))
-    router.message.register(text_given, Announcing.compose, F.text, not_a_command)
+    router.message.register(text_given, Announcing.compose, F.text)
     router.message.register(file_given, Announcing.compose, F.photo | F.document)
-    router.message.register(reask, Announcing.compose, not_a_command)
+    router.message.register(reask, Announcing.compose)
     router.callback_query.register(preview, Announcing.compose, AnnounceStep.filter(F.step == "preview"))
     router.callback_query.register(drop_draft, AnnounceStep.filter(F.step == "cancel"))
     router.callback_query.register(confirm, ActionFilter("announce.confirm"))

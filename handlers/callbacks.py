@@ -156,7 +156,7 @@ class Subscription(CallbackData, prefix="sub"):
 
 
 class CardAnswer(CallbackData, prefix="ca"):
-    """A customer's answer to one question of an evaluation card's survey (issue 7). Only the
+    """A customer's answer to one question of an evaluation card's survey (第十条). Only the
     presser's own survey: the handler re-checks card and step against their FSM progress."""
 
     card: Int64
@@ -165,7 +165,7 @@ class CardAnswer(CallbackData, prefix="ca"):
 
 
 class CardOpen(CallbackData, prefix="co"):
-    """The owner (or the office) opens a card view (issue 7); the service re-checks who may see it.
+    """The owner (or the office) opens a card view (第十条); the service re-checks who may see it.
     what: show | qr | report | report30 | unit | pdf | pdf30 | pdfunit | new-person | new-team"""
 
     card: Int64

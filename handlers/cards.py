@@ -114,8 +114,6 @@ async def _finish(telegram_id: int, data: dict[str, Any], comment: str, state: F
 
 
 async def comment_typed(message: Message, state: FSMContext, session: AsyncSession, clock: Clock, bot: Bot) -> None:
-    if message.text and message.text.startswith("/"):
-        raise SkipHandler  # a command is not a comment
     if not message.text or not message.text.strip():
         await message.answer(t("cards.survey.comment_as_text"), reply_markup=cancel_keyboard())
         return
@@ -126,8 +124,6 @@ async def comment_typed(message: Message, state: FSMContext, session: AsyncSessi
 
 async def text_instead_of_button(message: Message, state: FSMContext) -> None:
     """Re-ask: the same question again, below the customer's message."""
-    if message.text and message.text.startswith("/"):
-        raise SkipHandler
     data = await state.get_data()
     if "card" not in data:
         await state.clear()
@@ -158,8 +154,6 @@ async def list_cards(event: Message | CallbackQuery, actor: Actor, session: Asyn
 
 
 async def subject_typed(message: Message, state: FSMContext) -> None:
-    if message.text and message.text.startswith("/"):
-        raise SkipHandler
     if not message.text:
         await message.answer(t("cards.ask_subject"), reply_markup=cancel_keyboard())
         return
@@ -170,8 +164,6 @@ async def subject_typed(message: Message, state: FSMContext) -> None:
 
 async def unit_typed(message: Message, state: FSMContext, actor: Actor, session: AsyncSession, clock: Clock,
                      bot: Bot) -> None:
-    if message.text and message.text.startswith("/"):
-        raise SkipHandler
     if not message.text:
         await message.answer(t("cards.ask_unit"), reply_markup=cancel_keyboard())
         return

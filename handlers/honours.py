@@ -5,7 +5,6 @@ or their recommending body starts a re-review (复议) and uploads new evidence.
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
@@ -22,13 +21,6 @@ from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.errors import DomainError
 from services.ports import Clock
-
-
-async def _leave_on_command(message: Message, state: FSMContext) -> None:
-    """A command typed in the middle of a step leaves the step and is handled as itself."""
-    if (message.text or "").startswith("/"):
-        await state.clear()
-        raise SkipHandler
 
 
 async def _username(bot: Bot) -> str:
@@ -62,7 +54,6 @@ async def verify_menu(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def verify_typed(message: Message, session: AsyncSession, clock: Clock, state: FSMContext) -> None:
-    await _leave_on_command(message, state)
     if not message.text:
         await message.answer(t("honour.ask_number"), reply_markup=cancel_keyboard())
         return
@@ -193,7 +184,6 @@ async def rereview_button(query: CallbackQuery, payload: dict, actor: Actor, ses
 
 async def rereview_file(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
                         bot: Bot, file_store: files.FileStore) -> None:
-    await _leave_on_command(message, state)
     checked = await uploads.receive(message, bot)
     if checked is None:
         await message.answer(t("honour.rereview_send_file"), reply_markup=cancel_keyboard())
@@ -233,7 +223,6 @@ async def lapse_ask(query: CallbackQuery, payload: dict, actor: Actor, state: FS
 
 
 async def lapse_reason(message: Message, actor: Actor, session: AsyncSession, clock: Clock, state: FSMContext) -> None:
-    await _leave_on_command(message, state)
     text = await typed_text(message, t("honour.lapse_reason"))
     if text is None:
         return
@@ -265,7 +254,6 @@ async def _confirm_revocation(message: Message, actor: Actor, session: AsyncSess
 
 async def revoke_reason(message: Message, actor: Actor, session: AsyncSession, clock: Clock,
                         state: FSMContext) -> None:
-    await _leave_on_command(message, state)
     reason = (message.text or "").strip()
     if not reason:
         await message.answer(t("honour.revoke_reason_again"), reply_markup=cancel_keyboard())
@@ -277,7 +265,6 @@ async def revoke_reason(message: Message, actor: Actor, session: AsyncSession, c
 
 async def revoke_document(message: Message, actor: Actor, session: AsyncSession, clock: Clock, state: FSMContext,
                           bot: Bot, file_store: files.FileStore) -> None:
-    await _leave_on_command(message, state)
     checked = await uploads.receive(message, bot)
     if checked is None:
         await message.answer(t("honour.revoke_document"), reply_markup=cancel_keyboard())

@@ -76,14 +76,14 @@ class PrecheckForm(StatesGroup):
 
 
 class CardSurvey(StatesGroup):
-    """A customer rating an evaluation card (issue 7)."""
+    """A customer rating an evaluation card (第十条)."""
 
     answering = State()
     comment = State()
 
 
 class CardForm(StatesGroup):
-    """An owner creating an evaluation card (issue 7)."""
+    """An owner creating an evaluation card (第十条)."""
 
     subject = State()
     unit = State()

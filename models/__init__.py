@@ -2,9 +2,9 @@
 
 from models.audit import AuditHead, AuditRecord
 from models.campaigns import Campaign, SelfCheck, SelfCheckStatus, WorkdayOverride
-from models.broadcasts import Broadcast  # issue 6: announcements
-from models.cards import CardRater, CardRating, CardSecret, EvaluationCard  # issue 7: evaluation cards
-from models.honours import Honour, HonourReview  # issue 6: honours
+from models.broadcasts import Broadcast
+from models.cards import CardRater, CardRating, CardSecret, EvaluationCard
+from models.honours import Honour, HonourReview
 from models.messaging import (
     ActionToken,
     FsmRecord,
@@ -29,9 +29,9 @@ from models.reminders import NominationReminder, ReturnSnapshot  # office side o
 from models.reviews import Ballot, PanelSeat, Recusal, ReviewReminder, ReviewRound, RoundNomination  # review rounds
 
 __all__ = [
-    "Broadcast",  # issue 6: announcements
-    "CardRater", "CardRating", "CardSecret", "EvaluationCard",  # issue 7
-    "Honour", "HonourReview",  # issue 6
+    "Broadcast",  # announcements
+    "CardRater", "CardRating", "CardSecret", "EvaluationCard",  # customer evaluation cards (第十条)
+    "Honour", "HonourReview",  # honours and their re-review (第十七条)
     "ActionToken", "AuditHead", "Deficiency", "Endorsement", "Nomination", "NominationMaterial", "NominationMove",
     "Quota", "Verification", "AuditRecord", "Campaign", "SelfCheck", "SelfCheckStatus", "WorkdayOverride", "FsmRecord", "HandledUpdate", "InboxStatus",
     "InboxUpdate", "Invitation", "Organisation", "OrganisationKind", "OutboxMessage", "OutboxStatus",

@@ -9,8 +9,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import (  # issue 5
-    honours,  # issue 6
+from services import (
+    honours,
     housekeeping,
     nomination_reminders,
     publicity,
@@ -43,11 +43,11 @@ def register_jobs(scheduler: AsyncIOScheduler, sessions: async_sessionmaker[Asyn
         async with sessions() as session:
             await nomination_reminders.sweep(session, clock.now())
 
-    async def sweep_honours() -> None:  # issue 6: honour reminders and expiry, due rows, each sent once
+    async def sweep_honours() -> None:  # honour reminders and expiry (第十七条), due rows, each sent once
         async with sessions() as session:
             await honours.sweep(session, clock.now(), days=rereview_days)
 
-    async def sweep_reviews() -> None:  # issue 5: reviewer reminders (each once), rounds due to close, 公示 ends
+    async def sweep_reviews() -> None:  # reviewer reminders (each once), rounds due to close, 公示 ends
         async with sessions() as session:
             await reviews.sweep(session, clock.now())
             await publicity.sweep(session, clock.now())

@@ -7,14 +7,14 @@ EVERYONE = ("selfcheck", "nominate", "mystatus", "cards", "campaign", "honours",
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.OFFICE: ("invite", "roles", "award", "heldcomments", "announce", "precheck", "rounds", "publicity", "approve"),
     Role.RECOMMENDER: ("pending",),
-    Role.REVIEWER: ("review",),  # issue 5
-    Role.LEADING_GROUP: ("approve",),  # issue 5
+    Role.REVIEWER: ("review",),  # 第十六条: the review committee votes
+    Role.LEADING_GROUP: ("approve",),  # 第十六条: the leading group approves
 }
 
 
 def menu_items(actor: Actor) -> list[str]:
     if not actor.registered:
-        return ["consent", "honours", "verify", "language", "privacy", "help"]  # honours: public (issue 6)
+        return ["consent", "honours", "verify", "language", "privacy", "help"]  # the register of honours is public
     items = list(EVERYONE)
     for role in Role:
         if actor.has(role):

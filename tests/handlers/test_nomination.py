@@ -9,7 +9,7 @@ from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import answer_all, open_campaign
 from tests.support.client import UserClient
 
-# One blank page with a correct cross-reference table: the upload checks parse PDFs (issue 4).
+# One blank page with a correct cross-reference table: the upload checks parse PDFs.
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>> endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 9 9]>> endobj\nxref\n0 4\n0000000000 65535 f \n"
        b"0000000009 00000 n \n0000000053 00000 n \n0000000103 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
