@@ -5,6 +5,7 @@ python -m bot verify-audit check the audit log's hash chain and name the first b
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ async def run(settings: Settings) -> None:
         await run_offline(settings)
         return
     app = await build_app(settings)
+    # A stop (a deploy, systemd, docker) ends the way Ctrl-C does: each chat finishes its update.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.stop.set)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(app.engine.dispose)
         stack.push_async_callback(app.bot.session.close)

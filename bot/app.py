@@ -131,6 +131,7 @@ async def build_app(settings: Settings, session: BaseSession | None = None, cloc
         bot, sessions, outbox_renderer(i18n), clock, files_dir=files_dir(settings),
         default_locale=settings.default_locale, shared=shared_pace(settings),
     )
+    dispatcher["outbox"] = sender  # replies go out at the pace of everything else the bot sends
     return App(settings, engine, sessions, i18n, clock, dispatcher, bot, inbox, sender)
 
 

@@ -15,15 +15,16 @@ from bot.middlewares import (
     ActionTokenMiddleware,
     ActorMiddleware,
     AnswerOnce,
-    CommitBeforeTelegram,
     DatabaseMiddleware,
     LanguageMiddleware,
     LeaveOnCommand,
     NotModifiedIsDone,
     PressMiddleware,
 )
+from bot.replies import KeepReplies
 from bot.storage import SqlStorage
 from handlers import build_routers
+from handlers.errors import refuse
 from services.files import FileStore
 from services.ports import Clock
 
@@ -32,15 +33,15 @@ def create_dispatcher(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], i18n: I18n, clock: Clock,
     storage: BaseStorage | None = None, events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
+    file_store = FileStore(settings.data_dir / "files")
     dispatcher = Dispatcher(
         storage=storage or SqlStorage(sessions),
         # Without isolation, two updates from one person at once lose FSM writes (FACTS.md).
         events_isolation=events_isolation or SimpleEventIsolation(),
-        settings=settings, office_ids=settings.office_ids, i18n=i18n, zone=settings.zone,
-        file_store=FileStore(settings.data_dir / "files"),
+        settings=settings, office_ids=settings.office_ids, i18n=i18n, zone=settings.zone, file_store=file_store,
     )
     # Outer middlewares run in this order, after aiogram's own error, user-context and FSM ones.
-    dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
+    dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock, file_store, refuse))
     dispatcher.update.outer_middleware(ActorMiddleware(settings.default_locale))
     dispatcher.update.outer_middleware(LanguageMiddleware(i18n))
     dispatcher.update.outer_middleware(PressMiddleware())
@@ -55,8 +56,10 @@ def create_i18n(path: str, default_locale: str) -> I18n:
 
 
 def create_bot(token: str, session: BaseSession) -> Bot:
-    session.middleware(CommitBeforeTelegram())
+    # A second answer to a press becomes a message before the update's replies are kept; what is
+    # sent later (the outbox) meets "not modified" at the end of the chain.
     session.middleware(AnswerOnce())
+    session.middleware(KeepReplies())
     session.middleware(NotModifiedIsDone())
     # Every text we send is HTML; user-supplied parts are escaped where they are filled in.
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -14,9 +14,6 @@ chat's later updates, which wait): everyone else goes on."""
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -28,6 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.workers import gone_here, worker_name
 from models import InboxUpdate
 from services import inbox, people
 from services.inbox import chat_of
@@ -48,25 +46,6 @@ def malformed(error: Exception) -> str:
     return f"malformed: {where}: {problems[0]['msg']}"[: REASON_LIMIT - len(more)] + more
 
 
-def _place() -> str | None:
-    """This host and PID namespace: there a process id names one process, so a lease of a process
-    that is gone can be released. None where that cannot be told."""
-    try:
-        return f"{socket.gethostname()[:32]}/{os.stat('/proc/self/ns/pid').st_ino}"
-    except OSError:
-        return None
-
-
-def _gone(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, ValueError):  # someone else's process (alive), or not a pid: leave it alone
-        return False
-    return False
-
-
 class InboxProcessor:
     def __init__(
         self, dispatcher: Dispatcher, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: Clock, *,
@@ -75,8 +54,7 @@ class InboxProcessor:
     ) -> None:
         self.dispatcher, self.bot, self.sessions, self.clock = dispatcher, bot, sessions, clock
         self.max_chats, self.lease, self.retry_after = max_chats, lease, retry_after
-        # Unique per processor, so two in one process (tests, a restart) are two workers.
-        self.worker = f"{_place() or socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.worker = worker_name()
         self.wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._in_flight: set[asyncio.Task[tuple[int, bool]]] = set()  # chats this processor runs
@@ -108,12 +86,8 @@ class InboxProcessor:
     async def _take_back_leftovers(self) -> None:
         """Release the leases of processes of this host that are gone (killed, crashed): a restart
         takes their chats back at once instead of waiting their leases out."""
-        if (place := _place()) is None:
-            return
-        here = f"{place}:"  # then the pid, as in `self.worker`
         async with self.sessions() as session:
-            gone = [worker for worker in await inbox.holders(session)
-                    if worker.startswith(here) and _gone(worker.removeprefix(here).split(":")[0])]
+            gone = [worker for worker in await inbox.holders(session) if gone_here(worker)]
             if gone:
                 log.warning("releasing the chats of gone processes %s", gone)
                 await inbox.forget(session, gone)

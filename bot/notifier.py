@@ -1,13 +1,22 @@
-"""The outbox sender: delivers queued OutboxMessage rows through the Bot, at most once each.
+"""The outbox sender: delivers queued OutboxMessage rows through the Bot, each at least once, and
+twice only when a crash makes it uncertain, which is counted.
 
-A row's life: PENDING → (claimed, committed) SENDING → Telegram → SENT, committed at once.
+A row's life: PENDING → (its turn at the pace, claimed, committed) SENDING → Telegram → SENT,
+committed at once (a delivered reply is deleted instead).
     429 retry_after   → PENDING again (not an attempt) and ALL sending pauses for retry_after seconds
     403 forbidden     → BLOCKED; the Person gets blocked_at; their other pending rows become BLOCKED
     400 bad request   → FAILED with Telegram's text
     5xx / network     → PENDING with attempts+1 and an exponential not_before; FAILED after max_attempts
     unknown outcome   → UNCERTAIN (an unexpected exception after the request went out)
-A crash between the claim and the SENT commit leaves a row in SENDING: `recover()` at start marks
-those UNCERTAIN and never re-sends them; `report()` counts them.
+A crash between the claim and the SENT commit leaves a row in SENDING, claimed by a process that is
+gone: it may or may not have arrived. It is sent again, and counted (`resends`): at start for the
+rows of this host's dead processes (`recover()`), and by the loop for a row claimed longer ago than
+any send takes (`STALE`), whoever held it. So every row arrives at least once, and twice only when
+its count says it may have. `report()` gives the figures.
+
+Replies (bot/replies.py) are rows too: the process that handled their update sends them right after
+its commit (`send_replies`), in order, at the bot's overall pace but not held to a chat's (a person
+waiting for an answer gets it at once); the loop takes them only if that process died first.
 
 Claims take one row at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers never
 take the same row; SQLite takes the write lock with BEGIN IMMEDIATE and runs one sender) and the
@@ -16,8 +25,8 @@ Telegram only after this sender committed its own PENDING → SENDING transition
 
 Limits: a token bucket keeps the overall rate (25/s by default, Telegram allows about 30); a
 per-chat "next allowed time" keeps each chat at 1/s: a row whose chat is not yet allowed is not
-claimed this round and stays PENDING. The per-chat times live in this process only; a second
-worker on PostgreSQL may meet a 429, which pauses it as above.
+claimed this round and stays PENDING. With several workers (`shared`, Redis) the overall pace, each
+chat's slot and a 429's pause hold across all of them (bot/send_pace.py).
 
 Broadcasts: every `progress_every` seconds the loop edits each running broadcast's progress message
 (figures read from its outbox rows by broadcast_id), and shows the final report once none is left.
@@ -45,16 +54,19 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import EditMessageText, SendDocument, SendMessage, SendPhoto
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.replies import rebuilt
 from bot.send_pace import SharedPace, chat_interval
+from bot.workers import gone_here, worker_name
 from models import OutboxMessage, OutboxStatus, Person
 from services import broadcasts
+from services.files import FileStore
 from services.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -67,6 +79,10 @@ Monotonic = Callable[[], float]
 # so a live send finishes a row that another process's recover() flagged meanwhile.
 IN_FLIGHT = (OutboxStatus.SENDING, OutboxStatus.UNCERTAIN)
 UNAUTHORIZED_PAUSE = 60.0
+# Longer than any send takes (aiogram gives a request 60 s): a row claimed longer ago lost its sender.
+STALE = timedelta(seconds=120)
+RESENT = "sent again: the process sending it died mid-send, so it may have arrived twice"
+LATE_ANSWERS = ("query is too old", "query ID is invalid")
 ERROR_LIMIT = 1000
 
 
@@ -136,6 +152,8 @@ class OutboxSender:
         self._claim_lock = asyncio.Lock()
         self.progress_every = progress_every
         self._progress_next = 0.0  # monotonic time of the next progress edit
+        self.worker = worker_name()
+        self._stale_next = 0.0  # monotonic time of the next look for rows whose sender died
 
     # ---- the shared pause and per-chat pacing -------------------------------------------------
 
@@ -156,37 +174,68 @@ class OutboxSender:
         interval = chat_interval(chat_id, self.per_chat_interval)
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), self.monotonic() + interval)
 
-    async def _take_shared_turn(self, chat_id: int) -> None:
-        """With several workers: wait for the bot's overall pace and this chat's slot across them,
-        and adopt a pause another worker was told to take."""
+    async def _take_turn(self) -> None:
+        """Wait for the bot's overall pace (this process's, and all workers' when shared) before a
+        row is claimed: a row waits in SENDING only for the request itself, so a crash counts as
+        "may have arrived twice" only what was really on its way."""
+        await self.limiter.acquire()
+        if self.shared is not None:
+            await self.shared.acquire()
+            self.pause(await self.shared.paused_for())  # another worker may have been told to wait
+
+    async def _take_chat_slot(self, chat_id: int) -> None:
+        """With several workers: this chat's slot across them (one a second, a group's 20 a minute)."""
         assert self.shared is not None
-        await self.shared.acquire()
         while (wait := await self.shared.take_chat(chat_id, self.per_chat_interval)) > 0:
             await self.sleep(wait)
-        self.pause(await self.shared.paused_for())
 
     # ---- start, report, loops -----------------------------------------------------------------
 
     async def recover(self) -> int:
-        """At start: rows a crash left in SENDING may or may not have reached Telegram. They become
-        UNCERTAIN and are never sent again. Run it before any sender of this database starts."""
+        """At start: rows this host's dead processes (a crash, a kill) left mid-send are sent again,
+        and counted. Returns how many."""
+        async with self.sessions() as session:
+            holders = (await session.exec(select(OutboxMessage.claimed_by).distinct().where(
+                col(OutboxMessage.status) == OutboxStatus.SENDING))).all()
+        if not holders:
+            return 0
+        dead = [holder for holder in holders if holder is not None and gone_here(holder)]
+        # No holder: claimed before senders said who they are, by a process that is gone now.
+        return await self._send_again(or_(col(OutboxMessage.claimed_by).in_(dead),
+                                          col(OutboxMessage.claimed_by).is_(None)))
+
+    async def _send_again_stale(self) -> int:
+        """Rows claimed longer ago than any send takes: their sender died, wherever it ran."""
+        return await self._send_again(col(OutboxMessage.claimed_at) < self.clock.now() - STALE)
+
+    async def _send_again(self, which: Any) -> int:
         async with self.sessions() as session:
             result = await session.exec(
-                update(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.SENDING)
-                .values(status=OutboxStatus.UNCERTAIN, error="interrupted while sending: may or may not have arrived")
+                update(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.SENDING, which)
+                .values(status=OutboxStatus.PENDING, claimed_by=None, claimed_at=None, error=RESENT,
+                        resends=OutboxMessage.resends + 1, not_before=self.clock.now())
+                .execution_options(synchronize_session=False)
             )
             await session.commit()
+        if result.rowcount:
+            log.warning("%s outbox messages were being sent when their sender died: sending them again "
+                        "(each may arrive twice)", result.rowcount)
         return int(result.rowcount or 0)
 
     async def report(self, broadcast_id: int | None = None) -> dict[str, int]:
-        """Rows by status (every status present, zeros included), for one broadcast if given."""
+        """Rows by status (every status present, zeros included), and `resent`: sends made again after
+        a crash (each may have arrived twice); for one broadcast if given."""
         query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         if broadcast_id is not None:
             query = query.where(OutboxMessage.broadcast_id == broadcast_id)
+        resent = select(func.coalesce(func.sum(OutboxMessage.resends), 0))
+        if broadcast_id is not None:
+            resent = resent.where(OutboxMessage.broadcast_id == broadcast_id)
         counts = {status.value: 0 for status in OutboxStatus}
         async with self.sessions() as session:
             for status, count in (await session.exec(query)).all():
                 counts[OutboxStatus(status).value] = int(count)
+            counts["resent"] = int((await session.exec(resent)).one())
         return counts
 
     async def run_once(self, limit: int = 100) -> int:
@@ -198,7 +247,7 @@ class OutboxSender:
 
         async def worker() -> None:
             while budget[0] > 0 and not self.paused_for():
-                await self.limiter.acquire()
+                await self._take_turn()
                 async with self._claim_lock:
                     if budget[0] <= 0 or self.paused_for():
                         return
@@ -220,6 +269,9 @@ class OutboxSender:
     async def run_forever(self, stop: asyncio.Event, idle_delay: float = 0.5) -> None:
         while not stop.is_set():
             try:
+                if self.monotonic() >= self._stale_next:
+                    self._stale_next = self.monotonic() + STALE.total_seconds() / 4
+                    await self._send_again_stale()
                 handled = await self.run_once()
             except Exception:  # noqa: BLE001  (a database hiccup must not end the sender)
                 log.exception("outbox round failed")
@@ -289,7 +341,7 @@ class OutboxSender:
                     select(Person.language, Person.blocked_at).where(Person.telegram_id == row.chat_id))).first()
                 blocked = person is not None and person[1] is not None
                 target = OutboxStatus.BLOCKED if blocked else OutboxStatus.SENDING
-                values: dict[str, Any] = {"status": target}
+                values: dict[str, Any] = {"status": target, "claimed_by": self.worker, "claimed_at": now}
                 if blocked:
                     values["error"] = "recipient has blocked the bot"
                 result = await session.exec(
@@ -308,8 +360,10 @@ class OutboxSender:
 
     # ---- sending -------------------------------------------------------------------------------
 
-    def _method(self, claimed: _Claimed) -> SendMessage | SendDocument | SendPhoto:
+    def _method(self, claimed: _Claimed) -> TelegramMethod[Any]:
         row = claimed.row
+        if row.call is not None:
+            return rebuilt(row.call, FileStore(self.files_dir))
         text, markup = self.render(row, claimed.locale)
         if row.document_path:
             path = (self.files_dir / row.document_path).resolve()
@@ -326,7 +380,7 @@ class OutboxSender:
         return SendMessage(chat_id=row.chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
                            protect_content=row.protect)
 
-    async def _deliver(self, claimed: _Claimed) -> bool:
+    async def _deliver(self, claimed: _Claimed, chat_paced: bool = True) -> bool:
         """Send one claimed row and record the outcome; False if it was put back unsent."""
         row = claimed.row
         assert row.id is not None
@@ -336,8 +390,8 @@ class OutboxSender:
             log.warning("outbox %s not renderable: %r", row.id, exc)
             await self._finish(row.id, status=OutboxStatus.FAILED, error=f"render: {exc!r}")
             return True
-        if self.shared is not None:
-            await self._take_shared_turn(row.chat_id)
+        if chat_paced and self.shared is not None and not isinstance(method, AnswerCallbackQuery):
+            await self._take_chat_slot(row.chat_id)
         if self.paused_for():  # a 429 arrived since the claim: nothing new starts during a pause
             await self._finish(row.id, status=OutboxStatus.PENDING)
             return False
@@ -362,6 +416,9 @@ class OutboxSender:
         except (TelegramServerError, TelegramNetworkError) as exc:
             await self._retry_later(row, _text(exc))
         except (TelegramBadRequest, TelegramAPIError) as exc:  # chat not found, too long, migrated …
+            if isinstance(method, AnswerCallbackQuery) and any(late in exc.message for late in LATE_ANSWERS):
+                await self._answered_late(row, method, _text(exc))
+                return True
             log.info("outbox %s refused: %s", row.id, exc)
             await self._finish(row.id, status=OutboxStatus.FAILED, error=_text(exc))
         except Exception as exc:  # noqa: BLE001  (e.g. an unreadable answer: it may have arrived)
@@ -369,21 +426,90 @@ class OutboxSender:
             await self._finish(row.id, status=OutboxStatus.UNCERTAIN, error=_text(exc))
         else:
             # Telegram accepted: commit at once, nothing else in between.
-            await self._sent(row.id, message)
+            await self._sent(row, message)
         return True
 
-    async def _sent(self, row_id: int, message: Any) -> None:
+    async def send_replies(self, update_id: int) -> int:
+        """Send an update's replies, in order, right after its commit, at the bot's overall pace but
+        not held to a chat's (the person is waiting); returns how many were sent. A row another
+        sender took meanwhile (this process stalled) is left to it; one put back (Telegram asked
+        to wait) is left to the loop, and so is the rest."""
+        sent = 0
+        while (row := await self._next_reply(update_id)) is not None:
+            assert row.call is not None
+            if row.call["method"] != AnswerCallbackQuery.__name__:  # an answer is not a message: no pace
+                await self._take_turn()
+            if not await self._claim(row):
+                continue
+            if not await self._deliver(_Claimed(row, self.default_locale), chat_paced=False):
+                break
+            sent += 1
+        return sent
+
+    async def _next_reply(self, update_id: int) -> OutboxMessage | None:
+        async with self.sessions() as session:
+            return (await session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.update_id) == update_id,
+                                            col(OutboxMessage.status) == OutboxStatus.PENDING)
+                .order_by(col(OutboxMessage.id)).limit(1))).first()
+
+    async def _claim(self, row: OutboxMessage) -> bool:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            taken = await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.SENDING, claimed_by=self.worker, claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        if taken.rowcount != 1:
+            return False
+        row.status, row.claimed_by, row.claimed_at = OutboxStatus.SENDING, self.worker, now
+        return True
+
+    async def _answered_late(self, row: OutboxMessage, answer: AnswerCallbackQuery, error: str) -> None:
+        """Telegram no longer takes this answer (too late, or it was given before a crash): done;
+        what it said reaches the person as a message, as a second answer would (handlers/presses.py)."""
+        await self._sent(row, True, error=error)
+        if answer.text:
+            now = self.clock.now()
+            async with self.sessions() as session:
+                session.add(OutboxMessage(chat_id=row.chat_id, template="reply:SendMessage", update_id=row.update_id,
+                                          call={"method": "SendMessage", "fields": {"chat_id": row.chat_id,
+                                                                                   "text": html.escape(answer.text)}},
+                                          # An answer sent again after a crash may have shown: so may this.
+                                          resends=row.resends, not_before=now, created_at=now))
+                await session.commit()
+
+    async def _sent(self, row: OutboxMessage, message: Any, error: str = "") -> None:
+        """Record a delivery. A reply delivered is gone from the outbox (it was a queue entry, not a
+        record: decisions are in the audit log); one sent again after a crash stays, as the count of
+        what may have arrived twice."""
+        assert row.id is not None
         message_id = message.message_id if isinstance(message, Message) else None
         for attempt in range(3):
             try:
-                await self._finish(row_id, status=OutboxStatus.SENT, sent_at=self.clock.now(),
-                                   telegram_message_id=message_id, error="")
+                if row.update_id is not None and row.resends == 0:
+                    await self._forget(row.id)
+                else:
+                    await self._finish(row.id, status=OutboxStatus.SENT, sent_at=self.clock.now(),
+                                       telegram_message_id=message_id, error=error)
                 return
-            except Exception:  # noqa: BLE001  (the row stays SENDING → UNCERTAIN at the next start)
+            except Exception:  # noqa: BLE001  (the row stays SENDING: sent again later, and counted)
                 if attempt == 2:
                     raise
-                log.exception("outbox %s sent but not recorded; retrying", row_id)
+                log.exception("outbox %s sent but not recorded; retrying", row.id)
                 await asyncio.sleep(0.05 * (attempt + 1))
+
+    async def _forget(self, row_id: int) -> None:
+        async with self.sessions() as session:
+            await session.exec(
+                delete(OutboxMessage)
+                .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status).in_(IN_FLIGHT))
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
 
     async def _finish(self, row_id: int, **values: Any) -> None:
         async with self.sessions() as session:

@@ -25,11 +25,26 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 async def poll(bot: Bot, processor: InboxProcessor, stop: asyncio.Event, timeout: int = 25) -> None:
-    """The offset moves on only after the batch is stored: a crash before that re-delivers it."""
+    """The offset moves on only after the batch is stored: a crash before that re-delivers it. A stop
+    does not wait for the long poll: a batch it would have brought comes again next time."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await _poll_until(bot, processor, stop, stopping, timeout)
+    finally:
+        stopping.cancel()
+
+
+async def _poll_until(bot: Bot, processor: InboxProcessor, stop: asyncio.Event, stopping: asyncio.Future[Any],
+                      timeout: int) -> None:
     offset: int | None = None
     while not stop.is_set():
+        fetching = asyncio.ensure_future(fetch(bot, offset, timeout))
+        await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not fetching.done():
+            fetching.cancel()
+            break
         try:
-            updates = await fetch(bot, offset, timeout)
+            updates = fetching.result()
         except TelegramRetryAfter as exc:
             await asyncio.sleep(exc.retry_after)
             continue

@@ -57,10 +57,10 @@ async def open_link(message: Message, link: str, state: FSMContext, session: Asy
         return
     await state.set_state(None)
     card = await cards.open_for_rating(session, user.id, link, clock.now())
-    sent = await message.answer(**question(card.id or 0, card.subject_name, card.unit, 0))
+    await message.answer(**question(card.id or 0, card.subject_name, card.unit, 0))
     await state.set_state(CardSurvey.answering)
-    await state.update_data(card=card.id, name=card.subject_name, unit=card.unit, step=0, answers=[],
-                            message_id=sent.message_id)
+    # The question's message id is known from the first press on it (replies go out after the commit).
+    await state.update_data(card=card.id, name=card.subject_name, unit=card.unit, step=0, answers=[])
 
 
 async def answer_pressed(query: CallbackQuery, callback_data: CardAnswer, state: FSMContext, session: AsyncSession,
@@ -75,15 +75,19 @@ async def answer_pressed(query: CallbackQuery, callback_data: CardAnswer, state:
         await query.answer(t("cards.survey.stale"), show_alert=True)
         return
     await query.answer()
+    if isinstance(query.message, Message):
+        data["message_id"] = query.message.message_id  # the question, edited in place step by step
     if step == COMMENT_STEP:
         await _finish(query.from_user.id, data, "", state, session, clock, bot)
         return
     answers = [*data["answers"], callback_data.value]
     step += 1
-    await state.update_data(step=step, answers=answers)
+    await state.update_data(step=step, answers=answers, message_id=data.get("message_id"))
     if step == COMMENT_STEP:
         await state.set_state(CardSurvey.comment)
-    await _edit(bot, query.from_user.id, data["message_id"], **question(data["card"], data["name"], data["unit"], step))
+    if data.get("message_id"):
+        await _edit(bot, query.from_user.id, data["message_id"],
+                    **question(data["card"], data["name"], data["unit"], step))
 
 
 async def _edit(bot: Bot, chat_id: int, message_id: int, **content: Any) -> None:
@@ -105,12 +109,13 @@ async def _finish(telegram_id: int, data: dict[str, Any], comment: str, state: F
         raise
     await state.clear()
     thanks = t("cards.survey.thanks_held") if rating.comment_status == "held" else t("cards.survey.thanks")
-    if typed is None:
+    if typed is None and data.get("message_id"):
         await _edit(bot, telegram_id, data["message_id"], text=thanks)
         return
     # A typed comment sits below the question: thank below it, and take the Skip button away.
-    await bot.edit_message_reply_markup(chat_id=telegram_id, message_id=data["message_id"], reply_markup=None)
-    await typed.answer(thanks)
+    if data.get("message_id"):
+        await bot.edit_message_reply_markup(chat_id=telegram_id, message_id=data["message_id"], reply_markup=None)
+    await (typed.answer(thanks) if typed is not None else bot.send_message(telegram_id, thanks))
 
 
 async def comment_typed(message: Message, state: FSMContext, session: AsyncSession, clock: Clock, bot: Bot) -> None:
@@ -129,8 +134,7 @@ async def text_instead_of_button(message: Message, state: FSMContext) -> None:
         await state.clear()
         raise SkipHandler
     await message.answer(t("cards.survey.use_buttons"))
-    sent = await message.answer(**question(data["card"], data["name"], data["unit"], data["step"]))
-    await state.update_data(message_id=sent.message_id)
+    await message.answer(**question(data["card"], data["name"], data["unit"], data["step"]))
 
 
 # The owner -----------------------------------------------------------------------------------------

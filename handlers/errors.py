@@ -2,10 +2,11 @@
 it, retries the update a few times, then dead-letters it and tells the person."""
 
 import logging
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 
 from handlers.presses import Press, tell
@@ -15,12 +16,21 @@ from services.errors import DomainError
 log = logging.getLogger(__name__)
 
 
+async def refuse(update: Update, error: DomainError, data: dict[str, Any]) -> None:
+    """Say why, in the person's language: the database middleware calls it inside the update, so
+    the refusal is a reply kept with the update like any other."""
+    await _say(update, error, data["i18n"], data.get("locale"), data.get("press"))
+
+
 async def domain_error(event: ErrorEvent, i18n: I18n, locale: str | None = None, press: Press | None = None) -> None:
-    error = event.exception
-    assert isinstance(error, DomainError)
+    """A refusal from outside an update's handling (a middleware before the database one)."""
+    assert isinstance(event.exception, DomainError)
+    await _say(event.update, event.exception, i18n, locale, press)
+
+
+async def _say(update: Update, error: DomainError, i18n: I18n, locale: str | None, press: Press | None) -> None:
     with i18n.context(), i18n.use_locale(locale or i18n.default_locale):
         text = t(f"error.{error.code}", **error.params)
-        update = event.update
         if update.callback_query is not None:
             await tell(press or Press(update.callback_query), text)
         elif update.message is not None:

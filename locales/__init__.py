@@ -3,6 +3,8 @@
 Several .po files per locale let each journey keep its own strings; they are merged into one
 `messages.mo` per locale when the bot or the tests start."""
 
+import os
+import tempfile
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -37,6 +39,8 @@ def compile_catalogues(target: Path) -> Path:
             catalog.add(msgid, msgstr)
         out = target / locale / "LC_MESSAGES"
         out.mkdir(parents=True, exist_ok=True)
-        with (out / f"{DOMAIN}.mo").open("wb") as handle:
+        # Workers starting together on one data directory: each reads a whole file, old or new.
+        with tempfile.NamedTemporaryFile(dir=out, prefix=f".{DOMAIN}.", delete=False) as handle:
             write_mo(handle, catalog)
+        os.replace(handle.name, out / f"{DOMAIN}.mo")
     return target

@@ -26,7 +26,55 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=Session, expire_on_commit=False)
+
+
+OWNED = "servicestar_owned_by_update"  # session.info: this session's transaction belongs to an update
+
+
+class Session(AsyncSession):
+    """A session whose transaction an update may own (`own()`): then what the code it runs calls
+    commit() is a checkpoint (a savepoint released), and rollback() goes back to the last one; the
+    owner commits once, so the update's effects, its replies and the mark that it was handled land
+    together or not at all. A refusal after a checkpoint still keeps what came before it, as a
+    commit would have."""
+
+    def own(self) -> None:
+        self.info[OWNED] = True
+
+    @property
+    def owned(self) -> bool:
+        return bool(self.info.get(OWNED))
+
+    async def commit(self) -> None:
+        if not self.owned:
+            return await super().commit()
+        await self.flush()
+        if (checkpoint := self.get_nested_transaction()) is not None:
+            await checkpoint.commit()
+        await self.begin_nested()
+
+    async def rollback(self) -> None:
+        if not self.owned or (checkpoint := self.get_nested_transaction()) is None:
+            return await super().rollback()  # nothing was kept yet: all of it goes
+        await checkpoint.rollback()
+        await self.begin_nested()
+
+    async def commit_owned(self) -> None:
+        """The owner's one commit (also between checkpoints: what was kept so far is then final)."""
+        self.info[OWNED] = False
+        try:
+            await super().commit()
+        finally:
+            self.info[OWNED] = True
+
+    async def rollback_owned(self) -> None:
+        """Everything since the owner began, checkpoints included."""
+        self.info[OWNED] = False
+        try:
+            await super().rollback()
+        finally:
+            self.info[OWNED] = True
 
 
 def _ensure_parent(url: str) -> None:

@@ -73,6 +73,14 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     telegram_message_id: int | None = None
     error: str = ""
+    # A reply: the Bot API call a handler made while handling this update, kept as it was made
+    # ({"method": class name, "fields": {...}}), and sent right after the update's commit.
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    call: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Who is sending it, since when: a row whose sender died mid-send is sent again, and counted.
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    resends: int = 0  # times sent again after a crash left it mid-send: it may have arrived that often more
 
 
 class ActionToken(SQLModel, table=True):

@@ -83,7 +83,9 @@ class Progress:
     def params(self) -> dict[str, int]:
         c = self.counts
         return {"total": self.total, "sent": c.get("sent", 0), "failed": c.get("failed", 0),
-                "blocked": c.get("blocked", 0), "uncertain": c.get("uncertain", 0),
+                # Not known to have arrived exactly once: the outcome was unknown, or it was sent
+                # again after its sender died mid-send.
+                "blocked": c.get("blocked", 0), "uncertain": c.get("uncertain", 0) + c.get("resent", 0),
                 "waiting": c.get("pending", 0) + c.get("sending", 0)}
 
     @property
@@ -212,6 +214,8 @@ async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
         .group_by(OutboxMessage.status))
     for status, count in rows.all():
         found[OutboxStatus(status).value] = int(count)
+    found["resent"] = int((await session.exec(select(func.count()).where(
+        OutboxMessage.broadcast_id == broadcast_id, col(OutboxMessage.resends) > 0))).one())
     return found
 
 

@@ -108,6 +108,8 @@ async def world(request: pytest.FixtureRequest, settings: Settings, sessions: as
     double = RecordingSession()
     world = BotWorld(settings, sessions, i18n, clock, dispatcher, create_bot(TOKEN, double), [double])
     yield world
+    held = [call for d in world.doubles for call in d.in_transaction]
+    assert held == [], f"Bot API calls made with the update's transaction open: {held}"
     # Telegram would have refused these calls: a test that means to provoke refusals says so.
     if request.node.get_closest_marker("telegram_refuses") is None:
         refused = [refusal for d in world.doubles for refusal in d.rules.refusals]

@@ -1,7 +1,6 @@
 """The one place a button press gets its answer: at most once, and at the end if nobody did."""
 
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -46,39 +45,22 @@ class PressMiddleware(BaseMiddleware):
 
 
 class AnswerOnce(BaseRequestMiddleware):
-    """A second answer to a press is not sent to Telegram (it would be refused): its text, if any,
-    reaches the person as a message instead. "Answered" is known from the press being handled, from
-    this process's recent answers (a retried update), and from Telegram refusing it as too old or
-    already answered (a retry in another worker, or an answer that came too late)."""
-
-    def __init__(self, remember: int = 10_000) -> None:
-        self.recent: OrderedDict[str, None] = OrderedDict()
-        self.remember = remember
+    """A second answer to a press is not made (Telegram would refuse it): its text, if any, reaches
+    the person as a message instead. The answer itself is a reply (bot/replies.py): sent after the
+    update's commit, where one that comes too late is handled (bot/notifier.py)."""
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Any:
         press = current_press.get()
         if not isinstance(method, AnswerCallbackQuery) or press is None or method.callback_query_id != press.query.id:
             return await make_request(bot, method)
-        if press.answered or method.callback_query_id in self.recent:
-            press.answered = True
+        if press.answered:
             log.info("press %s already answered; a second answer goes as a message", press.query.id)
             if method.text:
                 await tell(press, method.text)
             return True
         press.answered = True
-        try:
-            result = await make_request(bot, method)
-        except TelegramBadRequest as error:
-            if "query is too old" not in error.message and "query ID is invalid" not in error.message:
-                raise
-            if method.text:
-                await tell(press, method.text)
-            return True
-        self.recent[method.callback_query_id] = None
-        while len(self.recent) > self.remember:
-            self.recent.popitem(last=False)
-        return result
+        return await make_request(bot, method)
 
 
 class NotModifiedIsDone(BaseRequestMiddleware):

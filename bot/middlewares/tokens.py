@@ -20,8 +20,8 @@ SPEND = "spend_token"  # session.info: (token, now) of the one-time button this 
 @event.listens_for(Session, "before_commit")
 def _spend_with_the_decision(session: Session) -> None:
     # The commit that marks the update handled is the one carrying its effects (database.py): a
-    # commit made before a Telegram call holds that mark back, so it does not spend the token.
-    if HANDLED not in session.info and not session.info.get(WRITTEN):
+    # commit made before a download, or a checkpoint, holds that mark back, so it does not spend it.
+    if session.in_nested_transaction() or (HANDLED not in session.info and not session.info.get(WRITTEN)):
         return
     pressed = session.info.pop(SPEND, None)
     if pressed is None:

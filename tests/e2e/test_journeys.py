@@ -2,12 +2,13 @@
 emulator over HTTP, killed with SIGKILL mid-conversation and started again."""
 
 import asyncio
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.bot_process import BotProcess, containing, press, say, until
+from tests.support.bot_process import BotProcess, containing, press, say, until, watch
 from tests.support.emulator import BotAPIEmulator
 
 OFFICE, APPLICANT, REVIEWER = 810001, 810002, 810003
@@ -55,8 +56,9 @@ async def test_outbox_waits_out_429_and_marks_403(emulator: BotAPIEmulator, bot:
     offer = await press(emulator, REVIEWER, invited, "同意", "接受邀请")
     emulator.fail_next("sendMessage", error_code=429, retry_after=2)  # the office's notice meets a 429
     before = len(emulator.sent(OFFICE))
+    told_office = watch(emulator, OFFICE, containing("已接受邀请"))
     await press(emulator, REVIEWER, offer, "接受邀请", "您已成为评审委员")
-    await emulator.wait_for(OFFICE, containing("已接受邀请"), timeout=30)
+    await told_office
     await asyncio.sleep(2)
     notices = [m for m in emulator.sent(OFFICE)[before:] if "已接受邀请" in (m.get("text") or "")]
     assert len(notices) == 1  # delivered after the wait, exactly once
@@ -69,3 +71,15 @@ async def test_outbox_waits_out_429_and_marks_403(emulator: BotAPIEmulator, bot:
     await say(emulator, OFFICE, "任期届满", "已撤销")
     await until(lambda: bot.query(f"SELECT blocked_at IS NOT NULL FROM person WHERE telegram_id = {REVIEWER}") == [(1,)])
     assert ("blocked",) in bot.query("SELECT status FROM outboxmessage")
+
+
+async def test_a_stop_signal_ends_the_bot_cleanly_and_what_came_meanwhile_is_answered_after(
+    emulator: BotAPIEmulator, bot: BotProcess
+) -> None:
+    await say(emulator, APPLICANT, "/start", "个人信息保护说明", timeout=60)
+    assert bot.process is not None
+    bot.process.send_signal(signal.SIGTERM)  # a deploy, systemd, docker stop
+    assert await asyncio.to_thread(bot.process.wait, 20) == 0  # not killed by the signal: it stopped
+    emulator.user_sends_text(APPLICANT, "/help")
+    bot.start()
+    await emulator.wait_for(APPLICANT, containing("/selfcheck"), timeout=60)

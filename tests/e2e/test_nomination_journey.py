@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from reportlab.pdfgen import canvas
 
-from tests.support.bot_process import BotProcess, containing, press, say, upload, with_button
+from tests.support.bot_process import BotProcess, containing, press, say, upload, watch, with_button
 from tests.support.emulator import BotAPIEmulator
 
 OFFICE, APPLICANT, MEMBER = 820001, 820002, 820003
@@ -101,6 +101,7 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     await upload(emulator, APPLICANT, "测评报告.pdf", report, "application/pdf", "已保存")
     card = await press(emulator, APPLICANT, prompt, "完成", "已上传材料 1 份")
     card = await press(emulator, APPLICANT, card, "同意公开", "第 1 号申报")
+    told_member = watch(emulator, MEMBER, containing("新的申报待您审核：第 1 号"))
     await press(emulator, APPLICANT, card, "提交", "已提交给推荐单位")
     # The PDF came through getFile and is kept in the file store under its sha256.
     assert emulator.calls("getFile")
@@ -109,7 +110,7 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     assert bot.query("SELECT sha256 FROM nominationmaterial") == [(digest,)]
 
     # The recommending body endorses with its opinion and the seal scan.
-    new = await emulator.wait_for(MEMBER, containing("新的申报待您审核：第 1 号"), timeout=30)
+    new = await told_member
     await press(emulator, MEMBER, new, "推荐", "请输入对第 1 号申报的推荐意见")
     await say(emulator, MEMBER, "该同志服务成绩突出，同意推荐。", "加盖公章")
     await upload(emulator, MEMBER, "推荐意见.png", seal_scan(), "image/png", "已推荐第 1 号申报")
@@ -131,8 +132,9 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     await say(emulator, OFFICE, "缺少测评机构盖章页", "补充截止日期")
     day = (datetime.now(SHANGHAI) + timedelta(days=7)).date().isoformat()
     confirm = await say(emulator, OFFICE, day, "请确认退回第 1 号申报，共 2 项")
+    told_applicant = watch(emulator, APPLICANT, containing("需补充材料（一次性告知）"))
     await press(emulator, OFFICE, confirm, "确认退回", "已退回补充（2 项）")
-    notice = await emulator.wait_for(APPLICANT, containing("需补充材料（一次性告知）"), timeout=30)
+    notice = await told_applicant
     assert "1. 联系电话：号码无法接通\n2. 用户满意度测评报告（第十六条第1项，必须提供）：缺少测评机构盖章页" in notice["text"]
     assert f"{day} 23:59" in notice["text"]
 
@@ -155,8 +157,9 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     assert "联系电话：+8613800138000 → +8613900139000" in summary["text"]
     assert "新增材料：用户满意度测评报告（第十六条第1项，必须提供）：测评报告-盖章页.pdf" in summary["text"]
     actions = await emulator.wait_for(OFFICE, containing("请选择初审结论"), timeout=30)
+    told_applicant = watch(emulator, APPLICANT, containing("初审通过"))
     await press(emulator, OFFICE, actions, "通过", "初审通过")
-    await emulator.wait_for(APPLICANT, containing("初审通过"), timeout=30)
+    await told_applicant
     assert bot.query("SELECT stage FROM nomination") == [("passed",)]
     assert [row[0] for row in bot.query("SELECT to_stage FROM nominationmove ORDER BY id")] == [
         "submitted", "endorsed", "returned_for_supplement", "resubmitted", "passed"]

@@ -19,7 +19,7 @@ from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_nomination import PDF, recommender_of_gdaq
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
-from tests.support.client import UserClient
+from tests.support.client import UserClient, sent_file
 
 HOLDER, MEMBER, STRANGER = 6001, 6100, 6200
 
@@ -206,7 +206,7 @@ async def test_the_certificate_is_there_for_the_holder_and_the_office_only(world
     office, holder, member = await awarded(world)
     await office.send("/certificate GD-2026-STAR-0001")
     sent = next(r for r in office.replies if isinstance(r, SendDocument))
-    assert sent.document.data.startswith(b"%PDF") and sent.protect_content  # type: ignore[union-attr]
+    assert (await sent_file(office, sent)).startswith(b"%PDF") and sent.protect_content
     await holder.send("/certificate GD-2026-STAR-0001")
     assert any(isinstance(r, SendDocument) for r in holder.replies)
     await member.send("/certificate GD-2026-STAR-0001")
@@ -338,7 +338,7 @@ async def test_national_recommendation_list_exports_to_excel(world: BotWorld) ->
     assert "已将证书 GD-2026-STAR-0001" in office.last_text and "全国推荐名单" in office.last_text
     await office.send("/national_export")
     sent = next(r for r in office.replies if isinstance(r, SendDocument))
-    data = sent.document.data  # type: ignore[union-attr]
+    data = await sent_file(office, sent)
     sheet = load_workbook(BytesIO(data)).active
     assert sheet is not None
     assert sheet["A2"].value == "GD-2026-STAR-0001"

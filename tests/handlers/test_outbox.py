@@ -1,5 +1,9 @@
-"""The outbox sender over the production wiring: each row reaches Telegram at most once, server
-errors back off, and rows a crash left mid-send are counted, never repeated."""
+"""The outbox sender over the production wiring: each row reaches Telegram once, server errors back
+off, and a row whose sender died mid-send is sent again and counted (it may have arrived twice)."""
+
+import os
+import subprocess
+import sys
 
 from aiogram.exceptions import TelegramServerError
 from aiogram.methods import SendMessage
@@ -7,6 +11,7 @@ from sqlmodel import select
 
 from bot.notifier import OutboxSender
 from bot.outbox_render import outbox_renderer
+from bot.workers import worker_name
 from models import OutboxMessage, OutboxStatus
 from services import outbox
 from tests.conftest import BotWorld
@@ -56,17 +61,28 @@ async def test_server_errors_back_off_then_fail(world: BotWorld) -> None:
     assert await statuses(world) == [(73, OutboxStatus.FAILED, 2)]
 
 
-async def test_a_row_left_mid_send_by_a_crash_is_uncertain_and_never_resent(world: BotWorld) -> None:
-    await queue(world, 74, 75)
+async def test_a_row_left_mid_send_by_a_dead_process_is_sent_again_and_counted(world: BotWorld) -> None:
+    await queue(world, 74, 75, 76)
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()  # its pid names no process now, as a killed sender's
+    here = worker_name().rsplit(":", 2)[0]
     async with world.sessions() as session:
-        first = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 74))).one()
-        first.status = OutboxStatus.SENDING  # the process died after claiming it
-        session.add(first)
+        rows = {row.chat_id: row for row in (await session.exec(select(OutboxMessage))).all()}
+        rows[74].status, rows[74].claimed_by = OutboxStatus.SENDING, f"{here}:{ended.pid}:0badf00d"
+        rows[75].status, rows[75].claimed_by = OutboxStatus.SENDING, f"{here}:{os.getpid()}:0badf00d"  # alive
+        rows[75].claimed_at = world.clock.now()
+        session.add_all([rows[74], rows[75]])
         await session.commit()
     restarted = sender(world)
-    assert await restarted.recover() == 1
+    assert await restarted.recover() == 1  # the live process's send is left to it
     await restarted.run_once()
     sent = [m.chat_id for m in world.bot.session.requests if isinstance(m, SendMessage)]  # type: ignore[attr-defined]
-    assert sent == [75]
+    assert sorted(sent) == [74, 76]
     report = await restarted.report()
-    assert (report["uncertain"], report["sent"]) == (1, 1)
+    assert (report["sent"], report["sending"], report["resent"]) == (2, 1, 1)  # 74 may have arrived twice
+    world.clock.advance(minutes=3)  # longer than any send takes: 75's sender is gone too, wherever it ran
+    assert await restarted._send_again_stale() == 1
+    await restarted.run_once()
+    assert (await restarted.report())["resent"] == 2
+
+

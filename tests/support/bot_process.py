@@ -53,6 +53,13 @@ def with_button(label: str) -> Callable[[dict[str, Any]], bool]:
                                .get("inline_keyboard", []) for b in row)
 
 
+def watch(emulator: BotAPIEmulator, chat_id: int, predicate: Callable[[dict[str, Any]], bool],
+          timeout: float = 30) -> "asyncio.Task[dict[str, Any]]":
+    """Start waiting now for what another person's step will cause in this chat: a notice may
+    arrive before that step's own reply does."""
+    return asyncio.create_task(emulator.wait_for(chat_id, predicate, timeout=timeout))
+
+
 async def say(emulator: BotAPIEmulator, user: int, text: str, expect: str, timeout: float = 30) -> dict[str, Any]:
     waiting = asyncio.create_task(emulator.wait_for(user, containing(expect), timeout=timeout))
     await asyncio.sleep(0)  # counting from before the text goes, so a fast answer is not missed

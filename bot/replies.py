@@ -1,0 +1,118 @@
+"""An update's replies are kept with its decision. While an update is handled, every Bot API call
+that changes what someone sees (a message, an edit, a deletion, the answer to a press) is not sent:
+it is kept, exactly as made, and becomes an outbox row in the update's one commit. Right after that
+commit the process sends the update's rows, in order; if it dies first, any outbox sender sends them
+a little later. So a reply is never lost, and is sent twice only when a process died during the
+send itself, which the row counts (`resends`). Calls that only read (a file download, getMe) go
+out at once.
+
+The handler gets a stand-in result: the message it sent has no id yet (0). A handler that needs
+the id of a message it shows takes it from the press on that message instead."""
+
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiogram.methods
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import FSInputFile, InputFile, Message
+
+from bot.storage import current_session
+from services.files import FileStore
+
+log = logging.getLogger(__name__)
+SHOWN = (SendMessage, SendDocument, SendPhoto, EditMessageText, EditMessageCaption, EditMessageReplyMarkup)
+REPLIES = (*SHOWN, DeleteMessage, AnswerCallbackQuery)
+STORED = "stored_file"  # a file field, kept in the file store: {"stored_file": sha256, "filename": …}
+
+
+@dataclass
+class Replies:
+    """The calls an update made so far; `chat_id`: where answers to presses go, for the row."""
+
+    chat_id: int
+    store: FileStore
+    calls: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (chat id, call)
+
+
+current_replies: ContextVar[Replies | None] = ContextVar("current_replies", default=None)
+
+
+class KeepReplies(BaseRequestMiddleware):
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Any:
+        replies = current_replies.get()
+        if replies is None or not isinstance(method, REPLIES):
+            if replies is not None:
+                await _no_transaction_across(bot, method)
+            return await make_request(bot, method)
+        session = current_session.get()
+        if session is not None and session.in_transaction():
+            # What the person is told about stands, as if committed: a refusal later in the
+            # update goes back no further than this (models.db.Session checkpoints).
+            await session.commit()
+        call = await recorded(bot, method, replies.store)
+        target = getattr(method, "chat_id", None)
+        replies.calls.append((target if isinstance(target, int) else replies.chat_id, call))
+        return _stand_in(method)
+
+
+async def _no_transaction_across(bot: Bot, method: TelegramMethod[Any]) -> None:
+    """A read (a download takes seconds) must not hold the update's transaction open: on SQLite
+    that holds everyone's write lock. What is staged so far (conversation progress) is committed;
+    the decision, the replies and the handled mark still land together at the end."""
+    from bot.middlewares.database import commit_staged  # the database middleware imports this module
+
+    session = current_session.get()
+    if session is not None and session.in_transaction():
+        log.debug("committing staged work before %s", type(method).__name__)
+        await commit_staged(session)
+
+
+async def recorded(bot: Bot, method: TelegramMethod[Any], store: FileStore) -> dict[str, Any]:
+    """The call as JSON, defaults applied as the Bot would, files moved into the file store."""
+    files: dict[str, InputFile] = {}
+    fields = bot.session.prepare_value(method.model_dump(warnings=False), bot=bot, files=files, _dumps_json=False)
+    for name, value in list(fields.items()):
+        if isinstance(value, str) and value.startswith("attach://"):
+            file = files[value.removeprefix("attach://")]
+            data = b"".join([chunk async for chunk in file.read(bot)])
+            fields[name] = {STORED: store.put(data), "filename": file.filename}
+    return {"method": type(method).__name__, "fields": fields}
+
+
+def rebuilt(call: dict[str, Any], store: FileStore) -> TelegramMethod[Any]:
+    kind = getattr(aiogram.methods, str(call["method"]), None)
+    if not (isinstance(kind, type) and issubclass(kind, REPLIES)):
+        raise ValueError(f"not a reply: {call['method']!r}")
+    fields = dict(call["fields"])
+    for name, value in fields.items():
+        if isinstance(value, dict) and STORED in value:
+            fields[name] = FSInputFile(store.path(value[STORED]), filename=value.get("filename"))
+    return kind.model_validate(fields)
+
+
+def _stand_in(method: TelegramMethod[Any]) -> Any:
+    if not isinstance(method, SHOWN):
+        return True
+    chat_id = getattr(method, "chat_id", None)
+    return Message(
+        message_id=getattr(method, "message_id", None) or 0, date=datetime.now(UTC),
+        chat={"id": chat_id if isinstance(chat_id, int) else 0, "type": "private"},
+        text=getattr(method, "text", None),
+    )
