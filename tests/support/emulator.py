@@ -7,17 +7,25 @@ It emulates: getMe; getUpdates with offset, long-poll timeout and redelivery unt
 sending and editing messages, documents and photos (multipart uploads kept as files); callback
 answers; getFile and file downloads; and faults: scripted errors (429 with retry_after, 5xx, ...),
 a chat that blocked the bot (403), the same update delivered again, and a global rate limit.
-It does not emulate groups, inline mode, payments or webhooks."""
+Webhooks as Telegram runs them: once setWebhook names a URL, every update is POSTed there (with the
+secret token header, over up to `max_connections` connections at once, 40 by default) and POSTed
+again after `webhook_retry_delay` until a 2xx answers; getUpdates is then refused with 409, and
+deleteWebhook hands what is undelivered back to getUpdates. Every call is kept in `timeline` with
+the time it arrived, and every webhook delivery's attempts in `deliveries`.
+It does not emulate groups, inline mode or payments."""
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.bot_api_rules import BotAPIRules, Refused
@@ -27,8 +35,34 @@ TEXT_FIELDS = frozenset({"text", "caption", "parse_mode", "callback_query_id", "
                          "description", "language_code", "inline_message_id"})
 SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "copyMessage"})
 FILE_FIELDS = {"sendDocument": "document", "sendPhoto": "photo"}
-TRUE_METHODS = frozenset({"deleteWebhook", "setWebhook", "setMyCommands", "deleteMyCommands", "setChatMenuButton",
+EDITS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
+MESSAGES = SENDS | EDITS  # what Telegram's ~30 messages a second counts
+TRUE_METHODS = frozenset({"setMyCommands", "deleteMyCommands", "setChatMenuButton",
                           "answerCallbackQuery", "deleteMessage", "close", "logOut"})
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_CONFLICT = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+
+
+@dataclass
+class ApiCall:
+    """One Bot API request as the emulator answered it."""
+
+    at: float  # time.monotonic() when the request arrived
+    method: str
+    chat_id: int | None
+    status: int  # the HTTP status answered
+    message_id: int | None = None  # of the message sent or edited, when it was accepted
+
+
+@dataclass
+class Delivery:
+    """One update pushed to the webhook: when it was queued, and each attempt's HTTP status (or the
+    name of the connection error); acknowledged at the first 2xx."""
+
+    update_id: int
+    queued_at: float
+    attempts: list[tuple[float, int | str]] = dataclasses.field(default_factory=list)
+    acknowledged_at: float | None = None
 
 
 class BotAPIEmulator:
@@ -48,6 +82,17 @@ class BotAPIEmulator:
         self._rate: float | None = None
         self._recent_sends: deque[float] = deque()
         self.rate_limited = 0
+        self.timeline: list[ApiCall] = []
+        self._chat_calls: dict[int, list[ApiCall]] = defaultdict(list)  # the timeline, by chat
+        # Webhook (push) mode: on while setWebhook's URL is set.
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_retry_delay = 1.0  # seconds between a failed delivery and the next attempt
+        self.webhook_timeout = 10.0  # seconds Telegram waits for the webhook's answer
+        self.deliveries: dict[int, Delivery] = {}
+        self._push_slots: asyncio.Semaphore | None = None
+        self._pushing: set[asyncio.Task[None]] = set()
+        self._push_session: aiohttp.ClientSession | None = None
+        self._stopping = False
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -66,6 +111,12 @@ class BotAPIEmulator:
         return self
 
     async def stop(self) -> None:
+        self._stopping = True
+        for task in list(self._pushing):
+            task.cancel()
+        await asyncio.gather(*self._pushing, return_exceptions=True)
+        if self._push_session is not None:
+            await self._push_session.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -82,9 +133,12 @@ class BotAPIEmulator:
 
     def _queue(self, body: dict[str, Any]) -> int:
         update = {"update_id": next(self._ids), **body}
+        twice, self._duplicate_next = self._duplicate_next, False
+        if self.webhook is not None:
+            self._push(update, twice=twice)
+            return update["update_id"]
         self.queue.append(update)
-        if self._duplicate_next:
-            self._duplicate_next = False
+        if twice:
             self._redeliver.append(update)
         self._arrived.set()
         return update["update_id"]
@@ -157,6 +211,12 @@ class BotAPIEmulator:
     def calls(self, method: str) -> list[dict[str, Any]]:
         return list(self._calls[method])
 
+    def message_times(self, chat_id: int | None = None, accepted_only: bool = False) -> list[float]:
+        """When sends and edits (what Telegram's message limits count) arrived, in order; to one
+        chat if given, only those accepted (200) if asked."""
+        calls = self.timeline if chat_id is None else self._chat_calls.get(chat_id, [])
+        return [call.at for call in calls if call.method in MESSAGES and (not accepted_only or call.status == 200)]
+
     async def wait_for(self, chat_id: int, predicate: Callable[[dict[str, Any]], bool] | None = None,
                        timeout: float = 5.0) -> dict[str, Any]:
         """The first message to chat_id, sent or edited from now on, that matches predicate."""
@@ -177,9 +237,19 @@ class BotAPIEmulator:
     # The HTTP side --------------------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         method = request.match_info["method"]
         params = await _params(request)
         self._calls[method].append(params)
+        call = ApiCall(arrived, method, _int(params.get("chat_id")), 200)
+        self.timeline.append(call)
+        if call.chat_id is not None:
+            self._chat_calls[call.chat_id].append(call)
+        response = await self._respond(method, params, call)
+        call.status = response.status
+        return response
+
+    async def _respond(self, method: str, params: dict[str, Any], call: ApiCall) -> web.Response:
         fault = self._fault_for(method, params)
         if fault is not None:
             return fault
@@ -189,12 +259,29 @@ class BotAPIEmulator:
             return _error(refusal.status, refusal.description)
         response = await self._answer(method, params)
         if response.status == 200 and response.body is not None:
-            self.rules.accepted(method, params, json.loads(response.body)["result"])  # type: ignore[arg-type]
+            result = json.loads(response.body)["result"]  # type: ignore[arg-type]
+            self.rules.accepted(method, params, result)
+            if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+                call.message_id = result["message_id"]
         return response
 
     async def _answer(self, method: str, params: dict[str, Any]) -> web.Response:
         if method == "getUpdates":
+            if self.webhook is not None:
+                return _error(409, WEBHOOK_CONFLICT)
             return _ok(await self._get_updates(params))
+        if method == "setWebhook":
+            self._set_webhook(params)
+            return _ok(True)
+        if method == "deleteWebhook":
+            self._delete_webhook()
+            return _ok(True)
+        if method == "getWebhookInfo":
+            hook = self.webhook or {}
+            pending = sum(1 for d in self.deliveries.values() if d.acknowledged_at is None)
+            return _ok({"url": hook.get("url", ""), "has_custom_certificate": False,
+                        "pending_update_count": pending if hook else len(self.queue),
+                        "max_connections": hook.get("max_connections", 40)})
         if method == "getMe":
             return _ok(BOT)
         if method == "getFile":
@@ -257,6 +344,68 @@ class BotAPIEmulator:
             self._sent[chat_id].append(message)
             self._new_message.notify_all()
         return message
+
+    # Webhook (push) mode ---------------------------------------------------------------------------
+
+    def _set_webhook(self, params: dict[str, Any]) -> None:
+        url = str(params.get("url") or "")
+        if not url:  # setWebhook with an empty URL removes it, as deleteWebhook does
+            self._delete_webhook()
+            return
+        connections = min(max(_int(params.get("max_connections")) or 40, 1), 100)
+        if self._push_slots is None or self.webhook is None or self.webhook["max_connections"] != connections:
+            self._push_slots = asyncio.Semaphore(connections)
+        self.webhook = {"url": url, "secret_token": params.get("secret_token"), "max_connections": connections}
+        if self._push_session is None:
+            self._push_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        waiting, self.queue = self.queue, []  # not yet confirmed through getUpdates: pushed now
+        redeliver, self._redeliver = self._redeliver, []
+        for update in waiting:
+            self._push(update, twice=update in redeliver)
+
+    def _delete_webhook(self) -> None:
+        """Undelivered updates go back to getUpdates (their deliveries see the webhook gone)."""
+        self.webhook = None
+
+    def _push(self, update: dict[str, Any], twice: bool = False) -> None:
+        self.deliveries.setdefault(update["update_id"], Delivery(update["update_id"], time.monotonic()))
+        task = asyncio.get_running_loop().create_task(self._deliver(update, twice))
+        self._pushing.add(task)
+        task.add_done_callback(self._pushing.discard)
+
+    async def _deliver(self, update: dict[str, Any], twice: bool) -> None:
+        """POST until a 2xx; `twice`: once more after that, with the same update_id, as Telegram may."""
+        record = self.deliveries[update["update_id"]]
+        while not self._stopping:
+            hook, slots = self.webhook, self._push_slots
+            if hook is None or slots is None:  # the webhook was deleted: getUpdates hands it out
+                self.queue.append(update)
+                self._arrived.set()
+                return
+            async with slots:
+                outcome = await self._post(hook, update)
+            record.attempts.append((time.monotonic(), outcome))
+            if isinstance(outcome, int) and 200 <= outcome < 300:
+                if record.acknowledged_at is None:
+                    record.acknowledged_at = record.attempts[-1][0]
+                if not twice:
+                    return
+                twice = False
+                continue
+            await asyncio.sleep(self.webhook_retry_delay)
+
+    async def _post(self, hook: dict[str, Any], update: dict[str, Any]) -> int | str:
+        assert self._push_session is not None
+        headers = {"Content-Type": "application/json"}
+        if hook["secret_token"]:
+            headers[SECRET_HEADER] = str(hook["secret_token"])
+        try:
+            async with self._push_session.post(hook["url"], data=json.dumps(update), headers=headers,
+                                               timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)) as response:
+                await response.read()
+                return response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return type(exc).__name__
 
     async def _download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].rsplit("/", 1)[-1]
