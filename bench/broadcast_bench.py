@@ -46,8 +46,9 @@ TEXT = "基准测试公告 <bench>"
 SHOWN = "基准测试公告 &lt;bench&gt;"
 
 
-def make_sender(sessions: async_sessionmaker[AsyncSession], api: str, rate: float, locales: Path,
-                files: Path) -> OutboxSender:
+def make_sender(
+    sessions: async_sessionmaker[AsyncSession], api: str, rate: float, locales: Path, files: Path
+) -> OutboxSender:
     bot = create_bot(TOKEN, AiohttpSession(api=TelegramAPIServer.from_base(api)))
     i18n = create_i18n(str(locales), "zh_CN")
     return OutboxSender(bot, sessions, outbox_renderer(i18n), SystemClock(), files_dir=files, rate=rate)
@@ -59,13 +60,29 @@ async def prepare(url: str, n: int) -> None:
     sessions = session_factory(engine)
     clock = SystemClock()
     async with sessions() as session:
-        await people.register(session, telegram_id=OFFICE, name="办公室", language="zh_CN", now=clock.now(),
-                              office_ids=(OFFICE,))
+        await people.register(
+            session,
+            telegram_id=OFFICE,
+            name="办公室",
+            language="zh_CN",
+            now=clock.now(),
+            office_ids=(OFFICE,),
+        )
         await session.exec(update(Person).where(col(Person.telegram_id) == OFFICE).values(subscribed=False))
         for start in range(0, n, 5000):
-            await session.exec(insert(Person), params=[  # type: ignore[call-overload]
-                {"telegram_id": FIRST + i, "name": f"订阅者{i}", "language": "zh_CN", "consent_at": clock.now(),
-                 "subscribed": True} for i in range(start, min(n, start + 5000))])
+            await session.exec(  # type: ignore[call-overload]
+                insert(Person),
+                params=[
+                    {
+                        "telegram_id": FIRST + i,
+                        "name": f"订阅者{i}",
+                        "language": "zh_CN",
+                        "consent_at": clock.now(),
+                        "subscribed": True,
+                    }
+                    for i in range(start, min(n, start + 5000))
+                ],
+            )
         await session.commit()
     await engine.dispose()
 
@@ -77,8 +94,16 @@ async def queue(url: str, name: str) -> tuple[int, float]:
     async with sessions() as session:
         actor = await people.load_actor(session, OFFICE, fallback_language="zh_CN")
         started = time.perf_counter()
-        sending = await broadcasts.send(session, actor, name, {"draft": {"text": TEXT}}, announcement_chat_id=None,
-                                        progress_chat_id=None, progress_message_id=None, now=SystemClock().now())
+        sending = await broadcasts.send(
+            session,
+            actor,
+            name,
+            {"draft": {"text": TEXT}},
+            announcement_chat_id=None,
+            progress_chat_id=None,
+            progress_message_id=None,
+            now=SystemClock().now(),
+        )
         took = time.perf_counter() - started
     await engine.dispose()
     assert sending.broadcast.id is not None
@@ -91,8 +116,9 @@ async def waiting(sessions: async_sessionmaker[AsyncSession], broadcast_id: int)
     return found["pending"] + found["sending"]
 
 
-async def deliver(url: str, api: str, rate: float, locales: Path, files: Path, broadcast_id: int,
-                  recover: bool = False) -> tuple[int, dict[str, int]]:
+async def deliver(
+    url: str, api: str, rate: float, locales: Path, files: Path, broadcast_id: int, recover: bool = False
+) -> tuple[int, dict[str, int]]:
     """Run a sender until the broadcast has nothing left to send; returns rows sent again at
     start and the final report."""
     engine = create_engine(url)
@@ -122,26 +148,39 @@ def child(url: str, api: str, rate: float, locales: str, files: str) -> None:
     asyncio.run(run())
 
 
-def figures(emulator: BotAPIEmulator, n: int, seconds: float, limit: float, throttled: int,
-            resent_chats: set[int]) -> str:
-    got = Counter(chat for chat in range(FIRST, FIRST + n) for m in emulator.sent(chat) if m.get("text") == SHOWN)
+def figures(
+    emulator: BotAPIEmulator, n: int, seconds: float, limit: float, throttled: int, resent_chats: set[int]
+) -> str:
+    got = Counter(
+        chat for chat in range(FIRST, FIRST + n) for m in emulator.sent(chat) if m.get("text") == SHOWN
+    )
     twice = {chat for chat, count in got.items() if count > 1}
     duplicates = sum(got[chat] - 1 for chat in twice)
     uncounted = sum(got[chat] - 1 for chat in twice - resent_chats)
     missing = {chat for chat in range(FIRST, FIRST + n) if got[chat] == 0}
     delivered = len(got)
     rate = sum(got.values()) / seconds if seconds else 0.0
-    return (f"  delivered to {delivered} of {n} in {seconds:.1f} s: {rate:.1f} messages/s against a limit of "
-            f"{limit:g}/s ({100 * rate / limit:.0f}%); 429s answered: {throttled}\n"
-            f"  missing: {len(missing)} (must be 0)   duplicates: {duplicates}, counted {duplicates - uncounted}, "
-            f"uncounted {uncounted} (must be 0)   rows sent again: {len(resent_chats)}")
+    return (
+        f"  delivered to {delivered} of {n} in {seconds:.1f} s: {rate:.1f} messages/s against a limit of "
+        f"{limit:g}/s ({100 * rate / limit:.0f}%); 429s answered: {throttled}\n"
+        f"  missing: {len(missing)} (must be 0)   duplicates: {duplicates}, "
+        f"counted {duplicates - uncounted}, "
+        f"uncounted {uncounted} (must be 0)   rows sent again: {len(resent_chats)}"
+    )
 
 
 async def resent_chats(url: str, broadcast_id: int) -> set[int]:
     engine = create_engine(url)
     async with session_factory(engine)() as session:
-        chats = set((await session.exec(select(OutboxMessage.chat_id).where(
-            OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.resends > 0))).all())
+        chats = set(
+            (
+                await session.exec(
+                    select(OutboxMessage.chat_id).where(
+                        OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.resends > 0
+                    )
+                )
+            ).all()
+        )
     await engine.dispose()
     return chats
 
@@ -149,8 +188,13 @@ async def resent_chats(url: str, broadcast_id: int) -> set[int]:
 async def sent_count(url: str, broadcast_id: int) -> int:
     engine = create_engine(url)
     async with session_factory(engine)() as session:
-        count = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == OutboxStatus.SENT))).one()
+        count = (
+            await session.exec(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == OutboxStatus.SENT)
+            )
+        ).one()
     await engine.dispose()
     return int(count)
 
@@ -162,8 +206,10 @@ async def main(n: int, limit: float, rate: float, url: str | None) -> None:
     locales = compile_catalogues(workdir / "locales")
     files = workdir / "files"
     await prepare(url, n)
-    print(f"broadcast to {n} subscribers; emulator limit {limit:g}/s (429 + retry_after above it); "
-          f"sender rate {rate:g}/s; database {url.split(':', 1)[0]}")
+    print(
+        f"broadcast to {n} subscribers; emulator limit {limit:g}/s (429 + retry_after above it); "
+        f"sender rate {rate:g}/s; database {url.split(':', 1)[0]}"
+    )
 
     async with BotAPIEmulator() as emulator:
         emulator.rate_limit(limit)
@@ -181,8 +227,17 @@ async def main(n: int, limit: float, rate: float, url: str | None) -> None:
         broadcast_id, _ = await queue(url, "bench-killed")
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.broadcast_bench", "--child", url, emulator.base_url, str(rate), str(locales),
-            str(files), env=env)
+            sys.executable,
+            "-m",
+            "bench.broadcast_bench",
+            "--child",
+            url,
+            emulator.base_url,
+            str(rate),
+            str(locales),
+            str(files),
+            env=env,
+        )
         while await sent_count(url, broadcast_id) < 1:  # the child's start-up (imports) is not sending time
             await asyncio.sleep(0.02)
         started = time.perf_counter()
@@ -191,10 +246,14 @@ async def main(n: int, limit: float, rate: float, url: str | None) -> None:
         process.send_signal(signal.SIGKILL)
         await process.wait()
         killed_at = await sent_count(url, broadcast_id)
-        recovered, report = await deliver(url, emulator.base_url, rate, locales, files, broadcast_id, recover=True)
+        recovered, report = await deliver(
+            url, emulator.base_url, rate, locales, files, broadcast_id, recover=True
+        )
         seconds = time.perf_counter() - started
         print(f"2. killed with SIGKILL after {killed_at} sent, restarted; {recovered} rows were mid-send:")
-        print(figures(emulator, n, seconds, limit, emulator.rate_limited, await resent_chats(url, broadcast_id)))
+        print(
+            figures(emulator, n, seconds, limit, emulator.rate_limited, await resent_chats(url, broadcast_id))
+        )
         print(f"  report: {report}")
 
 
@@ -204,8 +263,12 @@ if __name__ == "__main__":
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=2000, help="subscribers (default 2000)")
-    parser.add_argument("--limit", type=float, default=30.0, help="the emulator's messages/s (Telegram: about 30)")
-    parser.add_argument("--rate", type=float, default=25.0, help="the sender's own messages/s (production: 25)")
+    parser.add_argument(
+        "--limit", type=float, default=30.0, help="the emulator's messages/s (Telegram: about 30)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=25.0, help="the sender's own messages/s (production: 25)"
+    )
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
     asyncio.run(main(args.n, args.limit, args.rate, args.database_url))

@@ -35,17 +35,33 @@ ids = itertools.count(1)
 
 def message(user_id: int, text: str) -> Update:
     user = User(id=user_id, is_bot=False, first_name=f"用户{user_id}", language_code="zh-hans")
-    entities = [MessageEntity(type="bot_command", offset=0, length=len(text))] if text.startswith("/") else None
-    return Update(update_id=next(ids), message=Message(
-        message_id=next(ids), date=datetime.now(UTC), chat=Chat(id=user_id, type="private"), from_user=user,
-        text=text, entities=entities))
+    entities = (
+        [MessageEntity(type="bot_command", offset=0, length=len(text))] if text.startswith("/") else None
+    )
+    return Update(
+        update_id=next(ids),
+        message=Message(
+            message_id=next(ids),
+            date=datetime.now(UTC),
+            chat=Chat(id=user_id, type="private"),
+            from_user=user,
+            text=text,
+            entities=entities,
+        ),
+    )
 
 
 def press(user_id: int, data: str) -> Update:
     user = User(id=user_id, is_bot=False, first_name=f"用户{user_id}", language_code="zh-hans")
-    msg = Message(message_id=next(ids), date=datetime.now(UTC), chat=Chat(id=user_id, type="private"), text="…")
-    return Update(update_id=next(ids), callback_query=CallbackQuery(
-        id=str(next(ids)), from_user=user, chat_instance="1", message=msg, data=data))
+    msg = Message(
+        message_id=next(ids), date=datetime.now(UTC), chat=Chat(id=user_id, type="private"), text="…"
+    )
+    return Update(
+        update_id=next(ids),
+        callback_query=CallbackQuery(
+            id=str(next(ids)), from_user=user, chat_instance="1", message=msg, data=data
+        ),
+    )
 
 
 def journey(user_id: int) -> list[Update]:
@@ -64,7 +80,9 @@ class RoundTrip(LocalSession):
         return await super().make_request(bot, method, timeout)
 
 
-async def drive(dispatcher: Dispatcher, users: int, concurrency: int, round_trip: float) -> tuple[float, list[float]]:
+async def drive(
+    dispatcher: Dispatcher, users: int, concurrency: int, round_trip: float
+) -> tuple[float, list[float]]:
     bot = create_bot(TOKEN, RoundTrip(round_trip))
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
@@ -101,9 +119,12 @@ def report(name: str, elapsed: float, latencies: list[float]) -> float:
     ordered = sorted(latencies)
     rate = len(latencies) / elapsed
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{name:<28} {len(latencies):>6} updates  {rate:>8.0f} updates/s  "
-          f"p50 {statistics.median(ordered) * 1000:6.2f} ms  p99 {ordered[int(len(ordered) * 0.99) - 1] * 1000:7.2f} ms  "
-          f"peak RSS {peak:6.0f} MiB")
+    print(
+        f"{name:<28} {len(latencies):>6} updates  {rate:>8.0f} updates/s  "
+        f"p50 {statistics.median(ordered) * 1000:6.2f} ms  "
+        f"p99 {ordered[int(len(ordered) * 0.99) - 1] * 1000:7.2f} ms  "
+        f"peak RSS {peak:6.0f} MiB"
+    )
     return rate
 
 
@@ -123,4 +144,4 @@ async def main(users: int, concurrency: int, round_trip_ms: int) -> None:
 
 if __name__ == "__main__":
     arguments = [int(a) for a in sys.argv[1:4]]
-    asyncio.run(main(*(arguments + [500, 20, 0][len(arguments):])))
+    asyncio.run(main(*(arguments + [500, 20, 0][len(arguments) :])))

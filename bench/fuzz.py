@@ -27,8 +27,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sequences", type=int, default=300)
     parser.add_argument("--steps", type=int, default=15, help="steps per sequence at most (default 15)")
     parser.add_argument("--seed", type=int, default=None, help="default: a random one, printed")
-    parser.add_argument("--keep-going", action="store_true",
-                        help="count violations instead of stopping at the first")
+    parser.add_argument(
+        "--keep-going", action="store_true", help="count violations instead of stopping at the first"
+    )
     return parser.parse_args(argv)
 
 
@@ -53,23 +54,31 @@ def show(figures: journeys.Figures, seconds: float) -> str:
     kinds, sequences, steps = figures.violations, max(figures.sequences, 1), max(figures.steps, 1)
     once = 100 * figures.answered_once / figures.presses if figures.presses else 100.0
     starts = ", ".join(f"{name} {count}" for name, count in figures.worlds.most_common())
-    by_rule = ", ".join(f"{rule} {count} ({1000 * figures.rule_seconds[rule] / count:.0f})"
-                        for rule, count in figures.rules.most_common())
-    return "\n".join([
-        f"  sequences: {figures.sequences} (starting from: {starts})",
-        f"  steps: {figures.steps}   updates delivered: {figures.updates}",
-        f"  presses: {figures.presses}, answered exactly once: {figures.answered_once} ({once:.2f}%)",
-        (f"  unhandled exceptions: {kinds['unhandled exception'] + kinds['exception escaped']}   "
-         f"dead letters: {kinds['dead letter']}   refusals: {kinds['Telegram refusal']}"),
-        "  refusals as Telegram gives them to a bot doing right (not counted above): "
-        + (", ".join(f"{n} {what}" for what, n in figures.tolerated_refusals.most_common()) or "none"),
-        f"  invariant violations: {sum(kinds.values())}"
-        + "".join(f"\n    {count:6d}  {kind}" for kind, count in kinds.most_common()),
-        (f"  run time: {seconds:.1f} s: {1000 * seconds / sequences:.0f} ms a sequence (setting it up "
-         f"{1000 * figures.setup_seconds / sequences:.0f} ms), {1000 * seconds / steps:.1f} ms a step "
-         f"(checking the promises {1000 * figures.check_seconds / steps:.1f} ms)"),
-        f"  steps by rule (count, ms each): {by_rule}",
-    ])
+    by_rule = ", ".join(
+        f"{rule} {count} ({1000 * figures.rule_seconds[rule] / count:.0f})"
+        for rule, count in figures.rules.most_common()
+    )
+    return "\n".join(
+        [
+            f"  sequences: {figures.sequences} (starting from: {starts})",
+            f"  steps: {figures.steps}   updates delivered: {figures.updates}",
+            f"  presses: {figures.presses}, answered exactly once: {figures.answered_once} ({once:.2f}%)",
+            (
+                f"  unhandled exceptions: {kinds['unhandled exception'] + kinds['exception escaped']}   "
+                f"dead letters: {kinds['dead letter']}   refusals: {kinds['Telegram refusal']}"
+            ),
+            "  refusals as Telegram gives them to a bot doing right (not counted above): "
+            + (", ".join(f"{n} {what}" for what, n in figures.tolerated_refusals.most_common()) or "none"),
+            f"  invariant violations: {sum(kinds.values())}"
+            + "".join(f"\n    {count:6d}  {kind}" for kind, count in kinds.most_common()),
+            (
+                f"  run time: {seconds:.1f} s: {1000 * seconds / sequences:.0f} ms a sequence (setting it up "
+                f"{1000 * figures.setup_seconds / sequences:.0f} ms), {1000 * seconds / steps:.1f} ms a step "
+                f"(checking the promises {1000 * figures.check_seconds / steps:.1f} ms)"
+            ),
+            f"  steps by rule (count, ms each): {by_rule}",
+        ]
+    )
 
 
 def failing_sequence(failure: BaseException) -> str:
@@ -88,16 +97,24 @@ def main(argv: list[str]) -> int:
     # The machine collects what the bot logs at ERROR, as a violation; nothing is printed as it runs.
     logging.getLogger().setLevel(logging.ERROR)
     logging.getLogger().addHandler(logging.NullHandler())
-    print(f"random journeys: {args.sequences} sequences of up to {args.steps} steps, seed {chosen}"
-          f"{', keep going' if args.keep_going else ''}")
+    print(
+        f"random journeys: {args.sequences} sequences of up to {args.steps} steps, seed {chosen}"
+        f"{', keep going' if args.keep_going else ''}"
+    )
     started = time.perf_counter()
     seeded = journeys.seeded()
-    print(f"  seeded worlds ({', '.join(seeded.snapshots)}) built in {seeded.build_seconds:.1f} s "
-          "(once per process)")
+    print(
+        f"  seeded worlds ({', '.join(seeded.snapshots)}) built in {seeded.build_seconds:.1f} s "
+        "(once per process)"
+    )
     Reporting.keep_going = args.keep_going
     profile = settings(
-        max_examples=args.sequences, stateful_step_count=args.steps, deadline=None, database=None,
-        suppress_health_check=list(HealthCheck), print_blob=True,
+        max_examples=args.sequences,
+        stateful_step_count=args.steps,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
         phases=[Phase.generate] if args.keep_going else [Phase.generate, Phase.shrink],
     )
     failure: BaseException | None = None

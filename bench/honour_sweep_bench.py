@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, text
-from sqlmodel import select
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import select
 
 from models import Campaign, Honour, Nomination, OutboxMessage, Person, Role, RoleAssignment
 from models.db import create_engine, migrate, session_factory
@@ -62,31 +62,103 @@ async def fill(url: str, count: int, downtime: timedelta) -> None:
     previous = NOW - downtime
     span = (add_years(previous, 3) - previous) / count
     async with engine.begin() as conn:
-        await conn.execute(insert(Person), [
-            {"id": BASE + i, "telegram_id": 10_000_000 + i, "name": f"获奖者{i}", "language": "zh_CN",
-             "consent_at": previous, "subscribed": True} for i in range(1, PEOPLE + 3)])
-        await conn.execute(insert(RoleAssignment), [
-            {"person_id": BASE + PEOPLE + 1, "role": Role.OFFICE, "organisation_id": None, "granted_at": previous},
-            {"person_id": BASE + PEOPLE + 2, "role": Role.RECOMMENDER, "organisation_id": 1, "granted_at": previous}])
-        await conn.execute(insert(Campaign), [
-            {"id": 1000 + year - 2023, "year": year, "honours": ["STAR"], **{f: previous for f in (
-                "nomination_opens", "nomination_closes", "precheck_deadline", "review_opens", "review_closes",
-                "announcement_at", "created_at")}} for year in (2024, 2025, 2026, 2027)])
+        await conn.execute(
+            insert(Person),
+            [
+                {
+                    "id": BASE + i,
+                    "telegram_id": 10_000_000 + i,
+                    "name": f"获奖者{i}",
+                    "language": "zh_CN",
+                    "consent_at": previous,
+                    "subscribed": True,
+                }
+                for i in range(1, PEOPLE + 3)
+            ],
+        )
+        await conn.execute(
+            insert(RoleAssignment),
+            [
+                {
+                    "person_id": BASE + PEOPLE + 1,
+                    "role": Role.OFFICE,
+                    "organisation_id": None,
+                    "granted_at": previous,
+                },
+                {
+                    "person_id": BASE + PEOPLE + 2,
+                    "role": Role.RECOMMENDER,
+                    "organisation_id": 1,
+                    "granted_at": previous,
+                },
+            ],
+        )
+        await conn.execute(
+            insert(Campaign),
+            [
+                {
+                    "id": 1000 + year - 2023,
+                    "year": year,
+                    "honours": ["STAR"],
+                    **{
+                        f: previous
+                        for f in (
+                            "nomination_opens",
+                            "nomination_closes",
+                            "precheck_deadline",
+                            "review_opens",
+                            "review_closes",
+                            "announcement_at",
+                            "created_at",
+                        )
+                    },
+                }
+                for year in (2024, 2025, 2026, 2027)
+            ],
+        )
     for start in range(0, count, CHUNK):
         nominations, rows = [], []
         for i in range(start + 1, min(count, start + CHUNK) + 1):
             until = previous + span * i
             awarded = add_years(until, -3)
             step = sweep_step("valid", until, None, previous)
-            nominations.append({"id": i, "campaign_id": 1001 + i % 4, "honour": "STAR", "applicant_id": BASE + 1 + i % PEOPLE,
-                                "organisation_id": 1, "stage": "approved", "fields": {}, "version": 1,
-                                "created_at": awarded, "updated_at": awarded})
-            rows.append({"id": i, "certificate_no": f"GD-{2024 + i % 4}-STAR-{i:07d}", "nomination_id": i,
-                         "campaign_id": 1001 + i % 4, "campaign_year": 2024 + i % 4, "honour": "STAR",
-                         "holder_id": BASE + 1 + i % PEOPLE, "holder_name": f"获奖者{i}", "unit": "", "city": "广州",
-                         "organisation_id": 1, "status": "valid", "valid_from": awarded, "valid_until": until,
-                         "next_due_at": step.next_due_at, "reminded_days": step.reminded,
-                         "certificate_sha256": "", "awarded_at": awarded, "revoke_reason": ""})
+            nominations.append(
+                {
+                    "id": i,
+                    "campaign_id": 1001 + i % 4,
+                    "honour": "STAR",
+                    "applicant_id": BASE + 1 + i % PEOPLE,
+                    "organisation_id": 1,
+                    "stage": "approved",
+                    "fields": {},
+                    "version": 1,
+                    "created_at": awarded,
+                    "updated_at": awarded,
+                }
+            )
+            rows.append(
+                {
+                    "id": i,
+                    "certificate_no": f"GD-{2024 + i % 4}-STAR-{i:07d}",
+                    "nomination_id": i,
+                    "campaign_id": 1001 + i % 4,
+                    "campaign_year": 2024 + i % 4,
+                    "honour": "STAR",
+                    "holder_id": BASE + 1 + i % PEOPLE,
+                    "holder_name": f"获奖者{i}",
+                    "unit": "",
+                    "city": "广州",
+                    "organisation_id": 1,
+                    "status": "valid",
+                    "valid_from": awarded,
+                    "valid_until": until,
+                    "next_due_at": step.next_due_at,
+                    "reminded_days": step.reminded,
+                    "certificate_sha256": "",
+                    "awarded_at": awarded,
+                    "revoke_reason": "",
+                }
+            )
         async with engine.begin() as conn:
             await conn.execute(insert(Nomination), nominations)
             await conn.execute(insert(Honour), rows)
@@ -102,8 +174,9 @@ async def run_sweep(url: str) -> None:
     sessions = session_factory(engine)
     async with sessions() as session:
         total = (await session.exec(select(func.count()).select_from(Honour))).one()
-        due = (await session.exec(select(func.count()).select_from(Honour).where(
-            Honour.next_due_at <= NOW))).one()
+        due = (
+            await session.exec(select(func.count()).select_from(Honour).where(Honour.next_due_at <= NOW))
+        ).one()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     async with sessions() as session:
@@ -117,9 +190,14 @@ async def run_sweep(url: str) -> None:
         queued = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"database: {engine.dialect.name}; honours: {total:,}; due at the sweep: {due:,}")
-    print(f"sweep: {elapsed:.2f} s — {report.reminded:,} reminders, {report.expired:,} expiries, "
-          f"{report.messages:,} outbox rows ({queued:,} queued)")
-    print(f"second sweep at the same time: {idle * 1000:.1f} ms, {again.reminded + again.expired} honours touched")
+    print(
+        f"sweep: {elapsed:.2f} s — {report.reminded:,} reminders, {report.expired:,} expiries, "
+        f"{report.messages:,} outbox rows ({queued:,} queued)"
+    )
+    print(
+        f"second sweep at the same time: {idle * 1000:.1f} ms, "
+        f"{again.reminded + again.expired} honours touched"
+    )
     print(f"peak memory (ru_maxrss): {peak / 1024:.1f} MiB (before the sweep: {before / 1024:.1f} MiB)")
     await engine.dispose()
 
@@ -134,8 +212,9 @@ def main() -> None:
         print(f"filled {count:,} honours in {time.perf_counter() - started:.1f} s")
         return
     url = asyncio.run(prepare(kind))
-    subprocess.run([sys.executable, "-m", "bench.honour_sweep_bench", "--fill", str(count), str(hours), url],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "bench.honour_sweep_bench", "--fill", str(count), str(hours), url], check=True
+    )
     asyncio.run(run_sweep(url))
 
 

@@ -63,7 +63,10 @@ async def verify(settings: Settings) -> int:
     if report.intact:
         print(f"audit log intact: {report.checked} records")
         return 0
-    print(f"audit log BROKEN at record {report.first_broken}: {report.problem} ({report.checked} records verified before it)")
+    print(
+        f"audit log BROKEN at record {report.first_broken}: {report.problem} "
+        f"({report.checked} records verified before it)"
+    )
     return 1
 
 

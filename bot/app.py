@@ -31,8 +31,25 @@ from scheduler.leader import Leadership
 from services.ports import Clock, SystemClock
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "menu", "selfcheck", "nominate", "mystatus", "campaign", "cards", "publicity", "honours", "verify",
-            "subscribe", "cancel", "help", "lang", "privacy", "mydata", "forget")
+COMMANDS = (
+    "start",
+    "menu",
+    "selfcheck",
+    "nominate",
+    "mystatus",
+    "campaign",
+    "cards",
+    "publicity",
+    "honours",
+    "verify",
+    "subscribe",
+    "cancel",
+    "help",
+    "lang",
+    "privacy",
+    "mydata",
+    "forget",
+)
 
 
 @dataclass
@@ -77,8 +94,13 @@ class App:
                 try:
                     if scheduler is None and await leadership.try_acquire():
                         scheduler = create_scheduler(self.settings.zone)
-                        register_jobs(scheduler, self.sessions, self.clock,
-                                      rereview_days=self.settings.rereview_reminder_days, run_now=True)
+                        register_jobs(
+                            scheduler,
+                            self.sessions,
+                            self.clock,
+                            rereview_days=self.settings.rereview_reminder_days,
+                            run_now=True,
+                        )
                         scheduler.start()
                         log.info("this process runs the scheduler")
                     elif scheduler is not None and not await leadership.still_held():
@@ -96,7 +118,9 @@ class App:
             await leadership.release()
 
 
-def storage_for(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> tuple[BaseStorage | None, BaseEventIsolation | None]:
+def storage_for(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage | None, BaseEventIsolation | None]:
     """FSM storage shared by every worker (Redis when configured, else the factory's SQL storage),
     always with the factory's in-process event isolation. Every update runs from the inbox, and the
     inbox lets one worker at a time hold a chat, so no two processes run one chat's updates at once.
@@ -115,8 +139,12 @@ def bot_session(settings: Settings) -> BaseSession:
     return AiohttpSession()
 
 
-async def build_app(settings: Settings, session: BaseSession | None = None, clock: Clock | None = None,
-                    token: str | None = None) -> App:
+async def build_app(
+    settings: Settings,
+    session: BaseSession | None = None,
+    clock: Clock | None = None,
+    token: str | None = None,
+) -> App:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.effective_database_url)
     await migrate(engine)
@@ -128,8 +156,13 @@ async def build_app(settings: Settings, session: BaseSession | None = None, cloc
     bot = create_bot(token or settings.bot_token or "", session or bot_session(settings))
     inbox = InboxProcessor(dispatcher, bot, sessions, clock)
     sender = OutboxSender(
-        bot, sessions, outbox_renderer(i18n), clock, files_dir=files_dir(settings),
-        default_locale=settings.default_locale, shared=shared_pace(settings),
+        bot,
+        sessions,
+        outbox_renderer(i18n),
+        clock,
+        files_dir=files_dir(settings),
+        default_locale=settings.default_locale,
+        shared=shared_pace(settings),
     )
     dispatcher["outbox"] = sender  # replies go out at the pace of everything else the bot sends
     return App(settings, engine, sessions, i18n, clock, dispatcher, bot, inbox, sender)
@@ -152,6 +185,7 @@ async def register_commands(app: App) -> None:
     """The command menu in both languages: Chinese by default, English for English clients."""
     for locale, language_code in (("zh_CN", None), ("en", "en")):
         commands = [
-            BotCommand(command=name, description=app.i18n.gettext(f"command.{name}", locale=locale)) for name in COMMANDS
+            BotCommand(command=name, description=app.i18n.gettext(f"command.{name}", locale=locale))
+            for name in COMMANDS
         ]
         await app.bot(SetMyCommands(commands=commands, language_code=language_code))

@@ -9,14 +9,34 @@ from typing import Any
 
 TEXT_LIMIT, CAPTION_LIMIT, ALERT_LIMIT = 4096, 1024, 200
 CALLBACK_DATA_BYTES, BUTTONS_LIMIT, ROW_LIMIT = 64, 100, 8
-TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code",
-                  "pre", "blockquote", "tg-emoji"})
+TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-emoji",
+    }
+)
 ENTITIES = frozenset({"lt", "gt", "amp", "quot"})
 SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "sendMediaGroup"})
 EDITS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
 FILE_FIELDS = {"sendDocument": "document", "sendPhoto": "photo"}
-NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are exactly "
-                "the same as a current content and reply markup of the message")
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
@@ -38,12 +58,12 @@ class _Html(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in TAGS:
-            raise Refused(400, f"Bad Request: can't parse entities: Unsupported start tag \"{tag}\"")
+            raise Refused(400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"')
         self.open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open or self.open[-1] != tag:
-            raise Refused(400, f"Bad Request: can't parse entities: Unexpected end tag \"{tag}\"")
+            raise Refused(400, f'Bad Request: can\'t parse entities: Unexpected end tag "{tag}"')
         self.open.pop()
 
     def handle_data(self, data: str) -> None:
@@ -53,7 +73,7 @@ class _Html(HTMLParser):
 
     def handle_entityref(self, name: str) -> None:
         if name not in ENTITIES:
-            raise Refused(400, f"Bad Request: can't parse entities: Unsupported HTML entity \"&{name};\"")
+            raise Refused(400, f'Bad Request: can\'t parse entities: Unsupported HTML entity "&{name};"')
         self.length += 1
 
     def handle_charref(self, name: str) -> None:
@@ -64,7 +84,11 @@ class _Html(HTMLParser):
         if self.rawdata:  # an unfinished tag such as "a <b"
             raise Refused(400, "Bad Request: can't parse entities: Unclosed start tag")
         if self.open:
-            raise Refused(400, f"Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"{self.open[-1]}\"")
+            raise Refused(
+                400,
+                "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
+                f'"{self.open[-1]}"',
+            )
 
 
 def shown_length(text: str, parse_mode: str | None) -> int:
@@ -190,7 +214,10 @@ class BotAPIRules:
             if method == "editMessageReplyMarkup":
                 self.messages[key] = (old_text, params.get("reply_markup") or None)
             else:
-                self.messages[key] = (result.get("text", result.get("caption")), params.get("reply_markup") or None)
+                self.messages[key] = (
+                    result.get("text", result.get("caption")),
+                    params.get("reply_markup") or None,
+                )
             for name in ("document", "photo"):
                 value = result.get(name)
                 for item in value if isinstance(value, list) else [value] if value else []:

@@ -1,11 +1,11 @@
 """Settings from the environment and `.env`. A bad value stops start-up with one line naming it."""
 
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 LOCALES = ("zh_CN", "en")
 

@@ -30,15 +30,23 @@ from services.ports import Clock
 
 
 def create_dispatcher(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], i18n: I18n, clock: Clock,
-    storage: BaseStorage | None = None, events_isolation: BaseEventIsolation | None = None,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    clock: Clock,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
     file_store = FileStore(settings.data_dir / "files")
     dispatcher = Dispatcher(
         storage=storage or SqlStorage(sessions),
         # Without isolation, two updates from one person at once lose FSM writes (FACTS.md).
         events_isolation=events_isolation or SimpleEventIsolation(),
-        settings=settings, office_ids=settings.office_ids, i18n=i18n, zone=settings.zone, file_store=file_store,
+        settings=settings,
+        office_ids=settings.office_ids,
+        i18n=i18n,
+        zone=settings.zone,
+        file_store=file_store,
     )
     # Outer middlewares run in this order, after aiogram's own error, user-context and FSM ones.
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock, file_store, refuse))

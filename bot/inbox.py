@@ -48,8 +48,14 @@ def malformed(error: Exception) -> str:
 
 class InboxProcessor:
     def __init__(
-        self, dispatcher: Dispatcher, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: Clock, *,
-        max_chats: int = 32, lease: timedelta = timedelta(seconds=30),
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        max_chats: int = 32,
+        lease: timedelta = timedelta(seconds=30),
         retry_after: timedelta = timedelta(seconds=5),
     ) -> None:
         self.dispatcher, self.bot, self.sessions, self.clock = dispatcher, bot, sessions, clock

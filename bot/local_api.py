@@ -23,7 +23,9 @@ SENDS_WITH_FILE = {"sendDocument": "document", "sendPhoto": "photo"}
 
 
 class LocalSession(BaseSession):
-    def __init__(self, on_request: Callable[[TelegramMethod[Any], dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self, on_request: Callable[[TelegramMethod[Any], dict[str, Any]], None] | None = None
+    ) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
         self.results: list[Any] = []  # what each request returned (a refusal as its Refused)
@@ -32,7 +34,9 @@ class LocalSession(BaseSession):
         self.rules = BotAPIRules(files=self.files)
         self._message_ids = itertools.count(1000)
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None) -> TelegramType:
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
         self.requests.append(method)
         name = method.__api_method__
         params = self.prepare_value(method.model_dump(warnings=False), bot=bot, files={}, _dumps_json=False)
@@ -56,9 +60,16 @@ class LocalSession(BaseSession):
         if name == "getMe":
             return BOT_USER
         if name == "getFile":
-            return {"file_id": method.file_id, "file_unique_id": method.file_id[:16], "file_path": method.file_id,
-                    "file_size": len(self.files.get(method.file_id, b""))}
-        if name in ("sendMessage", "editMessageText", "editMessageReplyMarkup", "editMessageCaption") or name in SENDS_WITH_FILE:
+            return {
+                "file_id": method.file_id,
+                "file_unique_id": method.file_id[:16],
+                "file_path": method.file_id,
+                "file_size": len(self.files.get(method.file_id, b"")),
+            }
+        if (
+            name in ("sendMessage", "editMessageText", "editMessageReplyMarkup", "editMessageCaption")
+            or name in SENDS_WITH_FILE
+        ):
             return await self._message(method, name)
         return True
 
@@ -81,7 +92,9 @@ class LocalSession(BaseSession):
             if name == "sendDocument":
                 message["document"] = {"file_id": file_id, "file_unique_id": file_id[:16]}
             else:
-                message["photo"] = [{"file_id": file_id, "file_unique_id": file_id[:16], "width": 1, "height": 1}]
+                message["photo"] = [
+                    {"file_id": file_id, "file_unique_id": file_id[:16], "width": 1, "height": 1}
+                ]
         return message
 
     async def _keep_file(self, file: InputFile | str) -> str:
@@ -93,7 +106,11 @@ class LocalSession(BaseSession):
         return file_id
 
     async def stream_content(
-        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30, chunk_size: int = 65536,
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
         file_id = url.rsplit("/", 1)[-1]

@@ -54,7 +54,14 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendDocument, SendMessage, SendPhoto, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import delete, func, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -91,8 +98,12 @@ def render_plain(row: OutboxMessage, locale: str) -> tuple[str, InlineKeyboardMa
     buttons carry their action token as `t:<token>`."""
     text = row.template.format(**_escaped(row.params))
     lines = [
-        [InlineKeyboardButton(text=b["label"].format(**_escaped(b.get("params") or {})), callback_data="t:" + b["token"])
-         for b in line]
+        [
+            InlineKeyboardButton(
+                text=b["label"].format(**_escaped(b.get("params") or {})), callback_data="t:" + b["token"]
+            )
+            for b in line
+        ]
         for line in row.buttons
     ]
     return text, InlineKeyboardMarkup(inline_keyboard=lines) if lines else None
@@ -105,8 +116,13 @@ def _escaped(params: dict[str, Any]) -> dict[str, Any]:
 class RateLimiter:
     """A token bucket: at most `rate` acquisitions a second on average, bursts of at most `burst`."""
 
-    def __init__(self, rate: float, burst: float = 1.0, monotonic: Monotonic = time.monotonic,
-                 sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate, self.burst, self.monotonic, self.sleep = rate, float(burst), monotonic, sleep
@@ -135,15 +151,32 @@ class _Claimed:
 
 class OutboxSender:
     def __init__(
-        self, bot: Bot, sessions: async_sessionmaker[AsyncSession], render: Render, clock: Clock, *,
-        files_dir: Path, default_locale: str = "zh_CN", rate: float = 25.0, per_chat_interval: float = 1.0,
-        max_attempts: int = 5, max_backoff: float = 300.0, concurrency: int = 4, progress_every: float = 3.0,
-        monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep, shared: SharedPace | None = None,
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        render: Render,
+        clock: Clock,
+        *,
+        files_dir: Path,
+        default_locale: str = "zh_CN",
+        rate: float = 25.0,
+        per_chat_interval: float = 1.0,
+        max_attempts: int = 5,
+        max_backoff: float = 300.0,
+        concurrency: int = 4,
+        progress_every: float = 3.0,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        shared: SharedPace | None = None,
     ) -> None:
         self.bot, self.sessions, self.render, self.clock = bot, sessions, render, clock
         self.shared = shared  # the pace of every worker, when there are several
         self.files_dir, self.default_locale = Path(files_dir), default_locale
-        self.per_chat_interval, self.max_attempts, self.max_backoff = per_chat_interval, max_attempts, max_backoff
+        self.per_chat_interval, self.max_attempts, self.max_backoff = (
+            per_chat_interval,
+            max_attempts,
+            max_backoff,
+        )
         self.concurrency = max(1, concurrency)
         self.monotonic, self.sleep = monotonic, sleep
         self.limiter = RateLimiter(rate, monotonic=monotonic, sleep=sleep)
@@ -195,14 +228,20 @@ class OutboxSender:
         """At start: rows this host's dead processes (a crash, a kill) left mid-send are sent again,
         and counted. Returns how many."""
         async with self.sessions() as session:
-            holders = (await session.exec(select(OutboxMessage.claimed_by).distinct().where(
-                col(OutboxMessage.status) == OutboxStatus.SENDING))).all()
+            holders = (
+                await session.exec(
+                    select(OutboxMessage.claimed_by)
+                    .distinct()
+                    .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+                )
+            ).all()
         if not holders:
             return 0
         dead = [holder for holder in holders if holder is not None and gone_here(holder)]
         # No holder: claimed before senders said who they are, by a process that is gone now.
-        return await self._send_again(or_(col(OutboxMessage.claimed_by).in_(dead),
-                                          col(OutboxMessage.claimed_by).is_(None)))
+        return await self._send_again(
+            or_(col(OutboxMessage.claimed_by).in_(dead), col(OutboxMessage.claimed_by).is_(None))
+        )
 
     async def _send_again_stale(self) -> int:
         """Rows claimed longer ago than any send takes: their sender died, wherever it ran."""
@@ -211,15 +250,25 @@ class OutboxSender:
     async def _send_again(self, which: Any) -> int:
         async with self.sessions() as session:
             result = await session.exec(
-                update(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.SENDING, which)
-                .values(status=OutboxStatus.PENDING, claimed_by=None, claimed_at=None, error=RESENT,
-                        resends=OutboxMessage.resends + 1, not_before=self.clock.now())
+                update(OutboxMessage)
+                .where(col(OutboxMessage.status) == OutboxStatus.SENDING, which)
+                .values(
+                    status=OutboxStatus.PENDING,
+                    claimed_by=None,
+                    claimed_at=None,
+                    error=RESENT,
+                    resends=OutboxMessage.resends + 1,
+                    not_before=self.clock.now(),
+                )
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
         if result.rowcount:
-            log.warning("%s outbox messages were being sent when their sender died: sending them again "
-                        "(each may arrive twice)", result.rowcount)
+            log.warning(
+                "%s outbox messages were being sent when their sender died: sending them again "
+                "(each may arrive twice)",
+                result.rowcount,
+            )
         return int(result.rowcount or 0)
 
     async def report(self, broadcast_id: int | None = None) -> dict[str, int]:
@@ -259,8 +308,9 @@ class OutboxSender:
                 if await self._deliver(claimed):
                     handled[0] += 1
 
-        results = await asyncio.gather(*(worker() for _ in range(min(self.concurrency, max(limit, 0)))),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(worker() for _ in range(min(self.concurrency, max(limit, 0)))), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -301,12 +351,20 @@ class OutboxSender:
             if self.paused_for():
                 break
             if view.chat_id is not None and view.message_id is not None:
-                text, _ = self.render(OutboxMessage(chat_id=view.chat_id, template=view.template, params=view.params),
-                                      view.locale)
+                text, _ = self.render(
+                    OutboxMessage(chat_id=view.chat_id, template=view.template, params=view.params),
+                    view.locale,
+                )
                 await self.limiter.acquire()
                 try:
-                    await self.bot(EditMessageText(chat_id=view.chat_id, message_id=view.message_id, text=text,
-                                                   parse_mode=ParseMode.HTML))
+                    await self.bot(
+                        EditMessageText(
+                            chat_id=view.chat_id,
+                            message_id=view.message_id,
+                            text=text,
+                            parse_mode=ParseMode.HTML,
+                        )
+                    )
                     edited += 1
                 except TelegramRetryAfter as exc:
                     self.pause(float(exc.retry_after))
@@ -315,7 +373,9 @@ class OutboxSender:
                     log.info("broadcast %s: progress not shown now: %s", view.broadcast_id, exc)
                     continue  # try again next time
                 except TelegramAPIError as exc:  # a deleted message or a blocked bot will not get better by
-                    log.info("broadcast %s: progress not shown: %s", view.broadcast_id, exc.message)  # retrying
+                    log.info(
+                        "broadcast %s: progress not shown: %s", view.broadcast_id, exc.message
+                    )  # retrying
             async with self.sessions() as session:
                 await broadcasts.progress_shown(session, view, self.clock.now())
         return edited
@@ -329,7 +389,8 @@ class OutboxSender:
             now = self.clock.now()
             async with self.sessions() as session:
                 query = select(OutboxMessage).where(
-                    col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.not_before) <= now)
+                    col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.not_before) <= now
+                )
                 if busy:
                     query = query.where(col(OutboxMessage.chat_id).not_in(busy))
                 # SQLite renders no FOR UPDATE (BEGIN IMMEDIATE already holds the write lock).
@@ -337,8 +398,11 @@ class OutboxSender:
                 row = (await session.exec(query)).first()
                 if row is None:
                     return None
-                person = (await session.exec(
-                    select(Person.language, Person.blocked_at).where(Person.telegram_id == row.chat_id))).first()
+                person = (
+                    await session.exec(
+                        select(Person.language, Person.blocked_at).where(Person.telegram_id == row.chat_id)
+                    )
+                ).first()
                 blocked = person is not None and person[1] is not None
                 target = OutboxStatus.BLOCKED if blocked else OutboxStatus.SENDING
                 values: dict[str, Any] = {"status": target, "claimed_by": self.worker, "claimed_at": now}
@@ -347,7 +411,8 @@ class OutboxSender:
                 result = await session.exec(
                     update(OutboxMessage)
                     .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == OutboxStatus.PENDING)
-                    .values(**values).execution_options(synchronize_session=False)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
                 )
                 if result.rowcount != 1:  # another worker took it between our read and write
                     await session.rollback()
@@ -371,14 +436,29 @@ class OutboxSender:
                 raise FileNotFoundError(f"document missing: {row.document_path}")
             filename = str(row.params.get("file_name") or path.name)
             if row.params.get("photo"):  # an announcement's image is shown as a picture
-                return SendPhoto(chat_id=row.chat_id, photo=FSInputFile(path, filename=filename),
-                                 caption=text or None, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                 protect_content=row.protect)
-            return SendDocument(chat_id=row.chat_id, document=FSInputFile(path, filename=filename),
-                                caption=text or None, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                protect_content=row.protect)
-        return SendMessage(chat_id=row.chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                           protect_content=row.protect)
+                return SendPhoto(
+                    chat_id=row.chat_id,
+                    photo=FSInputFile(path, filename=filename),
+                    caption=text or None,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    protect_content=row.protect,
+                )
+            return SendDocument(
+                chat_id=row.chat_id,
+                document=FSInputFile(path, filename=filename),
+                caption=text or None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                protect_content=row.protect,
+            )
+        return SendMessage(
+            chat_id=row.chat_id,
+            text=text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            protect_content=row.protect,
+        )
 
     async def _deliver(self, claimed: _Claimed, chat_paced: bool = True) -> bool:
         """Send one claimed row and record the outcome; False if it was put back unsent."""
@@ -448,10 +528,17 @@ class OutboxSender:
 
     async def _next_reply(self, update_id: int) -> OutboxMessage | None:
         async with self.sessions() as session:
-            return (await session.exec(
-                select(OutboxMessage).where(col(OutboxMessage.update_id) == update_id,
-                                            col(OutboxMessage.status) == OutboxStatus.PENDING)
-                .order_by(col(OutboxMessage.id)).limit(1))).first()
+            return (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(
+                        col(OutboxMessage.update_id) == update_id,
+                        col(OutboxMessage.status) == OutboxStatus.PENDING,
+                    )
+                    .order_by(col(OutboxMessage.id))
+                    .limit(1)
+                )
+            ).first()
 
     async def _claim(self, row: OutboxMessage) -> bool:
         now = self.clock.now()
@@ -475,11 +562,21 @@ class OutboxSender:
         if answer.text:
             now = self.clock.now()
             async with self.sessions() as session:
-                session.add(OutboxMessage(chat_id=row.chat_id, template="reply:SendMessage", update_id=row.update_id,
-                                          call={"method": "SendMessage", "fields": {"chat_id": row.chat_id,
-                                                                                   "text": html.escape(answer.text)}},
-                                          # An answer sent again after a crash may have shown: so may this.
-                                          resends=row.resends, not_before=now, created_at=now))
+                session.add(
+                    OutboxMessage(
+                        chat_id=row.chat_id,
+                        template="reply:SendMessage",
+                        update_id=row.update_id,
+                        call={
+                            "method": "SendMessage",
+                            "fields": {"chat_id": row.chat_id, "text": html.escape(answer.text)},
+                        },
+                        # An answer sent again after a crash may have shown: so may this.
+                        resends=row.resends,
+                        not_before=now,
+                        created_at=now,
+                    )
+                )
                 await session.commit()
 
     async def _sent(self, row: OutboxMessage, message: Any, error: str = "") -> None:
@@ -493,8 +590,13 @@ class OutboxSender:
                 if row.update_id is not None and row.resends == 0:
                     await self._forget(row.id)
                 else:
-                    await self._finish(row.id, status=OutboxStatus.SENT, sent_at=self.clock.now(),
-                                       telegram_message_id=message_id, error=error)
+                    await self._finish(
+                        row.id,
+                        status=OutboxStatus.SENT,
+                        sent_at=self.clock.now(),
+                        telegram_message_id=message_id,
+                        error=error,
+                    )
                 return
             except Exception:  # noqa: BLE001  (the row stays SENDING: sent again later, and counted)
                 if attempt == 2:
@@ -516,7 +618,8 @@ class OutboxSender:
             await session.exec(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status).in_(IN_FLIGHT))
-                .values(**values).execution_options(synchronize_session=False)
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
             await session.commit()
 
@@ -528,8 +631,13 @@ class OutboxSender:
             await self._finish(row.id, status=OutboxStatus.FAILED, attempts=attempts, error=error)
             return
         delay = min(2.0**attempts, self.max_backoff)
-        await self._finish(row.id, status=OutboxStatus.PENDING, attempts=attempts, error=error,
-                           not_before=self.clock.now() + timedelta(seconds=delay))
+        await self._finish(
+            row.id,
+            status=OutboxStatus.PENDING,
+            attempts=attempts,
+            error=error,
+            not_before=self.clock.now() + timedelta(seconds=delay),
+        )
 
     async def _blocked(self, row: OutboxMessage, error: str) -> None:
         """The recipient blocked the bot (or it left their group): mark the row, the person and
@@ -540,18 +648,23 @@ class OutboxSender:
             await session.exec(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status).in_(IN_FLIGHT))
-                .values(status=OutboxStatus.BLOCKED, error=error).execution_options(synchronize_session=False)
+                .values(status=OutboxStatus.BLOCKED, error=error)
+                .execution_options(synchronize_session=False)
             )
             await session.exec(
                 update(OutboxMessage)
-                .where(col(OutboxMessage.chat_id) == row.chat_id, col(OutboxMessage.status) == OutboxStatus.PENDING)
+                .where(
+                    col(OutboxMessage.chat_id) == row.chat_id,
+                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                )
                 .values(status=OutboxStatus.BLOCKED, error="recipient has blocked the bot")
                 .execution_options(synchronize_session=False)
             )
             await session.exec(
                 update(Person)
                 .where(col(Person.telegram_id) == row.chat_id, col(Person.blocked_at).is_(None))
-                .values(blocked_at=now).execution_options(synchronize_session=False)
+                .values(blocked_at=now)
+                .execution_options(synchronize_session=False)
             )
             await session.commit()
 

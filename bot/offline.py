@@ -69,23 +69,44 @@ class Terminal:
         return self.app.i18n.gettext(f"offline.identity.{identity}", locale=self.app.settings.default_locale)
 
     def update_for(self, line: str, session: LocalSession) -> dict[str, Any] | None:
-        user = {"id": self.user_id, "is_bot": False, "first_name": self._label(self.identity), "language_code": "zh-hans"}
+        user = {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": self._label(self.identity),
+            "language_code": "zh-hans",
+        }
         chat = {"id": self.user_id, "type": "private"}
         base = {"message_id": next(self.ids), "date": int(time.time()), "chat": chat, "from": user}
         buttons = self.buttons.get(self.user_id, [])
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             _, data, message = buttons[int(line) - 1]
             message = message or {"message_id": next(self.ids), "date": int(time.time()), "chat": chat}
-            return {"update_id": next(self.ids), "callback_query": {
-                "id": str(next(self.ids)), "from": user, "chat_instance": "local", "message": message, "data": data}}
+            return {
+                "update_id": next(self.ids),
+                "callback_query": {
+                    "id": str(next(self.ids)),
+                    "from": user,
+                    "chat_instance": "local",
+                    "message": message,
+                    "data": data,
+                },
+            }
         path = Path(line).expanduser()
         if line and path.is_file():
             file_id = f"local-{next(self.ids)}"
             session.files[file_id] = path.read_bytes()
-            document = {"file_id": file_id, "file_unique_id": file_id, "file_name": path.name,
-                        "file_size": path.stat().st_size}
+            document = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": path.name,
+                "file_size": path.stat().st_size,
+            }
             return {"update_id": next(self.ids), "message": {**base, "document": document}}
-        entities = [{"type": "bot_command", "offset": 0, "length": len(line.split()[0])}] if line.startswith("/") else None
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(line.split()[0])}]
+            if line.startswith("/")
+            else None
+        )
         message = {**base, "text": line, **({"entities": entities} if entities else {})}
         return {"update_id": next(self.ids), "message": message}
 
@@ -147,5 +168,12 @@ async def grant_identity_role(app: App, terminal: Terminal) -> None:
         actor = await people.load_actor(session, telegram_id, fallback_language=app.settings.default_locale)
         if actor.registered and not actor.has(role):
             assert actor.person_id is not None
-            await people.grant_role(session, person_id=actor.person_id, role=role, organisation_id=organisation_id,
-                                    granted_by=None, now=app.clock.now(), reason="local offline mode")
+            await people.grant_role(
+                session,
+                person_id=actor.person_id,
+                role=role,
+                organisation_id=organisation_id,
+                granted_by=None,
+                now=app.clock.now(),
+                reason="local offline mode",
+            )

@@ -17,7 +17,10 @@ def outbox_renderer(i18n: I18n):  # noqa: ANN201  (returns the render callable t
 
         text = fill(translate(row.template), dict(row.params), translate)
         rows: list[list[Any]] = [
-            [token_button(fill(translate(b["label"]), dict(b.get("params") or {}), translate), b["token"]) for b in line]
+            [
+                token_button(fill(translate(b["label"]), dict(b.get("params") or {}), translate), b["token"])
+                for b in line
+            ]
             for line in row.buttons
         ]
         return text, keyboard(rows) if rows else None

@@ -54,8 +54,12 @@ current_replies: ContextVar[Replies | None] = ContextVar("current_replies", defa
 
 
 class KeepReplies(BaseRequestMiddleware):
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Any:
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
         replies = current_replies.get()
         if replies is None or not isinstance(method, REPLIES):
             if replies is not None:
@@ -87,7 +91,9 @@ async def _no_transaction_across(bot: Bot, method: TelegramMethod[Any]) -> None:
 async def recorded(bot: Bot, method: TelegramMethod[Any], store: FileStore) -> dict[str, Any]:
     """The call as JSON, defaults applied as the Bot would, files moved into the file store."""
     files: dict[str, InputFile] = {}
-    fields = bot.session.prepare_value(method.model_dump(warnings=False), bot=bot, files=files, _dumps_json=False)
+    fields = bot.session.prepare_value(
+        method.model_dump(warnings=False), bot=bot, files=files, _dumps_json=False
+    )
     for name, value in list(fields.items()):
         if isinstance(value, str) and value.startswith("attach://"):
             file = files[value.removeprefix("attach://")]
@@ -112,7 +118,8 @@ def _stand_in(method: TelegramMethod[Any]) -> Any:
         return True
     chat_id = getattr(method, "chat_id", None)
     return Message(
-        message_id=getattr(method, "message_id", None) or 0, date=datetime.now(UTC),
+        message_id=getattr(method, "message_id", None) or 0,
+        date=datetime.now(UTC),
         chat={"id": chat_id if isinstance(chat_id, int) else 0, "type": "private"},
         text=getattr(method, "text", None),
     )

@@ -31,12 +31,16 @@ def chat_interval(chat_id: int, per_chat: float = 1.0) -> float:
 
 
 class SharedPace:
-    def __init__(self, redis: Redis, rate: float, burst: float = 1.0, prefix: str = "servicestar:pace") -> None:
+    def __init__(
+        self, redis: Redis, rate: float, burst: float = 1.0, prefix: str = "servicestar:pace"
+    ) -> None:
         self.redis, self.rate, self.burst, self.prefix = redis, rate, burst, prefix
         self._bucket = redis.register_script(BUCKET)
 
     async def acquire(self) -> None:
-        while (wait := float(await self._bucket(keys=[f"{self.prefix}:bucket"], args=[self.rate, self.burst]))) > 0:
+        while (
+            wait := float(await self._bucket(keys=[f"{self.prefix}:bucket"], args=[self.rate, self.burst]))
+        ) > 0:
             await asyncio.sleep(wait)
 
     async def take_chat(self, chat_id: int, per_chat: float = 1.0) -> float:

@@ -34,8 +34,9 @@ async def poll(bot: Bot, processor: InboxProcessor, stop: asyncio.Event, timeout
         stopping.cancel()
 
 
-async def _poll_until(bot: Bot, processor: InboxProcessor, stop: asyncio.Event, stopping: asyncio.Future[Any],
-                      timeout: int) -> None:
+async def _poll_until(
+    bot: Bot, processor: InboxProcessor, stop: asyncio.Event, stopping: asyncio.Future[Any], timeout: int
+) -> None:
     offset: int | None = None
     while not stop.is_set():
         fetching = asyncio.ensure_future(fetch(bot, offset, timeout))

@@ -29,7 +29,8 @@ def build_routers() -> list[Router]:
     return [
         errors.build(),  # domain errors, answered in the user's language
         conversation.build(),  # before every journey: /cancel and 取消 end any conversation, not answer it
-        honours.build(),  # before start: /start v-<number> verifies a certificate; /verify, /honours, award, 复议
+        # before start: /start v-<number> verifies a certificate; /verify, /honours, award, 复议
+        honours.build(),
         cards.build(),  # before start: /start c-<token> rates an evaluation card without registering; /cards
         start.build(),  # /start, consent, invitations, /privacy, /mydata, /forget
         common.build(),  # /lang, /help, /menu

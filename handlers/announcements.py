@@ -23,11 +23,18 @@ from services.ports import Clock
 
 
 def _compose_keyboard():  # noqa: ANN202
-    return keyboard([[plain_button(t("announce.preview_button"), AnnounceStep(step="preview").pack()),
-                      plain_button(t("announce.cancel_button"), AnnounceStep(step="cancel").pack())]])
+    return keyboard(
+        [
+            [
+                plain_button(t("announce.preview_button"), AnnounceStep(step="preview").pack()),
+                plain_button(t("announce.cancel_button"), AnnounceStep(step="cancel").pack()),
+            ]
+        ]
+    )
 
 
 # Composing ---------------------------------------------------------------------------------------
+
 
 async def start(event: Message | CallbackQuery, actor: Actor, state: FSMContext) -> None:
     broadcasts.require_office(actor)
@@ -50,8 +57,9 @@ async def text_given(message: Message, actor: Actor, state: FSMContext) -> None:
     await message.answer(t("announce.saved_text", chars=len(draft.text)), reply_markup=_compose_keyboard())
 
 
-async def file_given(message: Message, actor: Actor, state: FSMContext, bot: Bot,
-                     file_store: files.FileStore) -> None:
+async def file_given(
+    message: Message, actor: Actor, state: FSMContext, bot: Bot, file_store: files.FileStore
+) -> None:
     broadcasts.require_office(actor)
     checked = await uploads.receive(message, bot)
     if checked is None:
@@ -79,6 +87,7 @@ async def drop_draft(query: CallbackQuery, state: FSMContext) -> None:
 
 # Preview and confirmation ------------------------------------------------------------------------
 
+
 async def show(message: Message, draft: Draft, file_store: files.FileStore) -> None:
     """The announcement exactly as the outbox sender will render it for every recipient."""
     text = t(broadcasts.TEMPLATE, text=draft.text)
@@ -92,10 +101,18 @@ async def show(message: Message, draft: Draft, file_store: files.FileStore) -> N
         await message.answer_document(upload, caption=text or None)
 
 
-async def preview(query: CallbackQuery, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                  settings: Any, file_store: files.FileStore) -> None:
-    proposal = await broadcasts.propose(session, actor, Draft.of(await state.get_data()),
-                                        settings.announcement_chat_id, clock.now())
+async def preview(
+    query: CallbackQuery,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    settings: Any,
+    file_store: files.FileStore,
+) -> None:
+    proposal = await broadcasts.propose(
+        session, actor, Draft.of(await state.get_data()), settings.announcement_chat_id, clock.now()
+    )
     await query.answer()
     if not isinstance(query.message, Message):
         return
@@ -104,18 +121,37 @@ async def preview(query: CallbackQuery, actor: Actor, session: AsyncSession, sta
     question = "announce.confirm_with_channel" if settings.announcement_chat_id else "announce.confirm"
     await query.message.answer(
         t(question, count=proposal.recipients),
-        reply_markup=keyboard([[token_button(t("announce.confirm_button"), proposal.confirm_token),
-                                token_button(t("announce.cancel_button"), proposal.cancel_token)]]),
+        reply_markup=keyboard(
+            [
+                [
+                    token_button(t("announce.confirm_button"), proposal.confirm_token),
+                    token_button(t("announce.cancel_button"), proposal.cancel_token),
+                ]
+            ]
+        ),
     )
 
 
-async def confirm(query: CallbackQuery, payload: dict[str, Any], action_token: ActionToken, actor: Actor,
-                  session: AsyncSession, state: FSMContext, clock: Clock, settings: Any) -> None:
+async def confirm(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    action_token: ActionToken,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    settings: Any,
+) -> None:
     # The confirmation message itself becomes the progress message the sender keeps editing.
     message = query.message if isinstance(query.message, Message) else None
     sending = await broadcasts.send(
-        session, actor, action_token.token, payload, announcement_chat_id=settings.announcement_chat_id,
-        progress_chat_id=message.chat.id if message else None, progress_message_id=message.message_id if message else None,
+        session,
+        actor,
+        action_token.token,
+        payload,
+        announcement_chat_id=settings.announcement_chat_id,
+        progress_chat_id=message.chat.id if message else None,
+        progress_message_id=message.message_id if message else None,
         now=clock.now(),
     )
     if not sending.created:
@@ -124,13 +160,15 @@ async def confirm(query: CallbackQuery, payload: dict[str, Any], action_token: A
     await query.answer()
     await state.clear()
     if message is not None:
-        started = broadcasts.Progress(sending.broadcast.id or 0, sending.broadcast.total,
-                                      {"pending": sending.broadcast.total})
+        started = broadcasts.Progress(
+            sending.broadcast.id or 0, sending.broadcast.total, {"pending": sending.broadcast.total}
+        )
         await message.edit_text(t(started.template, **started.params))
 
 
-async def cancel(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                 state: FSMContext) -> None:
+async def cancel(
+    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, state: FSMContext
+) -> None:
     await broadcasts.cancel(session, actor, payload)
     await state.clear()
     await query.answer()
@@ -139,6 +177,7 @@ async def cancel(query: CallbackQuery, payload: dict[str, Any], actor: Actor, se
 
 
 # Subscription ------------------------------------------------------------------------------------
+
 
 async def subscribe(message: Message, actor: Actor, session: AsyncSession, clock: Clock) -> None:
     changed = await broadcasts.set_subscribed(session, actor, True, clock.now())
@@ -156,12 +195,15 @@ async def subscription(event: Message | CallbackQuery, actor: Actor, session: As
     if message is None:
         return
     label = "subscribe.turn_off" if subscribed else "subscribe.turn_on"
-    await message.answer(t("subscribe.status_on" if subscribed else "subscribe.status_off"),
-                         reply_markup=keyboard([[plain_button(t(label), Subscription(on=not subscribed).pack())]]))
+    await message.answer(
+        t("subscribe.status_on" if subscribed else "subscribe.status_off"),
+        reply_markup=keyboard([[plain_button(t(label), Subscription(on=not subscribed).pack())]]),
+    )
 
 
-async def toggle(query: CallbackQuery, callback_data: Subscription, actor: Actor, session: AsyncSession,
-                 clock: Clock) -> None:
+async def toggle(
+    query: CallbackQuery, callback_data: Subscription, actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     await broadcasts.set_subscribed(session, actor, callback_data.on, clock.now())
     await query.answer()
     if isinstance(query.message, Message):

@@ -48,7 +48,9 @@ class ActionFilter(Filter):
     def __init__(self, action: str) -> None:
         self.action = action
 
-    async def __call__(self, query: CallbackQuery, action_token: ActionToken | None = None) -> bool | dict[str, Any]:
+    async def __call__(
+        self, query: CallbackQuery, action_token: ActionToken | None = None
+    ) -> bool | dict[str, Any]:
         if action_token is None or action_token.action != self.action:
             return False
         return {"payload": action_token.payload, "action_token": action_token}

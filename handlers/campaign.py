@@ -25,8 +25,9 @@ def day(moment, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
     return moment.astimezone(zone).strftime("%Y-%m-%d")
 
 
-async def show_campaign(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock,
-                        zone: ZoneInfo) -> None:
+async def show_campaign(
+    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock, zone: ZoneInfo
+) -> None:
     message = await answer_target(event)
     if message is None:
         return
@@ -34,8 +35,11 @@ async def show_campaign(event: Message | CallbackQuery, actor: Actor, session: A
     view = await campaigns.current(session, now)
     if view is None:
         upcoming = await campaigns.upcoming(session, now)
-        await message.answer(t("campaign.next", year=upcoming.year, date=day(upcoming.nomination_opens, zone))
-                             if upcoming else t("campaign.none"))
+        await message.answer(
+            t("campaign.next", year=upcoming.year, date=day(upcoming.nomination_opens, zone))
+            if upcoming
+            else t("campaign.none")
+        )
         return
     locale, honours = current_locale(), load_catalogue().honours
     lines = [
@@ -55,49 +59,79 @@ async def show_campaign(event: Message | CallbackQuery, actor: Actor, session: A
         lines.append(t("campaign.workdays_unknown"))
     markup = None
     if actor.has(Role.OFFICE):
-        markup = keyboard([[plain_button(t(f"campaign.field.{field}"), CampaignField(campaign=view.campaign.id or 0,
-                                                                                     field=field).pack())]
-                           for field in campaigns.DATE_FIELDS])
+        markup = keyboard(
+            [
+                [
+                    plain_button(
+                        t(f"campaign.field.{field}"),
+                        CampaignField(campaign=view.campaign.id or 0, field=field).pack(),
+                    )
+                ]
+                for field in campaigns.DATE_FIELDS
+            ]
+        )
     await message.answer("\n".join(lines), reply_markup=markup)
 
 
-async def new_campaign(message: Message, command: CommandObject, actor: Actor, session: AsyncSession,
-                       state: FSMContext, clock: Clock, zone: ZoneInfo) -> None:
+async def new_campaign(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    zone: ZoneInfo,
+) -> None:
     people.require_role(actor, Role.OFFICE)
     if command.args:
         await create_from_form(message, command.args, actor, session, state, clock, zone)
         return
     await state.set_state(CampaignForm.waiting)
     await message.answer(t("campaign.form_intro"))
-    await message.answer(t("campaign.form_template", year=clock.now().astimezone(zone).year + 1),
-                         reply_markup=cancel_keyboard())
+    await message.answer(
+        t("campaign.form_template", year=clock.now().astimezone(zone).year + 1),
+        reply_markup=cancel_keyboard(),
+    )
 
 
-async def form_received(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                        zone: ZoneInfo) -> None:
+async def form_received(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock, zone: ZoneInfo
+) -> None:
     await create_from_form(message, message.text or "", actor, session, state, clock, zone)
 
 
-async def create_from_form(message: Message, form: str, actor: Actor, session: AsyncSession, state: FSMContext,
-                           clock: Clock, zone: ZoneInfo) -> None:
+async def create_from_form(
+    message: Message,
+    form: str,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    zone: ZoneInfo,
+) -> None:
     fields = campaign_form.parse(form, zone)
     campaign = await campaigns.create(session, actor, now=clock.now(), **fields)  # type: ignore[arg-type]
     await state.clear()
     await message.answer(t("campaign.created", year=campaign.year))
 
 
-async def pick_date(query: CallbackQuery, callback_data: CampaignField, actor: Actor, state: FSMContext) -> None:
+async def pick_date(
+    query: CallbackQuery, callback_data: CampaignField, actor: Actor, state: FSMContext
+) -> None:
     people.require_role(actor, Role.OFFICE)
     await query.answer()
     await state.set_state(CampaignForm.new_date)
     await state.update_data(campaign=callback_data.campaign, field=callback_data.field)
     if isinstance(query.message, Message):
-        await query.message.answer(t("campaign.ask_new_date", field_key=f"campaign.field.{callback_data.field}"),
-                                   reply_markup=cancel_keyboard())
+        await query.message.answer(
+            t("campaign.ask_new_date", field_key=f"campaign.field.{callback_data.field}"),
+            reply_markup=cancel_keyboard(),
+        )
 
 
-async def new_date(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                   zone: ZoneInfo) -> None:
+async def new_date(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock, zone: ZoneInfo
+) -> None:
     raw, _, reason = (message.text or "").strip().partition(" ")
     if not reason.strip():
         await message.answer(t("campaign.reason_required"), reply_markup=cancel_keyboard())
@@ -110,8 +144,9 @@ async def new_date(message: Message, actor: Actor, session: AsyncSession, state:
     await message.answer(t("campaign.date_changed", field_key=f"campaign.field.{field}", date=raw))
 
 
-async def set_workday(message: Message, command: CommandObject, actor: Actor, session: AsyncSession,
-                      clock: Clock) -> None:
+async def set_workday(
+    message: Message, command: CommandObject, actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     people.require_role(actor, Role.OFFICE)
     parts = (command.args or "").split(maxsplit=2)
     if len(parts) < 2 or parts[1] not in ("work", "off", "班", "休"):
@@ -119,8 +154,12 @@ async def set_workday(message: Message, command: CommandObject, actor: Actor, se
         return
     when = campaign_form.parse_day(parts[0])
     is_workday = parts[1] in ("work", "班")
-    await campaigns.set_workday(session, actor, when, is_workday, parts[2] if len(parts) > 2 else "", clock.now())
-    await message.answer(t("workday.set", date=when.isoformat(), kind_key="workday.work" if is_workday else "workday.off"))
+    await campaigns.set_workday(
+        session, actor, when, is_workday, parts[2] if len(parts) > 2 else "", clock.now()
+    )
+    await message.answer(
+        t("workday.set", date=when.isoformat(), kind_key="workday.work" if is_workday else "workday.off")
+    )
 
 
 async def selfcheck_statistics(message: Message, actor: Actor, session: AsyncSession, clock: Clock) -> None:
@@ -134,19 +173,30 @@ async def selfcheck_statistics(message: Message, actor: Actor, session: AsyncSes
     lines = [t("stats.title", year=view.campaign.year)]
     for code, count in stats.per_honour.items():
         verdicts = stats.verdicts.get(code, {})
-        lines.append(t("stats.honour", honour=honours[code].name.get(locale), count=count,
-                       eligible=verdicts.get("eligible", 0), needs=verdicts.get("needs_evidence", 0),
-                       not_eligible=verdicts.get("not_eligible", 0)))
+        lines.append(
+            t(
+                "stats.honour",
+                honour=honours[code].name.get(locale),
+                count=count,
+                eligible=verdicts.get("eligible", 0),
+                needs=verdicts.get("needs_evidence", 0),
+                not_eligible=verdicts.get("not_eligible", 0),
+            )
+        )
     if not stats.per_honour:
         lines.append(t("stats.empty"))
         await message.answer("\n".join(lines))
         return
     top = (stats.failed + stats.unsure).most_common(10)
     lines.append(t("stats.top_title"))
-    lines += [t("stats.top_line", criterion=cid, no=stats.failed[cid], unsure=stats.unsure[cid]) for cid, _ in top]
+    lines += [
+        t("stats.top_line", criterion=cid, no=stats.failed[cid], unsure=stats.unsure[cid]) for cid, _ in top
+    ]
     await message.answer("\n".join(lines))
     chart = bar_chart([(cid, stats.failed[cid], stats.unsure[cid]) for cid, _ in top])
-    await message.answer_photo(BufferedInputFile(chart, filename="selfcheck.png"), caption=t("stats.chart_caption"))
+    await message.answer_photo(
+        BufferedInputFile(chart, filename="selfcheck.png"), caption=t("stats.chart_caption")
+    )
 
 
 def build() -> Router:

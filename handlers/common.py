@@ -23,8 +23,14 @@ async def choose_language(event: Message | CallbackQuery) -> None:
     await message.answer(t("language.choose"), reply_markup=language_keyboard())
 
 
-async def set_language(query: CallbackQuery, callback_data: Lang, actor: Actor, session: AsyncSession,
-                       state: FSMContext, i18n: I18n) -> None:
+async def set_language(
+    query: CallbackQuery,
+    callback_data: Lang,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    i18n: I18n,
+) -> None:
     if callback_data.code not in people.LANGUAGES:
         await query.answer(t("error.language.unknown"), show_alert=True)
         return

@@ -35,12 +35,20 @@ def line(letter: DeadLetter, zone: ZoneInfo) -> str:
     if len(error) > ERROR_SHOWN:
         error = error[: ERROR_SHOWN - 1] + "…"
     received = letter.received_at.astimezone(zone).strftime("%m-%d %H:%M")
-    return t("deadletters.line", update_id=letter.update_id, received=received, kind=kind, chat=chat,
-             attempts=letter.attempts, error=error)
+    return t(
+        "deadletters.line",
+        update_id=letter.update_id,
+        received=received,
+        kind=kind,
+        chat=chat,
+        attempts=letter.attempts,
+        error=error,
+    )
 
 
-async def list_dead(message: Message, actor: Actor, session: AsyncSession, clock: Clock,
-                    zone: ZoneInfo) -> None:
+async def list_dead(
+    message: Message, actor: Actor, session: AsyncSession, clock: Clock, zone: ZoneInfo
+) -> None:
     letters = await inbox.dead_letters(session, actor)
     if not letters.newest:
         await message.answer(t("deadletters.none"))
@@ -49,7 +57,10 @@ async def list_dead(message: Message, actor: Actor, session: AsyncSession, clock
     for letter in letters.newest:
         lines.append(line(letter, zone))
         token = await tokens.issue(
-            session, telegram_id=actor.telegram_id, action="deadletter.replay", now=clock.now(),
+            session,
+            telegram_id=actor.telegram_id,
+            action="deadletter.replay",
+            now=clock.now(),
             update_id=letter.update_id,
         )
         rows.append([token_button(t("deadletters.replay", update_id=letter.update_id), token)])
@@ -57,8 +68,14 @@ async def list_dead(message: Message, actor: Actor, session: AsyncSession, clock
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 
-async def replay(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                 clock: Clock, wake_inbox: Callable[[], None] | None = None) -> None:
+async def replay(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    clock: Clock,
+    wake_inbox: Callable[[], None] | None = None,
+) -> None:
     update_id = int(payload["update_id"])
     if not await inbox.replay(session, actor, update_id, clock.now()):
         # Pressed twice, or a colleague was first: say so on the press, and change nothing.

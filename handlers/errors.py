@@ -22,13 +22,17 @@ async def refuse(update: Update, error: DomainError, data: dict[str, Any]) -> No
     await _say(update, error, data["i18n"], data.get("locale"), data.get("press"))
 
 
-async def domain_error(event: ErrorEvent, i18n: I18n, locale: str | None = None, press: Press | None = None) -> None:
+async def domain_error(
+    event: ErrorEvent, i18n: I18n, locale: str | None = None, press: Press | None = None
+) -> None:
     """A refusal from outside an update's handling (a middleware before the database one)."""
     assert isinstance(event.exception, DomainError)
     await _say(event.update, event.exception, i18n, locale, press)
 
 
-async def _say(update: Update, error: DomainError, i18n: I18n, locale: str | None, press: Press | None) -> None:
+async def _say(
+    update: Update, error: DomainError, i18n: I18n, locale: str | None, press: Press | None
+) -> None:
     with i18n.context(), i18n.use_locale(locale or i18n.default_locale):
         text = t(f"error.{error.code}", **error.params)
         if update.callback_query is not None:

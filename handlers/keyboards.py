@@ -21,22 +21,32 @@ def token_button(text: str, token: str) -> InlineKeyboardButton:
 
 
 def consent_keyboard() -> InlineKeyboardMarkup:
-    return keyboard([[
-        InlineKeyboardButton(text=t("consent.agree"), callback_data=Consent(agree=True).pack()),
-        InlineKeyboardButton(text=t("consent.decline"), callback_data=Consent(agree=False).pack()),
-    ]])
+    return keyboard(
+        [
+            [
+                InlineKeyboardButton(text=t("consent.agree"), callback_data=Consent(agree=True).pack()),
+                InlineKeyboardButton(text=t("consent.decline"), callback_data=Consent(agree=False).pack()),
+            ]
+        ]
+    )
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
-    return keyboard([[
-        InlineKeyboardButton(text="中文", callback_data=Lang(code="zh_CN").pack()),
-        InlineKeyboardButton(text="English", callback_data=Lang(code="en").pack()),
-    ]])
+    return keyboard(
+        [
+            [
+                InlineKeyboardButton(text="中文", callback_data=Lang(code="zh_CN").pack()),
+                InlineKeyboardButton(text="English", callback_data=Lang(code="en").pack()),
+            ]
+        ]
+    )
 
 
 def menu_keyboard(items: Sequence[str]) -> InlineKeyboardMarkup:
     """Two buttons a row; each item is a menu entry whose label is `menu.<item>`."""
-    buttons = [InlineKeyboardButton(text=t(f"menu.{item}"), callback_data=Menu(item=item).pack()) for item in items]
+    buttons = [
+        InlineKeyboardButton(text=t(f"menu.{item}"), callback_data=Menu(item=item).pack()) for item in items
+    ]
     return keyboard(buttons[i : i + 2] for i in range(0, len(buttons), 2))
 
 

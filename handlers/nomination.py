@@ -30,14 +30,19 @@ async def choose_honour(event: Message | CallbackQuery, actor: Actor) -> None:
     if message is None:
         return
     locale = current_locale()
-    rows = [[plain_button(h.name.get(locale), Nominate(code=code).pack())] for code, h in load_catalogue().honours.items()]
+    rows = [
+        [plain_button(h.name.get(locale), Nominate(code=code).pack())]
+        for code, h in load_catalogue().honours.items()
+    ]
     await message.answer(t("nomination.choose_honour"), reply_markup=keyboard(rows))
 
 
-async def start(query: CallbackQuery, callback_data: Nominate, actor: Actor, session: AsyncSession,
-                clock: Clock) -> None:
-    nomination = await nominations.start(session, actor, callback_data.code, clock.now(),
-                                         selfcheck_id=callback_data.selfcheck or None)
+async def start(
+    query: CallbackQuery, callback_data: Nominate, actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
+    nomination = await nominations.start(
+        session, actor, callback_data.code, clock.now(), selfcheck_id=callback_data.selfcheck or None
+    )
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(**await card(session, nomination, actor))
@@ -52,30 +57,55 @@ async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> d
     locale = current_locale()
     present = await nominations.materials(session, nomination.id or 0)
     organisations = {o.id: o for o in await people.organisations(session)}
-    lines = [t("nomination.card_title", id=nomination.id, honour_key=f"honour.{nomination.honour}",
-               stage_key=f"stage.{nomination.stage}")]
+    lines = [
+        t(
+            "nomination.card_title",
+            id=nomination.id,
+            honour_key=f"honour.{nomination.honour}",
+            stage_key=f"stage.{nomination.stage}",
+        )
+    ]
     for spec in FIELDS[nomination.honour]:
         value = nomination.fields.get(spec.id)
-        lines.append(t("nomination.field_line", mark="✅" if value is not None else "⬜",
-                       field_key=f"dossier.field.{spec.id}", value=str(value) if value is not None else "—"))
+        lines.append(
+            t(
+                "nomination.field_line",
+                mark="✅" if value is not None else "⬜",
+                field_key=f"dossier.field.{spec.id}",
+                value=str(value) if value is not None else "—",
+            )
+        )
     chosen = organisations.get(nomination.organisation_id)
-    lines.append(t("nomination.organisation_line", mark="✅" if chosen else "⬜",
-                   organisation=organisation_name(chosen, locale) if chosen else "—"))
+    lines.append(
+        t(
+            "nomination.organisation_line",
+            mark="✅" if chosen else "⬜",
+            organisation=organisation_name(chosen, locale) if chosen else "—",
+        )
+    )
     lines.append(t("nomination.materials_line", count=len(present)))
     lines += [f"  • {escape(m.file_name)}" for m in present]
     lines.append(t("nomination.consent_line", mark="✅" if nomination.publish_consent_at else "⬜"))
     reopened = await nominations.reopened(session, nomination)
     if reopened is not None:  # returned for supplement: say what to supplement, offer only that
         lines.append(t("nomination.supplement_title"))
-        lines += [t("nomination.supplement_item", what=nominations.item_label(item, locale), note=note or "—")
-                  for item, note in reopened.items()]
+        lines += [
+            t("nomination.supplement_item", what=nominations.item_label(item, locale), note=note or "—")
+            for item, note in reopened.items()
+        ]
     rows: list[list[InlineKeyboardButton]] = []
     if editable(Stage(nomination.stage)):
-        fields = [button(nomination, spec.id, t(f"dossier.field.{spec.id}")) for spec in FIELDS[nomination.honour]
-                  if reopened is None or f"field:{spec.id}" in reopened]
-        rows += [fields[i:i + 3] for i in range(0, len(fields), 3)]
-        steps = [button(nomination, "org", t("nomination.choose_organisation"))] \
-            if reopened is None or "organisation" in reopened else []
+        fields = [
+            button(nomination, spec.id, t(f"dossier.field.{spec.id}"))
+            for spec in FIELDS[nomination.honour]
+            if reopened is None or f"field:{spec.id}" in reopened
+        ]
+        rows += [fields[i : i + 3] for i in range(0, len(fields), 3)]
+        steps = (
+            [button(nomination, "org", t("nomination.choose_organisation"))]
+            if reopened is None or "organisation" in reopened
+            else []
+        )
         if reopened is None or any(item.startswith("material:") for item in reopened):
             steps.append(button(nomination, "files", t("nomination.upload")))
         rows += [steps] if steps else []
@@ -85,14 +115,22 @@ async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> d
     return {"text": "\n".join(lines), "reply_markup": keyboard(rows) if rows else None}
 
 
-async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor, session: AsyncSession,
-               state: FSMContext, clock: Clock) -> None:
+async def edit(
+    query: CallbackQuery,
+    callback_data: NominationEdit,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     nomination_id, what = callback_data.nomination, callback_data.what
     nomination = await session.get(Nomination, nomination_id)
     if nomination is None or nomination.applicant_id != actor.person_id:
         raise DomainError("nomination.not_yours")
     if what == "consent" and nomination.publish_consent_at is not None:
-        raise DomainError("nomination.consent_given")  # pressed again: refused with an alert, before answering
+        raise DomainError(
+            "nomination.consent_given"
+        )  # pressed again: refused with an alert, before answering
     await query.answer()
     message = query.message if isinstance(query.message, Message) else None
     if message is None:
@@ -102,22 +140,31 @@ async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor
         await state.clear()
         await message.answer(**await card(session, nomination, actor))
     elif what == "org":
-        rows = [[button(nomination, f"org-{o.id}", organisation_name(o, locale))]
-                for o in await people.organisations(session)]
+        rows = [
+            [button(nomination, f"org-{o.id}", organisation_name(o, locale))]
+            for o in await people.organisations(session)
+        ]
         await message.answer(t("nomination.choose_organisation"), reply_markup=keyboard(rows))
     elif what.startswith("org-"):
-        chosen = await nominations.choose_organisation(session, actor, nomination_id, int(what[4:]), clock.now())
+        chosen = await nominations.choose_organisation(
+            session, actor, nomination_id, int(what[4:]), clock.now()
+        )
         await message.answer(**await card(session, chosen, actor))
     elif what == "files":
         reopened = await nominations.reopened(session, nomination)
-        rows = [[button(nomination, f"slot-{m.id}", m.name.get(locale))] for m in nominations.checklist(nomination.honour)
-                if reopened is None or f"material:{m.id}" in reopened]
+        rows = [
+            [button(nomination, f"slot-{m.id}", m.name.get(locale))]
+            for m in nominations.checklist(nomination.honour)
+            if reopened is None or f"material:{m.id}" in reopened
+        ]
         await message.answer(t("nomination.choose_material"), reply_markup=keyboard(rows))
     elif what.startswith("slot-"):
         await state.set_state(NominationForm.upload)
         await state.update_data(nomination=nomination_id, slot=what[5:])
-        await message.answer(t("nomination.send_files"),
-                             reply_markup=cancel_keyboard([button(nomination, "card", t("nomination.done"))]))
+        await message.answer(
+            t("nomination.send_files"),
+            reply_markup=cancel_keyboard([button(nomination, "card", t("nomination.done"))]),
+        )
     elif what == "consent":
         agreed = await nominations.consent_to_publish(session, actor, nomination_id, clock.now())
         await message.answer(**await card(session, agreed, actor))
@@ -128,31 +175,46 @@ async def edit(query: CallbackQuery, callback_data: NominationEdit, actor: Actor
             if refused.code != "nomination.incomplete":
                 raise
             # The service names items by id ("field:phone", "consent"): say them in words.
-            labels = [nominations.item_label(item, locale) for item in str(refused.params["items"]).split(", ")]
-            raise DomainError("nomination.incomplete", items=t("precheck.list_separator").join(labels)) from None
+            labels = [
+                nominations.item_label(item, locale) for item in str(refused.params["items"]).split(", ")
+            ]
+            raise DomainError(
+                "nomination.incomplete", items=t("precheck.list_separator").join(labels)
+            ) from None
         await message.answer(t("nomination.submitted", id=submitted.id))
     elif any(spec.id == what for spec in FIELDS[nomination.honour]):
         await state.set_state(NominationForm.field)
         await state.update_data(nomination=nomination_id, field=what)
-        await message.answer(t("nomination.ask_field", field_key=f"dossier.field.{what}"),
-                             reply_markup=cancel_keyboard())
+        await message.answer(
+            t("nomination.ask_field", field_key=f"dossier.field.{what}"), reply_markup=cancel_keyboard()
+        )
     else:
         raise DomainError("button.unknown")
 
 
-async def field_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+async def field_typed(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
+) -> None:
     if not message.text:
         await message.answer(t("nomination.type_text"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
-    nomination = await nominations.set_field(session, actor, data["nomination"], data["field"], message.text,
-                                             clock.now())
+    nomination = await nominations.set_field(
+        session, actor, data["nomination"], data["field"], message.text, clock.now()
+    )
     await state.clear()
     await message.answer(**await card(session, nomination, actor))
 
 
-async def file_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                    bot: Bot, file_store: files.FileStore) -> None:
+async def file_sent(
+    message: Message,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    bot: Bot,
+    file_store: files.FileStore,
+) -> None:
     """Each file of an album arrives as its own message: each is checked and kept."""
     checked = await uploads.receive(message, bot)
     if checked is None:
@@ -160,9 +222,17 @@ async def file_sent(message: Message, actor: Actor, session: AsyncSession, state
         return
     sha = file_store.put(checked.data)
     state_data = await state.get_data()
-    await nominations.add_material(session, actor, state_data["nomination"], state_data["slot"], sha256=sha,
-                                   file_name=checked.safe_name, kind=checked.kind, size=len(checked.data),
-                                   now=clock.now())
+    await nominations.add_material(
+        session,
+        actor,
+        state_data["nomination"],
+        state_data["slot"],
+        sha256=sha,
+        file_name=checked.safe_name,
+        kind=checked.kind,
+        size=len(checked.data),
+        now=clock.now(),
+    )
     await message.answer(t("nomination.file_kept", name=checked.safe_name))
 
 

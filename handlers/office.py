@@ -26,8 +26,14 @@ async def choose_role(event: Message | CallbackQuery, actor: Actor) -> None:
     await message.answer(t("invite.choose_role"), reply_markup=keyboard(rows))
 
 
-async def invite(query: CallbackQuery, callback_data: InviteRole, actor: Actor, session: AsyncSession, clock: Clock,
-                 bot: Bot) -> None:
+async def invite(
+    query: CallbackQuery,
+    callback_data: InviteRole,
+    actor: Actor,
+    session: AsyncSession,
+    clock: Clock,
+    bot: Bot,
+) -> None:
     people.require_role(actor, Role.OFFICE)
     try:
         role = Role(callback_data.role)
@@ -38,7 +44,12 @@ async def invite(query: CallbackQuery, callback_data: InviteRole, actor: Actor, 
         return
     if role in people.ROLES_WITH_ORGANISATION and not callback_data.organisation_id:
         rows = [
-            [plain_button(organisation_name(o, actor.language), InviteRole(role=role.value, organisation_id=o.id or 0).pack())]
+            [
+                plain_button(
+                    organisation_name(o, actor.language),
+                    InviteRole(role=role.value, organisation_id=o.id or 0).pack(),
+                )
+            ]
             for o in await people.organisations(session)
         ]
         await query.message.edit_text(t("invite.choose_organisation"), reply_markup=keyboard(rows))
@@ -53,7 +64,9 @@ async def invite(query: CallbackQuery, callback_data: InviteRole, actor: Actor, 
     )
 
 
-async def list_roles(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
+async def list_roles(
+    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     holders = await people.role_holders(session, actor)
     message = await answer_target(event)
     if message is None:
@@ -67,20 +80,29 @@ async def list_roles(event: Message | CallbackQuery, actor: Actor, session: Asyn
         where = f" · {names.get(holder.organisation_id, '')}" if holder.organisation_id else ""
         lines.append(t("roles.line", name=holder.person_name, role=role_name(holder.role), where=where))
         token = await tokens.issue(
-            session, telegram_id=actor.telegram_id, action="role.revoke", now=clock.now(),
+            session,
+            telegram_id=actor.telegram_id,
+            action="role.revoke",
+            now=clock.now(),
             assignment_id=holder.assignment_id,
         )
-        rows.append([token_button(t("roles.revoke", name=holder.person_name, role=role_name(holder.role)), token)])
+        rows.append(
+            [token_button(t("roles.revoke", name=holder.person_name, role=role_name(holder.role)), token)]
+        )
     await session.commit()
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 
 async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, state: FSMContext) -> None:
     people.require_role(actor, Role.OFFICE)
-    await ask_for_text(query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload["assignment_id"])
+    await ask_for_text(
+        query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload["assignment_id"]
+    )
 
 
-async def revoke(message: Message, actor: Actor, state: FSMContext, session: AsyncSession, clock: Clock) -> None:
+async def revoke(
+    message: Message, actor: Actor, state: FSMContext, session: AsyncSession, clock: Clock
+) -> None:
     reason = (message.text or "").strip()
     if not reason:
         await message.answer(t("roles.ask_reason"), reply_markup=cancel_keyboard())

@@ -32,33 +32,53 @@ async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
     rows = []
     if listing is None:
         if actor.has(Role.OFFICE):
-            token = await tokens.issue(session, telegram_id=actor.telegram_id, action="publicity.publish", now=now)
+            token = await tokens.issue(
+                session, telegram_id=actor.telegram_id, action="publicity.publish", now=now
+            )
             rows.append([token_button(t("publicity.publish"), token)])
             await session.commit()
         await message.answer(t("publicity.none"), reply_markup=keyboard(rows) if rows else None)
         return
     listed = await publicity.entries(session, listing)
-    lines = [t("publicity.title", edition=listing.edition, ends=local_time(listing.ends_at), count=len(listed))]
+    lines = [
+        t("publicity.title", edition=listing.edition, ends=local_time(listing.ends_at), count=len(listed))
+    ]
     lines += [f"{i}. " + t("publicity.entry", line=e.line(actor.language)) for i, e in enumerate(listed, 1)]
     running = publicity.objections_open(listing, now)
     lines.append(t("publicity.objection_hint" if running else "publicity.period_ended"))
     if running and actor.registered:
-        rows = [[plain_button(t("publicity.object_to", name=publicity.nominee_name(e.nomination)),
-                              ObjectTo(nomination=e.nomination.id or 0).pack())] for e in listed]
+        rows = [
+            [
+                plain_button(
+                    t("publicity.object_to", name=publicity.nominee_name(e.nomination)),
+                    ObjectTo(nomination=e.nomination.id or 0).pack(),
+                )
+            ]
+            for e in listed
+        ]
     await message.answer("\n".join(lines), reply_markup=keyboard(rows) if rows else None)
 
 
-async def publish(query: CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock, settings: Any) -> None:
+async def publish(
+    query: CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock, settings: Any
+) -> None:
     now = clock.now()
-    listing = await publicity.publish(session, actor, await reviews.current_campaign_id(session, now), now,
-                                      getattr(settings, "announcement_chat_id", None))
+    listing = await publicity.publish(
+        session,
+        actor,
+        await reviews.current_campaign_id(session, now),
+        now,
+        getattr(settings, "announcement_chat_id", None),
+    )
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(t("publicity.published", count=len(listing.nomination_ids),
-                                     ends=local_time(listing.ends_at)))
+        await query.message.answer(
+            t("publicity.published", count=len(listing.nomination_ids), ends=local_time(listing.ends_at))
+        )
 
 
 # Objections ----------------------------------------------------------------------------------------
+
 
 async def start_objection(query: CallbackQuery, callback_data: ObjectTo, state: FSMContext) -> None:
     await query.answer()
@@ -74,8 +94,10 @@ async def grounds_typed(message: Message, state: FSMContext) -> None:
         return
     await state.update_data(grounds=text)
     await state.set_state(ObjectionForm.evidence)
-    await message.answer(t("objection.ask_evidence"), reply_markup=cancel_keyboard(
-        [plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]))
+    await message.answer(
+        t("objection.ask_evidence"),
+        reply_markup=cancel_keyboard([plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]),
+    )
 
 
 async def _store(message: Message, bot: Bot, file_store: files.FileStore) -> str | None:
@@ -84,15 +106,20 @@ async def _store(message: Message, bot: Bot, file_store: files.FileStore) -> str
 
 
 def _contact_prompt() -> tuple[str, Any]:
-    return t("objection.ask_name"), cancel_keyboard([plain_button(t("objection.anonymous"),
-                                                                   ObjectionStep(what="anonymous").pack())])
+    return t("objection.ask_name"), cancel_keyboard(
+        [plain_button(t("objection.anonymous"), ObjectionStep(what="anonymous").pack())]
+    )
 
 
 async def evidence_sent(message: Message, state: FSMContext, bot: Bot, file_store: files.FileStore) -> None:
     sha = await _store(message, bot, file_store)
     if sha is None:
-        await message.answer(t("objection.ask_evidence"), reply_markup=cancel_keyboard(
-            [plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]))
+        await message.answer(
+            t("objection.ask_evidence"),
+            reply_markup=cancel_keyboard(
+                [plain_button(t("objection.skip"), ObjectionStep(what="skip").pack())]
+            ),
+        )
         return
     await state.update_data(evidence=sha)
     await state.set_state(ObjectionForm.contact_name)
@@ -129,29 +156,49 @@ async def phone_typed(message: Message, state: FSMContext) -> None:
 
 
 async def _ask_as(message: Message) -> None:
-    await message.answer(t("objection.ask_as"), reply_markup=cancel_keyboard([
-        plain_button(t("objection.as_person"), ObjectionStep(what="person").pack()),
-        plain_button(t("objection.as_organisation"), ObjectionStep(what="organisation").pack())]))
+    await message.answer(
+        t("objection.ask_as"),
+        reply_markup=cancel_keyboard(
+            [
+                plain_button(t("objection.as_person"), ObjectionStep(what="person").pack()),
+                plain_button(t("objection.as_organisation"), ObjectionStep(what="organisation").pack()),
+            ]
+        ),
+    )
 
 
 async def as_reasked(message: Message) -> None:
     await _ask_as(message)
 
 
-async def _lodge(target: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                 **overrides: Any) -> None:
+async def _lodge(
+    target: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock, **overrides: Any
+) -> None:
     data = {**await state.get_data(), **overrides}
     objection = await publicity.lodge_objection(
-        session, actor, data["nomination"], grounds=data.get("grounds", ""),
-        contact_name=data.get("contact_name", ""), contact_phone=data.get("contact_phone", ""), now=clock.now(),
-        organisation=data.get("organisation", ""), letter_sha256=data.get("letter"),
-        evidence_sha256=data.get("evidence"))
+        session,
+        actor,
+        data["nomination"],
+        grounds=data.get("grounds", ""),
+        contact_name=data.get("contact_name", ""),
+        contact_phone=data.get("contact_phone", ""),
+        now=clock.now(),
+        organisation=data.get("organisation", ""),
+        letter_sha256=data.get("letter"),
+        evidence_sha256=data.get("evidence"),
+    )
     await state.clear()  # a refusal keeps the form where it was, so the person can fix what was missing
     await target.answer(t("objection.lodged", case=objection.id, deadline=local_time(objection.deadline)))
 
 
-async def step_chosen(query: CallbackQuery, callback_data: ObjectionStep, actor: Actor, session: AsyncSession,
-                      state: FSMContext, clock: Clock) -> None:
+async def step_chosen(
+    query: CallbackQuery,
+    callback_data: ObjectionStep,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
         return
@@ -164,8 +211,15 @@ async def step_chosen(query: CallbackQuery, callback_data: ObjectionStep, actor:
         await query.message.answer(t("objection.ask_organisation"), reply_markup=cancel_keyboard())
 
 
-async def organisation_or_letter(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
-                                 clock: Clock, bot: Bot, file_store: files.FileStore) -> None:
+async def organisation_or_letter(
+    message: Message,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    bot: Bot,
+    file_store: files.FileStore,
+) -> None:
     """An organisation names itself, then sends its letter bearing the official seal."""
     data = await state.get_data()
     if not data.get("organisation"):
@@ -184,8 +238,15 @@ async def organisation_or_letter(message: Message, actor: Actor, session: AsyncS
 
 # The office's ruling --------------------------------------------------------------------------------
 
-async def ask_ruling(query: CallbackQuery, payload: dict[str, Any], action_token: Any, actor: Actor,
-                     session: AsyncSession, state: FSMContext) -> None:
+
+async def ask_ruling(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    action_token: Any,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
     await publicity.open_case(session, actor, payload["objection_id"])
     upheld = action_token.action == "objection.uphold"
     await refuse_asking_again(state, ObjectionForm.ruling, case=payload["objection_id"], upheld=upheld)
@@ -193,23 +254,35 @@ async def ask_ruling(query: CallbackQuery, payload: dict[str, Any], action_token
     await state.set_state(ObjectionForm.ruling)
     await state.set_data({"case": payload["objection_id"], "upheld": upheld})
     if isinstance(query.message, Message):
-        await query.message.answer(t("objection.ask_ruling", case=payload["objection_id"]),
-                                   reply_markup=cancel_keyboard())
+        await query.message.answer(
+            t("objection.ask_ruling", case=payload["objection_id"]), reply_markup=cancel_keyboard()
+        )
 
 
-async def ruling_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                       settings: Any) -> None:
+async def ruling_typed(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock, settings: Any
+) -> None:
     text = await typed_text(message, t("objection.ask_ruling", case=(await state.get_data()).get("case")))
     if text is None:
         return
     data = await state.get_data()
-    objection = await publicity.rule(session, actor, data["case"], data["upheld"], text, clock.now(),
-                                     getattr(settings, "announcement_chat_id", None))
+    objection = await publicity.rule(
+        session,
+        actor,
+        data["case"],
+        data["upheld"],
+        text,
+        clock.now(),
+        getattr(settings, "announcement_chat_id", None),
+    )
     await state.clear()
-    await message.answer(t("objection.ruled", case=objection.id, status_key=f"objection.status.{objection.status}"))
+    await message.answer(
+        t("objection.ruled", case=objection.id, status_key=f"objection.status.{objection.status}")
+    )
 
 
 # Approval ---------------------------------------------------------------------------------------------
+
 
 async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
     message = await answer_target(event)
@@ -224,14 +297,25 @@ async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncS
     lines = [t("publicity.approval_title", count=len(listed), open=open_cases)]
     lines += [f"{i}. " + t("publicity.entry", line=e.line(actor.language)) for i, e in enumerate(listed, 1)]
     label = "publicity.approve" if actor.has(Role.LEADING_GROUP) else "publicity.approve_on_behalf"
-    token = await tokens.issue(session, telegram_id=actor.telegram_id, action="publicity.approve", now=clock.now(),
-                               publicity_id=listing.id)
+    token = await tokens.issue(
+        session,
+        telegram_id=actor.telegram_id,
+        action="publicity.approve",
+        now=clock.now(),
+        publicity_id=listing.id,
+    )
     await session.commit()
     await message.answer("\n".join(lines), reply_markup=keyboard([[token_button(t(label), token)]]))
 
 
-async def approve(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                  state: FSMContext, clock: Clock) -> None:
+async def approve(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     if not actor.has(Role.LEADING_GROUP) and actor.has(Role.OFFICE):
         await publicity.require_unapproved(session, payload["publicity_id"])
         await refuse_asking_again(state, ObjectionForm.approval_document, publicity=payload["publicity_id"])
@@ -247,8 +331,15 @@ async def approve(query: CallbackQuery, payload: dict[str, Any], actor: Actor, s
         await query.message.answer(t("publicity.approved", count=len(listing.nomination_ids)))
 
 
-async def document_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                        bot: Bot, file_store: files.FileStore) -> None:
+async def document_sent(
+    message: Message,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    bot: Bot,
+    file_store: files.FileStore,
+) -> None:
     sha = await _store(message, bot, file_store)
     if sha is None:
         await message.answer(t("publicity.ask_document"), reply_markup=cancel_keyboard())
@@ -265,10 +356,15 @@ def build() -> Router:
     router.callback_query.register(show, Menu.filter(F.item == "publicity"))
     router.callback_query.register(publish, ActionFilter("publicity.publish"))
     router.callback_query.register(start_objection, ObjectTo.filter())
-    router.callback_query.register(evidence_skipped, ObjectionStep.filter(F.what == "skip"), ObjectionForm.evidence)
-    router.callback_query.register(step_chosen, ObjectionStep.filter(F.what == "anonymous"), ObjectionForm.contact_name)
-    router.callback_query.register(step_chosen, ObjectionStep.filter(F.what.in_({"person", "organisation"})),
-                                   ObjectionForm.organisation)
+    router.callback_query.register(
+        evidence_skipped, ObjectionStep.filter(F.what == "skip"), ObjectionForm.evidence
+    )
+    router.callback_query.register(
+        step_chosen, ObjectionStep.filter(F.what == "anonymous"), ObjectionForm.contact_name
+    )
+    router.callback_query.register(
+        step_chosen, ObjectionStep.filter(F.what.in_({"person", "organisation"})), ObjectionForm.organisation
+    )
     router.message.register(grounds_typed, ObjectionForm.grounds)
     router.message.register(evidence_sent, ObjectionForm.evidence)
     router.message.register(name_typed, ObjectionForm.contact_name)

@@ -26,16 +26,33 @@ async def pending(event: Message | CallbackQuery, actor: Actor, session: AsyncSe
         await message.answer(t("recommender.none_pending"))
         return
     lines = [t("recommender.pending_title")]
-    lines += [t("recommender.pending_line", id=n.id, honour_key=f"honour.{n.honour}",
-                name=str(n.fields.get("name") or n.fields.get("team_name") or "")) for n in waiting]
+    lines += [
+        t(
+            "recommender.pending_line",
+            id=n.id,
+            honour_key=f"honour.{n.honour}",
+            name=str(n.fields.get("name") or n.fields.get("team_name") or ""),
+        )
+        for n in waiting
+    ]
     await message.answer("\n".join(lines))
 
 
-async def ask_opinion(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
-                      state: FSMContext) -> None:
+async def ask_opinion(
+    query: CallbackQuery,
+    payload: dict,  # type: ignore[type-arg]
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
     await nominations.require_with_recommender(session, actor, payload["nomination_id"])
-    await ask_for_text(query, state, Endorsing.opinion, t("recommender.ask_opinion", id=payload["nomination_id"]),
-                       nomination=payload["nomination_id"])
+    await ask_for_text(
+        query,
+        state,
+        Endorsing.opinion,
+        t("recommender.ask_opinion", id=payload["nomination_id"]),
+        nomination=payload["nomination_id"],
+    )
 
 
 async def opinion_typed(message: Message, state: FSMContext) -> None:
@@ -47,8 +64,15 @@ async def opinion_typed(message: Message, state: FSMContext) -> None:
     await message.answer(t("recommender.ask_seal"), reply_markup=cancel_keyboard())
 
 
-async def seal_sent(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                    bot: Bot, file_store: files.FileStore) -> None:
+async def seal_sent(
+    message: Message,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    bot: Bot,
+    file_store: files.FileStore,
+) -> None:
     """The stamped opinion: a scan (PDF or image) or a photo of it, checked like any material."""
     checked = await uploads.receive(message, bot, files.SCAN_KINDS, photo_name="seal")
     if checked is None:
@@ -56,32 +80,59 @@ async def seal_sent(message: Message, actor: Actor, session: AsyncSession, state
         return
     data = await state.get_data()
     give = nominations.reendorse if data.get("again") else nominations.endorse
-    nomination = await give(session, actor, data["nomination"], data["opinion"], file_store.put(checked.data),
-                            clock.now())
+    nomination = await give(
+        session, actor, data["nomination"], data["opinion"], file_store.put(checked.data), clock.now()
+    )
     await state.clear()
-    await message.answer(t("recommender.reendorsed" if data.get("again") else "recommender.endorsed", id=nomination.id))
+    await message.answer(
+        t("recommender.reendorsed" if data.get("again") else "recommender.endorsed", id=nomination.id)
+    )
 
 
-async def ask_opinion_again(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
-                            state: FSMContext, clock: Clock) -> None:
+async def ask_opinion_again(
+    query: CallbackQuery,
+    payload: dict,  # type: ignore[type-arg]
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     """The office returned the opinion or its seal for supplement: the same two steps once more."""
     await nominations.require_reendorsable(session, actor, payload["nomination_id"], clock.now())
-    await ask_for_text(query, state, Endorsing.opinion, t("recommender.ask_opinion", id=payload["nomination_id"]),
-                       nomination=payload["nomination_id"], again=True)
+    await ask_for_text(
+        query,
+        state,
+        Endorsing.opinion,
+        t("recommender.ask_opinion", id=payload["nomination_id"]),
+        nomination=payload["nomination_id"],
+        again=True,
+    )
 
 
-async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession,  # type: ignore[type-arg]
-                     state: FSMContext) -> None:
+async def ask_reason(
+    query: CallbackQuery,
+    payload: dict,  # type: ignore[type-arg]
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
     await nominations.require_with_recommender(session, actor, payload["nomination_id"])
-    await ask_for_text(query, state, Endorsing.return_reason, t("recommender.ask_reason", id=payload["nomination_id"]),
-                       nomination=payload["nomination_id"])
+    await ask_for_text(
+        query,
+        state,
+        Endorsing.return_reason,
+        t("recommender.ask_reason", id=payload["nomination_id"]),
+        nomination=payload["nomination_id"],
+    )
 
 
-async def reason_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
-                       clock: Clock) -> None:
+async def reason_typed(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
+) -> None:
     data = await state.get_data()
-    nomination = await nominations.return_by_recommender(session, actor, data["nomination"], message.text or "",
-                                                         clock.now())
+    nomination = await nominations.return_by_recommender(
+        session, actor, data["nomination"], message.text or "", clock.now()
+    )
     await state.clear()
     await message.answer(t("recommender.returned", id=nomination.id))
 

@@ -58,7 +58,9 @@ async def answer_target(event: Message | CallbackQuery) -> Message | None:
     return event
 
 
-async def ask_for_text(query: CallbackQuery, state: FSMContext, waiting: State, prompt: str, **data: Any) -> None:
+async def ask_for_text(
+    query: CallbackQuery, state: FSMContext, waiting: State, prompt: str, **data: Any
+) -> None:
     """A button whose next step is typed words (a reason, a comment, an opinion): acknowledge the
     press, remember what it was about, and ask."""
     await refuse_asking_again(state, waiting, **data)

@@ -32,6 +32,7 @@ def _choice_key(choice: str | None) -> str:
 
 # Reviewers --------------------------------------------------------------------------------------
 
+
 async def waiting(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
     found = await reviews.waiting(session, actor)
     message = await answer_target(event)
@@ -42,56 +43,105 @@ async def waiting(event: Message | CallbackQuery, actor: Actor, session: AsyncSe
         return
     lines = [t("review.waiting_title", voted=found.voted, total=found.total)]
     for item in found.items:
-        lines.append(t("review.waiting_line", round=item.round_id, id=item.nomination.id,
-                       honour_key=f"honour.{item.nomination.honour}", name=reviews.nominee_name(item.nomination),
-                       choice_key="review.choice.recused" if item.recused else _choice_key(item.choice)))
+        lines.append(
+            t(
+                "review.waiting_line",
+                round=item.round_id,
+                id=item.nomination.id,
+                honour_key=f"honour.{item.nomination.honour}",
+                name=reviews.nominee_name(item.nomination),
+                choice_key="review.choice.recused" if item.recused else _choice_key(item.choice),
+            )
+        )
     await message.answer("\n".join(lines))
 
 
-async def vote(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-               clock: Clock) -> None:
-    result = await reviews.cast_vote(session, actor, payload["round_id"], payload["nomination_id"],
-                                     payload["choice"], clock.now())
+async def vote(
+    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
+    result = await reviews.cast_vote(
+        session, actor, payload["round_id"], payload["nomination_id"], payload["choice"], clock.now()
+    )
     if result.same:  # nothing changed: say so on the press, send nothing
-        await query.answer(t("review.vote_same", id=result.nomination_id, choice_key=_choice_key(result.choice)),
-                           show_alert=True)
+        await query.answer(
+            t("review.vote_same", id=result.nomination_id, choice_key=_choice_key(result.choice)),
+            show_alert=True,
+        )
         return
     key = "review.vote_changed" if result.changed else "review.vote_recorded"
-    text = t(key, id=result.nomination_id, choice_key=_choice_key(result.choice), voted=result.voted,
-             total=result.total)
+    text = t(
+        key,
+        id=result.nomination_id,
+        choice_key=_choice_key(result.choice),
+        voted=result.voted,
+        total=result.total,
+    )
     await query.answer(text)
     if isinstance(query.message, Message):
         await query.message.answer(text + ("\n" + t("review.round_complete") if result.closed else ""))
 
 
-async def send_files(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                     clock: Clock, bot: Bot, file_store: files.FileStore) -> None:
-    materials = await reviews.materials_for(session, actor, payload["round_id"], payload["nomination_id"], clock.now())
+async def send_files(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    clock: Clock,
+    bot: Bot,
+    file_store: files.FileStore,
+) -> None:
+    materials = await reviews.materials_for(
+        session, actor, payload["round_id"], payload["nomination_id"], clock.now()
+    )
     await query.answer()
     if not materials:
         await bot.send_message(query.from_user.id, t("review.no_files"))
     for material in materials:
         # protect_content: the dossier may not be forwarded or saved out of the chat
-        await bot.send_document(query.from_user.id, FSInputFile(file_store.path(material.sha256),
-                                                                filename=material.file_name), protect_content=True)
+        await bot.send_document(
+            query.from_user.id,
+            FSInputFile(file_store.path(material.sha256), filename=material.file_name),
+            protect_content=True,
+        )
 
 
-async def _ask_text(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                    state: FSMContext, clock: Clock, waiting: State, prompt: str) -> None:
+async def _ask_text(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    waiting: State,
+    prompt: str,
+) -> None:
     """A prompt's button that asks for words next (a comment, a recusal reason): only for a
     reviewer still on that nomination's panel."""
     await reviews.materials_for(session, actor, payload["round_id"], payload["nomination_id"], clock.now())
-    await ask_for_text(query, state, waiting, t(prompt, id=payload["nomination_id"]),
-                       round_id=payload["round_id"], nomination_id=payload["nomination_id"])
+    await ask_for_text(
+        query,
+        state,
+        waiting,
+        t(prompt, id=payload["nomination_id"]),
+        round_id=payload["round_id"],
+        nomination_id=payload["nomination_id"],
+    )
 
 
-async def ask_comment(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                      state: FSMContext, clock: Clock) -> None:
+async def ask_comment(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     await _ask_text(query, payload, actor, session, state, clock, ReviewInput.comment, "review.ask_comment")
 
 
-async def comment_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
-                        clock: Clock) -> None:
+async def comment_typed(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
+) -> None:
     text = await typed_text(message, t("review.ask_comment_text"))
     if text is None:
         return
@@ -101,26 +151,37 @@ async def comment_typed(message: Message, actor: Actor, session: AsyncSession, s
     await message.answer(t("review.comment_saved", id=data["nomination_id"]))
 
 
-async def ask_recusal(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                      state: FSMContext, clock: Clock) -> None:
-    await _ask_text(query, payload, actor, session, state, clock, ReviewInput.recusal_reason, "review.ask_recusal")
+async def ask_recusal(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    await _ask_text(
+        query, payload, actor, session, state, clock, ReviewInput.recusal_reason, "review.ask_recusal"
+    )
 
 
-async def recusal_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
-                        clock: Clock) -> None:
+async def recusal_typed(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
+) -> None:
     text = await typed_text(message, t("review.ask_recusal_text"))
     if text is None:
         return
     data = await state.get_data()
     await state.clear()
-    await reviews.declare_recusal(session, actor, data["round_id"], data["nomination_id"], text,
-                                  clock.now())
+    await reviews.declare_recusal(session, actor, data["round_id"], data["nomination_id"], text, clock.now())
     await message.answer(t("review.recusal_recorded", id=data["nomination_id"]))
 
 
 # The office -----------------------------------------------------------------------------------------
 
-async def office_rounds(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
+
+async def office_rounds(
+    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     found = await reviews.rounds(session, actor)
     message = await answer_target(event)
     if message is None:
@@ -128,22 +189,38 @@ async def office_rounds(event: Message | CallbackQuery, actor: Actor, session: A
     now = clock.now()
 
     async def button(label: str, action: str, round_id: int | None = None) -> Any:
-        token = await tokens.issue(session, telegram_id=actor.telegram_id, action=action, now=now, round_id=round_id)
+        token = await tokens.issue(
+            session, telegram_id=actor.telegram_id, action=action, now=now, round_id=round_id
+        )
         return token_button(t(label), token)
 
     lines = [t("review.rounds_title")] if found else [t("review.no_rounds")]
     rows = []
     for review_round in found:
         state_key = "review.state.closed" if review_round.closed_at else "review.state.open"
-        lines.append(t("review.round_line", round=review_round.id, closes=reviews.local_time(review_round.closes_at),
-                       state_key=state_key, ballot_key="review.ballot.open" if review_round.open_ballot
-                       else "review.ballot.secret"))
+        lines.append(
+            t(
+                "review.round_line",
+                round=review_round.id,
+                closes=reviews.local_time(review_round.closes_at),
+                state_key=state_key,
+                ballot_key="review.ballot.open" if review_round.open_ballot else "review.ballot.secret",
+            )
+        )
         round_id = review_round.id
         if review_round.closed_at is None:
-            rows.append([await button("review.show_progress", "review.progress", round_id),
-                         await button("review.remind_now", "review.remind", round_id)])
-            rows.append([await button("review.extend", "review.extend", round_id),
-                         await button("review.close_now", "review.close", round_id)])
+            rows.append(
+                [
+                    await button("review.show_progress", "review.progress", round_id),
+                    await button("review.remind_now", "review.remind", round_id),
+                ]
+            )
+            rows.append(
+                [
+                    await button("review.extend", "review.extend", round_id),
+                    await button("review.close_now", "review.close", round_id),
+                ]
+            )
         else:
             rows.append([await button("review.show_result", "review.result", round_id)])
     rows.append([await button("review.open_round", "review.open")])
@@ -152,27 +229,52 @@ async def office_rounds(event: Message | CallbackQuery, actor: Actor, session: A
 
 
 def _report_text(report: reviews.RoundReport) -> str:
-    lines = [t("review.report_title", round=report.round.id, panel=report.panel, quorum=report.quorum,
-               passing=report.passing, ballot_key="review.ballot.open" if report.round.open_ballot
-               else "review.ballot.secret")]
+    lines = [
+        t(
+            "review.report_title",
+            round=report.round.id,
+            panel=report.panel,
+            quorum=report.quorum,
+            passing=report.passing,
+            ballot_key="review.ballot.open" if report.round.open_ballot else "review.ballot.secret",
+        )
+    ]
     for item in report.items:
         count = item.count
         outcome = item.outcome or (count.outcome.value if report.round.closed_at else "pending")
-        lines.append(t("review.report_line", id=item.nomination.id, honour_key=f"honour.{item.nomination.honour}",
-                       name=reviews.nominee_name(item.nomination), for_=count.for_, against=count.against,
-                       abstain=count.abstain, recused=count.recused, cast=count.cast, eligible=count.eligible,
-                       outcome_key=f"review.outcome.{outcome}"))
+        lines.append(
+            t(
+                "review.report_line",
+                id=item.nomination.id,
+                honour_key=f"honour.{item.nomination.honour}",
+                name=reviews.nominee_name(item.nomination),
+                for_=count.for_,
+                against=count.against,
+                abstain=count.abstain,
+                recused=count.recused,
+                cast=count.cast,
+                eligible=count.eligible,
+                outcome_key=f"review.outcome.{outcome}",
+            )
+        )
         if item.not_voted and not report.round.closed_at:
             lines.append(t("review.report_not_voted", names="、".join(item.not_voted)))
         for name, reason in item.recusals:
-            lines.append(t("review.report_recusal", name=name, reason=reason if not reason.startswith("auto.")
-                           else t(f"review.recusal.{reason}")))
+            lines.append(
+                t(
+                    "review.report_recusal",
+                    name=name,
+                    reason=reason if not reason.startswith("auto.") else t(f"review.recusal.{reason}"),
+                )
+            )
         for name, text in item.comments:
             lines.append(t("review.report_comment", name=name or t("review.anonymous"), comment=text))
     return "\n".join(lines)
 
 
-async def progress(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession) -> None:
+async def progress(
+    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession
+) -> None:
     report = await reviews.report(session, actor, payload["round_id"])
     await query.answer()
     if isinstance(query.message, Message):
@@ -186,17 +288,20 @@ async def result(query: CallbackQuery, payload: dict[str, Any], actor: Actor, se
         await query.message.answer(_report_text(report))
         await query.message.answer_document(
             BufferedInputFile(reviews.workbook(report), filename=f"review-round-{report.round.id}.xlsx"),
-            caption=t("review.workbook_caption", round=report.round.id))
+            caption=t("review.workbook_caption", round=report.round.id),
+        )
 
 
-async def remind(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                 clock: Clock) -> None:
+async def remind(
+    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     sent = await reviews.remind_now(session, actor, payload["round_id"], clock.now())
     await query.answer(t("review.reminded", count=sent), show_alert=True)
 
 
-async def close(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession,
-                clock: Clock) -> None:
+async def close(
+    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     report = await reviews.close_early(session, actor, payload["round_id"], clock.now())
     await query.answer()
     if isinstance(query.message, Message):
@@ -237,8 +342,9 @@ def _round_options(words: list[str]) -> dict[str, Any] | None:
     return options
 
 
-async def closing_typed(message: Message, actor: Actor, session: AsyncSession, state: FSMContext,
-                        clock: Clock) -> None:
+async def closing_typed(
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
+) -> None:
     """`YYYY-MM-DD HH:MM` in Beijing time, then any options (see _round_options)."""
     parts = (message.text or "").split()
     try:
@@ -251,7 +357,9 @@ async def closing_typed(message: Message, actor: Actor, session: AsyncSession, s
     if extending:
         extended = await reviews.extend(session, actor, extending, closes, now)
         await state.clear()
-        await message.answer(t("review.extended", round=extended.id, closes=reviews.local_time(extended.closes_at)))
+        await message.answer(
+            t("review.extended", round=extended.id, closes=reviews.local_time(extended.closes_at))
+        )
         return
     options = _round_options(parts[2:])
     if options is None:
@@ -263,43 +371,82 @@ async def closing_typed(message: Message, actor: Actor, session: AsyncSession, s
     await _open(message, actor, session, state, clock, closes, options, panel=None)
 
 
-async def _open(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock,
-                closes: datetime, options: dict[str, Any], panel: list[int] | None) -> None:
+async def _open(
+    message: Message,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+    closes: datetime,
+    options: dict[str, Any],
+    panel: list[int] | None,
+) -> None:
     now = clock.now()
     campaign_id = await reviews.current_campaign_id(session, now)
-    review_round = await reviews.open_round(session, actor, campaign_id=campaign_id, closes_at=closes, now=now,
-                                            panel=panel, **options)
+    review_round = await reviews.open_round(
+        session, actor, campaign_id=campaign_id, closes_at=closes, now=now, panel=panel, **options
+    )
     await state.clear()
     report = await reviews.report(session, actor, review_round.id or 0)
-    await message.answer(t("review.round_opened", round=review_round.id, count=len(report.items),
-                           panel=report.panel, closes=reviews.local_time(review_round.closes_at))
-                         + "\n\n" + _report_text(report))
+    await message.answer(
+        t(
+            "review.round_opened",
+            round=review_round.id,
+            count=len(report.items),
+            panel=report.panel,
+            closes=reviews.local_time(review_round.closes_at),
+        )
+        + "\n\n"
+        + _report_text(report)
+    )
 
 
 # A panel per round (评审组): every active reviewer starts ticked; the office unticks who does not sit.
 
+
 def _panel_keyboard(names: list[str], ticked: list[bool]) -> Any:
-    rows = [[plain_button(("☑️ " if on else "⬜ ") + name, PanelPick(index=i).pack())]
-            for i, (name, on) in enumerate(zip(names, ticked, strict=True))]
+    rows = [
+        [plain_button(("☑️ " if on else "⬜ ") + name, PanelPick(index=i).pack())]
+        for i, (name, on) in enumerate(zip(names, ticked, strict=True))
+    ]
     rows.append([plain_button(t("review.panel_open", count=sum(ticked)), PanelPick(index=-1).pack())])
     return keyboard(rows)
 
 
-async def _offer_panel(message: Message, actor: Actor, session: AsyncSession, state: FSMContext, closes: datetime,
-                       options: dict[str, Any]) -> None:
+async def _offer_panel(
+    message: Message,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    closes: datetime,
+    options: dict[str, Any],
+) -> None:
     people.require_role(actor, Role.OFFICE)
     reviewers = await reviews.holders(session, Role.REVIEWER)
     if not reviewers:
         raise DomainError("review.no_reviewers")
     names, ids = [r.name for r in reviewers], [r.id for r in reviewers]
     await state.set_state(ReviewInput.panel)
-    await state.set_data({"closes": closes.isoformat(), "ids": ids, "names": names, "ticked": [True] * len(ids),
-                          "options": {k: str(v) if isinstance(v, Fraction) else v for k, v in options.items()}})
+    await state.set_data(
+        {
+            "closes": closes.isoformat(),
+            "ids": ids,
+            "names": names,
+            "ticked": [True] * len(ids),
+            "options": {k: str(v) if isinstance(v, Fraction) else v for k, v in options.items()},
+        }
+    )
     await message.answer(t("review.pick_panel"), reply_markup=_panel_keyboard(names, [True] * len(ids)))
 
 
-async def panel_pressed(query: CallbackQuery, callback_data: PanelPick, actor: Actor, session: AsyncSession,
-                        state: FSMContext, clock: Clock) -> None:
+async def panel_pressed(
+    query: CallbackQuery,
+    callback_data: PanelPick,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     data = await state.get_data()
     if await state.get_state() != ReviewInput.panel.state or not -1 <= callback_data.index < len(data["ids"]):
         raise DomainError("button.unknown")
@@ -318,8 +465,16 @@ async def panel_pressed(query: CallbackQuery, callback_data: PanelPick, actor: A
     if "reminder_hours" in options:
         options["reminder_hours"] = tuple(options["reminder_hours"])
     chosen = [person for person, on in zip(data["ids"], ticked, strict=True) if on]
-    await _open(query.message, actor, session, state, clock, datetime.fromisoformat(data["closes"]), options,
-                panel=chosen)
+    await _open(
+        query.message,
+        actor,
+        session,
+        state,
+        clock,
+        datetime.fromisoformat(data["closes"]),
+        options,
+        panel=chosen,
+    )
 
 
 async def panel_reask(message: Message, state: FSMContext) -> None:

@@ -33,12 +33,24 @@ async def choose_honour(event: Message | CallbackQuery, actor: Actor, session: A
         name = load_catalogue().honours[running.honour].name.get(current_locale())
         await message.answer(
             t("selfcheck.resume_offer", honour=name, position=question.position + 1, total=question.total),
-            reply_markup=keyboard([[
-                plain_button(t("selfcheck.resume"), SelfCheckAnswer(check=question.selfcheck_id, pos=question.position,
-                                                                    reply="resume").pack()),
-                plain_button(t("selfcheck.restart"), SelfCheckAnswer(check=question.selfcheck_id, pos=question.position,
-                                                                     reply="restart").pack()),
-            ]]),
+            reply_markup=keyboard(
+                [
+                    [
+                        plain_button(
+                            t("selfcheck.resume"),
+                            SelfCheckAnswer(
+                                check=question.selfcheck_id, pos=question.position, reply="resume"
+                            ).pack(),
+                        ),
+                        plain_button(
+                            t("selfcheck.restart"),
+                            SelfCheckAnswer(
+                                check=question.selfcheck_id, pos=question.position, reply="restart"
+                            ).pack(),
+                        ),
+                    ]
+                ]
+            ),
         )
         return
     await message.answer(honour_menu_text(), reply_markup=honour_keyboard())
@@ -47,19 +59,31 @@ async def choose_honour(event: Message | CallbackQuery, actor: Actor, session: A
 def honour_menu_text() -> str:
     locale = current_locale()
     lines = [t("selfcheck.choose_honour")]
-    lines += [t("selfcheck.honour_line", name=h.name.get(locale), who=h.who.get(locale))
-              for h in load_catalogue().honours.values()]
+    lines += [
+        t("selfcheck.honour_line", name=h.name.get(locale), who=h.who.get(locale))
+        for h in load_catalogue().honours.values()
+    ]
     return "\n".join(lines)
 
 
 def honour_keyboard() -> InlineKeyboardMarkup:
     locale = current_locale()
-    return keyboard([[plain_button(h.name.get(locale), HonourPick(code=code).pack())]
-                     for code, h in load_catalogue().honours.items()])
+    return keyboard(
+        [
+            [plain_button(h.name.get(locale), HonourPick(code=code).pack())]
+            for code, h in load_catalogue().honours.items()
+        ]
+    )
 
 
-async def pick_honour(query: CallbackQuery, callback_data: HonourPick, actor: Actor, session: AsyncSession,
-                      state: FSMContext, clock: Clock) -> None:
+async def pick_honour(
+    query: CallbackQuery,
+    callback_data: HonourPick,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     check = await selfcheck.start(session, actor, callback_data.code, clock.now())
     await state.set_state(SelfCheckFlow.answering)
     await query.answer()
@@ -72,7 +96,12 @@ def question_view(check: SelfCheck, explain: bool = False) -> dict[str, Any]:
     question = selfcheck.question(check)
     locale, criterion = current_locale(), question.criterion
     lines = [
-        t("selfcheck.progress", position=question.position + 1, total=question.total, cited=cite(criterion).get(locale)),
+        t(
+            "selfcheck.progress",
+            position=question.position + 1,
+            total=question.total,
+            cited=cite(criterion).get(locale),
+        ),
         f"<b>{t_plain(criterion.question.get(locale))}</b>",
     ]
     if explain:
@@ -81,7 +110,9 @@ def question_view(check: SelfCheck, explain: bool = False) -> dict[str, Any]:
         lines.append(t("selfcheck.previous_answer", answer_key=f"selfcheck.answer.{question.previous.value}"))
 
     def button(reply: str, label: str) -> InlineKeyboardButton:
-        return plain_button(label, SelfCheckAnswer(check=question.selfcheck_id, pos=question.position, reply=reply).pack())
+        return plain_button(
+            label, SelfCheckAnswer(check=question.selfcheck_id, pos=question.position, reply=reply).pack()
+        )
 
     rows = [
         [button(reply, t(f"selfcheck.answer.{reply}")) for reply in ANSWERS],
@@ -98,8 +129,14 @@ def t_plain(text: str) -> str:
     return escape(text)
 
 
-async def on_answer(query: CallbackQuery, callback_data: SelfCheckAnswer, actor: Actor, session: AsyncSession,
-                    state: FSMContext, clock: Clock) -> None:
+async def on_answer(
+    query: CallbackQuery,
+    callback_data: SelfCheckAnswer,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     reply, check_id, position = callback_data.reply, callback_data.check, callback_data.pos
     message = query.message if isinstance(query.message, Message) else None
     if reply == "cancel":
@@ -137,8 +174,16 @@ async def on_answer(query: CallbackQuery, callback_data: SelfCheckAnswer, actor:
     next_step = None
     if outcome.can_nominate:
         # The next step carries the self-check over into the nomination.
-        next_step = keyboard([[plain_button(t("selfcheck.start_nomination"),
-                                            Nominate(code=check.honour, selfcheck=check.id or 0).pack())]])
+        next_step = keyboard(
+            [
+                [
+                    plain_button(
+                        t("selfcheck.start_nomination"),
+                        Nominate(code=check.honour, selfcheck=check.id or 0).pack(),
+                    )
+                ]
+            ]
+        )
     if message:
         await message.edit_text(render_verdict(outcome), reply_markup=next_step)
 
@@ -146,26 +191,43 @@ async def on_answer(query: CallbackQuery, callback_data: SelfCheckAnswer, actor:
 def render_verdict(outcome: selfcheck.Outcome) -> str:
     locale, verdict = current_locale(), outcome.verdict
     honour = load_catalogue().honours[outcome.check.honour]
-    parts = [t("selfcheck.verdict_title", honour=honour.name.get(locale)),
-             t(f"selfcheck.verdict.{verdict.kind.value}")]
+    parts = [
+        t("selfcheck.verdict_title", honour=honour.name.get(locale)),
+        t(f"selfcheck.verdict.{verdict.kind.value}"),
+    ]
     if verdict.failed:
-        parts.append(t("selfcheck.failed_title") + "\n" + "\n".join(
-            f"• {cite(c).get(locale)}：{t_plain(c.regulation_zh)}" if locale == "zh_CN"
-            else f"• {cite(c).get(locale)}: {t_plain(c.question.get(locale))}"
-            for c in verdict.failed))
+        parts.append(
+            t("selfcheck.failed_title")
+            + "\n"
+            + "\n".join(
+                f"• {cite(c).get(locale)}：{t_plain(c.regulation_zh)}"
+                if locale == "zh_CN"
+                else f"• {cite(c).get(locale)}: {t_plain(c.question.get(locale))}"
+                for c in verdict.failed
+            )
+        )
     if verdict.open:
-        parts.append(t("selfcheck.open_title") + "\n" + "\n".join(
-            f"• {cite(c).get(locale)}: {t_plain(c.explain.get(locale))}" for c in verdict.open))
+        parts.append(
+            t("selfcheck.open_title")
+            + "\n"
+            + "\n".join(f"• {cite(c).get(locale)}: {t_plain(c.explain.get(locale))}" for c in verdict.open)
+        )
     if verdict.kind != VerdictKind.NOT_ELIGIBLE:
-        parts.append(t("selfcheck.checklist_title") + "\n" + "\n".join(
-            f"☐ {t_plain(m.name.get(locale))}" for m in verdict.checklist))
+        parts.append(
+            t("selfcheck.checklist_title")
+            + "\n"
+            + "\n".join(f"☐ {t_plain(m.name.get(locale))}" for m in verdict.checklist)
+        )
     if verdict.priority:
         parts.append(t("selfcheck.priority", items="、".join(cite(c).get(locale) for c in verdict.priority)))
     if outcome.granted_this_year is False:
         parts.append(t("selfcheck.not_granted_this_year"))
     elif outcome.granted_this_year is None:
-        parts.append(t("selfcheck.next_campaign", date=local_date(outcome.next_campaign.nomination_opens))
-                     if outcome.next_campaign else t("selfcheck.no_campaign"))
+        parts.append(
+            t("selfcheck.next_campaign", date=local_date(outcome.next_campaign.nomination_opens))
+            if outcome.next_campaign
+            else t("selfcheck.no_campaign")
+        )
     return "\n\n".join(parts)
 
 

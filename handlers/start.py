@@ -20,8 +20,14 @@ from services.ports import Clock
 AFTER_CONSENT = "after_consent"  # FSM data: the deep-link payload to continue with once agreed
 
 
-async def start(message: Message, command: CommandObject, actor: Actor, state: FSMContext, session: AsyncSession,
-                clock: Clock) -> None:
+async def start(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    state: FSMContext,
+    session: AsyncSession,
+    clock: Clock,
+) -> None:
     payload = command.args or ""
     if not actor.registered:
         await state.update_data({AFTER_CONSENT: payload})
@@ -30,46 +36,71 @@ async def start(message: Message, command: CommandObject, actor: Actor, state: F
         return
     if await continue_deep_link(message, payload, actor, session, clock):
         return
-    await message.answer(t("start.welcome_back", name=actor.name), reply_markup=menu_keyboard(menu_items(actor)))
+    await message.answer(
+        t("start.welcome_back", name=actor.name), reply_markup=menu_keyboard(menu_items(actor))
+    )
 
 
-async def continue_deep_link(message: Message, payload: str, actor: Actor, session: AsyncSession, clock: Clock) -> bool:
+async def continue_deep_link(
+    message: Message, payload: str, actor: Actor, session: AsyncSession, clock: Clock
+) -> bool:
     if payload.startswith(people.INVITATION_PREFIX):
         await show_invitation(message, payload.removeprefix(people.INVITATION_PREFIX), actor, session, clock)
         return True
     return False
 
 
-async def show_invitation(message: Message, token: str, actor: Actor, session: AsyncSession, clock: Clock) -> None:
+async def show_invitation(
+    message: Message, token: str, actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     invitation = await people.open_invitation(session, token, clock.now())
-    organisation = await session.get(Organisation, invitation.organisation_id) if invitation.organisation_id else None
+    organisation = (
+        await session.get(Organisation, invitation.organisation_id) if invitation.organisation_id else None
+    )
     accept = await tokens.issue(
         session, telegram_id=actor.telegram_id, action="invite.accept", now=clock.now(), invitation=token
     )
     await session.commit()
-    where = t("invitation.of_organisation", organisation=organisation_name(organisation, actor.language)) if organisation else ""
+    where = (
+        t("invitation.of_organisation", organisation=organisation_name(organisation, actor.language))
+        if organisation
+        else ""
+    )
     await message.answer(
         t("invitation.offer", role=role_name(invitation.role), where=where),
         reply_markup=keyboard([[token_button(t("invitation.accept"), accept)]]),
     )
 
 
-async def accept_invitation(query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession, clock: Clock) -> None:
+async def accept_invitation(
+    query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession, clock: Clock
+) -> None:
     invitation = await people.accept_invitation(session, actor, payload["invitation"], clock.now())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(t("invitation.accepted", role=role_name(invitation.role)))
 
 
-async def agree(query: CallbackQuery, actor: Actor, state: FSMContext, session: AsyncSession, clock: Clock,
-                office_ids: tuple[int, ...]) -> None:
+async def agree(
+    query: CallbackQuery,
+    actor: Actor,
+    state: FSMContext,
+    session: AsyncSession,
+    clock: Clock,
+    office_ids: tuple[int, ...],
+) -> None:
     if actor.registered:  # a second tap, or the old notice pressed later: nothing to redo, nothing to resend
         await query.answer(t("consent.already_given"), show_alert=True)
         return
     await query.answer()
     user = query.from_user
     person = await people.register(
-        session, telegram_id=user.id, name=user.full_name, language=actor.language, now=clock.now(), office_ids=office_ids,
+        session,
+        telegram_id=user.id,
+        name=user.full_name,
+        language=actor.language,
+        now=clock.now(),
+        office_ids=office_ids,
     )
     actor = await people.load_actor(session, user.id, fallback_language=person.language)
     payload = (await state.get_data()).get(AFTER_CONSENT) or ""  # None once used: a second tap finds nothing
@@ -97,22 +128,34 @@ async def privacy(event: Message | CallbackQuery, actor: Actor) -> None:
 async def my_data(message: Message, actor: Actor, session: AsyncSession) -> None:
     data = await people.export_data(session, actor)
     body = json.dumps(data, ensure_ascii=False, indent=2).encode()
-    await message.answer_document(BufferedInputFile(body, filename="my-data.json"), caption=t("mydata.caption"))
+    await message.answer_document(
+        BufferedInputFile(body, filename="my-data.json"), caption=t("mydata.caption")
+    )
 
 
 async def forget_ask(message: Message, actor: Actor) -> None:
     people.require_registered(actor)
     await message.answer(
         t("forget.confirm"),
-        reply_markup=keyboard([[
-            plain_button(t("forget.yes"), Confirm(what="forget", yes=True).pack()),
-            plain_button(t("forget.no"), Confirm(what="forget", yes=False).pack()),
-        ]]),
+        reply_markup=keyboard(
+            [
+                [
+                    plain_button(t("forget.yes"), Confirm(what="forget", yes=True).pack()),
+                    plain_button(t("forget.no"), Confirm(what="forget", yes=False).pack()),
+                ]
+            ]
+        ),
     )
 
 
-async def forget_answer(query: CallbackQuery, callback_data: Confirm, actor: Actor, session: AsyncSession,
-                        state: FSMContext, clock: Clock) -> None:
+async def forget_answer(
+    query: CallbackQuery,
+    callback_data: Confirm,
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
     await query.answer()
     if not callback_data.yes:
         if isinstance(query.message, Message):

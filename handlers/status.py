@@ -14,18 +14,32 @@ from services.actors import Actor
 from services.catalogue import load_catalogue
 
 
-async def my_status(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, zone: ZoneInfo) -> None:
+async def my_status(
+    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, zone: ZoneInfo
+) -> None:
     message = await answer_target(event)
     if message is None:
         return
     locale, honours = current_locale(), load_catalogue().honours
     lines: list[str] = []
     for nomination in await nominations.mine(session, actor):
-        lines.append(t("mystatus.nomination_line", id=nomination.id, honour=honours[nomination.honour].name.get(locale),
-                       stage_key=f"stage.{nomination.stage}"))
+        lines.append(
+            t(
+                "mystatus.nomination_line",
+                id=nomination.id,
+                honour=honours[nomination.honour].name.get(locale),
+                stage_key=f"stage.{nomination.stage}",
+            )
+        )
         for move in await nominations.history(session, nomination.id or 0):
-            lines.append(t("mystatus.move_line", date=move.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                           stage_key=f"stage.{move.to_stage}", reason=move.reason or ""))
+            lines.append(
+                t(
+                    "mystatus.move_line",
+                    date=move.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    stage_key=f"stage.{move.to_stage}",
+                    reason=move.reason or "",
+                )
+            )
     if lines:
         lines.insert(0, t("mystatus.nominations_title"))
         lines.append("")
@@ -37,9 +51,15 @@ async def my_status(event: Message | CallbackQuery, actor: Actor, session: Async
     lines.append(t("mystatus.selfchecks_title"))
     for check in checks:
         assert check.finished_at is not None
-        lines.append(t("mystatus.selfcheck_line", date=check.finished_at.astimezone(zone).strftime("%Y-%m-%d"),
-                       honour=honours[check.honour].name.get(locale), verdict_key=f"selfcheck.verdict.{check.verdict}",
-                       version=check.catalogue_version))
+        lines.append(
+            t(
+                "mystatus.selfcheck_line",
+                date=check.finished_at.astimezone(zone).strftime("%Y-%m-%d"),
+                honour=honours[check.honour].name.get(locale),
+                verdict_key=f"selfcheck.verdict.{check.verdict}",
+                version=check.catalogue_version,
+            )
+        )
     await message.answer("\n".join(lines))
 
 

@@ -8,8 +8,9 @@ from aiogram.types import Message
 from services import files
 
 
-async def receive(message: Message, bot: Bot, kinds: tuple[str, ...] = files.KINDS,
-                  photo_name: str = "photo") -> files.CheckedFile | None:
+async def receive(
+    message: Message, bot: Bot, kinds: tuple[str, ...] = files.KINDS, photo_name: str = "photo"
+) -> files.CheckedFile | None:
     """The checked file, or None when the message carries no file (the caller re-asks)."""
     document, photos = message.document, message.photo
     if document is not None:

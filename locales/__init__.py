@@ -25,7 +25,9 @@ def read_catalogue(locale: str) -> dict[str, str]:
     merged: dict[str, str] = {}
     for path in po_files(locale):
         with path.open("rb") as handle:
-            for message in read_po(handle, locale=locale, abort_invalid=True):  # a malformed line fails loudly
+            for message in read_po(
+                handle, locale=locale, abort_invalid=True
+            ):  # a malformed line fails loudly
                 if message.id:
                     merged[str(message.id)] = str(message.string or "")
     return merged

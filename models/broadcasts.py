@@ -29,10 +29,16 @@ class Broadcast(SQLModel, table=True):
     progress_message_id: int | None = None
     progress_locale: str = Field(default="zh_CN", max_length=8)
     progress_shown: str = Field(default="", max_length=200)  # the figures last shown, to skip unchanged edits
-    finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True, index=True))
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True, index=True)
+    )
 
 
 # One outbox row per broadcast and chat: re-running a send can never queue an announcement twice.
 # Rows that are not part of a broadcast have broadcast_id NULL, which a unique index never compares.
-Index("uq_outbox_broadcast_chat", OutboxMessage.__table__.c.broadcast_id,  # type: ignore[attr-defined]
-      OutboxMessage.__table__.c.chat_id, unique=True)  # type: ignore[attr-defined]
+Index(
+    "uq_outbox_broadcast_chat",
+    OutboxMessage.__table__.c.broadcast_id,  # type: ignore[attr-defined]
+    OutboxMessage.__table__.c.chat_id,  # type: ignore[attr-defined]
+    unique=True,
+)

@@ -13,7 +13,9 @@ from models.types import UtcDateTime, enum_column
 class Campaign(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(unique=True)
-    honours: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # honour codes granted
+    honours: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )  # honour codes granted
     nomination_opens: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     nomination_closes: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     precheck_deadline: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
@@ -48,7 +50,9 @@ class SelfCheck(SQLModel, table=True):
     catalogue_version: str = Field(max_length=32)
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     position: int = 0  # index of the question being asked
-    status: SelfCheckStatus = Field(default=SelfCheckStatus.IN_PROGRESS, sa_column=enum_column(SelfCheckStatus))
+    status: SelfCheckStatus = Field(
+        default=SelfCheckStatus.IN_PROGRESS, sa_column=enum_column(SelfCheckStatus)
+    )
     verdict: str | None = Field(default=None, max_length=32)
     started_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))

@@ -95,7 +95,9 @@ class WriteTurns:
 
     def __init__(self, wait_seconds: float = 30) -> None:
         self.wait_seconds = wait_seconds  # as long as SQLite's own busy timeout
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def install(self, sync_engine: Engine) -> None:
         event.listen(sync_engine, "begin", self._take)
@@ -111,7 +113,9 @@ class WriteTurns:
 
     def _take(self, conn: Connection) -> None:
         lock = self._lock()
-        await_only(asyncio.wait_for(lock.acquire(), self.wait_seconds))  # hooks run inside SQLAlchemy's greenlet
+        await_only(
+            asyncio.wait_for(lock.acquire(), self.wait_seconds)
+        )  # hooks run inside SQLAlchemy's greenlet
         conn.info[self.KEY] = lock
 
     def _end(self, conn: Connection) -> None:

@@ -21,13 +21,17 @@ class Honour(SQLModel, table=True):
     holder_name: str = Field(max_length=100)
     unit: str = Field(default="", max_length=200)  # employer or enterprise, from the dossier
     city: str = Field(default="", max_length=30, index=True)
-    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)  # recommending body
+    organisation_id: int | None = Field(
+        default=None, foreign_key="organisation.id", index=True
+    )  # recommending body
     status: str = Field(max_length=16, index=True)  # services.rules.honour_validity.Status
     valid_from: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     valid_until: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     # The sweep's cursor: when this honour next needs attention (a reminder or its expiry). NULL
     # once nothing more is due (revoked, expired). Indexed: the sweep reads only rows due now.
-    next_due_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True, index=True))
+    next_due_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True, index=True)
+    )
     reminded_days: int | None = None  # the last reminder sent in this validity period (days before expiry)
     certificate_sha256: str = Field(default="", max_length=64)
     awarded_by: int | None = Field(default=None, foreign_key="person.id")

@@ -37,7 +37,9 @@ class Organisation(SQLModel, table=True):
     code: str = Field(unique=True, max_length=32)
     name_zh: str
     name_en: str
-    kind: OrganisationKind = Field(default=OrganisationKind.MEMBER_UNIT, sa_column=enum_column(OrganisationKind))
+    kind: OrganisationKind = Field(
+        default=OrganisationKind.MEMBER_UNIT, sa_column=enum_column(OrganisationKind)
+    )
 
 
 class RoleAssignment(SQLModel, table=True):

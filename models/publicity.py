@@ -22,7 +22,9 @@ class PublicityList(SQLModel, table=True):
     forwarded_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     approved_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     approved_by: int | None = Field(default=None, foreign_key="person.id")
-    approval_document: str | None = Field(default=None, max_length=64)  # sha256, when the office approves on behalf
+    approval_document: str | None = Field(
+        default=None, max_length=64
+    )  # sha256, when the office approves on behalf
 
 
 class Objection(SQLModel, table=True):
@@ -45,4 +47,6 @@ class Objection(SQLModel, table=True):
     ruling: str = Field(default="", sa_column=Column(Text, nullable=False))
     ruled_by: int | None = Field(default=None, foreign_key="person.id")
     ruled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
-    reminded_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))  # owner, once
+    reminded_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )  # owner, once

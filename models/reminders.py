@@ -21,7 +21,9 @@ class ReturnSnapshot(SQLModel, table=True):
     round: int  # the Deficiency round this return opened
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     organisation_id: int | None = None
-    materials: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [[slot, sha, name]]
+    materials: list[Any] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )  # [[slot, sha, name]]
     taken_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 

@@ -20,7 +20,8 @@ class ReviewRound(SQLModel, table=True):
     closes_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     # Set once, by the tally; a database trigger refuses ballots for a round that has it.
     closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
-    # Thresholds as fractions, printed on the result: quorum of the non-recused panel, passing share of votes cast.
+    # Thresholds as fractions, printed on the result: quorum of the non-recused panel, passing share of
+    # votes cast.
     quorum_num: int = 2
     quorum_den: int = 3
     pass_num: int = 1

@@ -10,6 +10,8 @@ from alembic import command
 
 from models.db import alembic_config, create_engine, migrate
 
+RUFF = Path(sys.executable).with_name("ruff")  # installed by `setup test`
+
 
 async def _revise(message: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -24,6 +26,15 @@ async def _revise(message: str) -> None:
 def _autogenerate(connection, url: str, message: str) -> None:  # type: ignore[no-untyped-def]
     config = alembic_config(url)
     config.attributes["connection"] = connection
+    if RUFF.exists():  # lint-fix and format the new file, so the suite's style test passes on it
+        hooks = {"ruff_fix": "check --fix --quiet", "ruff_format": "format --quiet"}
+        config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+        for name, options in hooks.items():
+            config.set_section_option("post_write_hooks", f"{name}.type", "exec")
+            config.set_section_option("post_write_hooks", f"{name}.executable", str(RUFF))
+            config.set_section_option(
+                "post_write_hooks", f"{name}.options", f"{options} REVISION_SCRIPT_FILENAME"
+            )
     command.revision(config, message=message, autogenerate=True)
 
 

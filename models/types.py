@@ -30,7 +30,13 @@ def enum_column(enum: type[StrEnum], *, index: bool = False, nullable: bool = Fa
     """An enum stored as its value in a VARCHAR: readable in SQL, and no PostgreSQL enum types
     to migrate when a journey adds a member."""
     return Column(
-        SAEnum(enum, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members],
-               validate_strings=True),
-        index=index, nullable=nullable,
+        SAEnum(
+            enum,
+            native_enum=False,
+            length=32,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        ),
+        index=index,
+        nullable=nullable,
     )

@@ -24,13 +24,19 @@ Job = Callable[[], Awaitable[None]]
 
 def create_scheduler(zone: ZoneInfo) -> AsyncIOScheduler:
     # A job due while the process was down runs once when it is back, instead of being skipped.
-    return AsyncIOScheduler(timezone=zone, job_defaults={"misfire_grace_time": 24 * 3600, "coalesce": True,
-                                                         "max_instances": 1})
+    return AsyncIOScheduler(
+        timezone=zone, job_defaults={"misfire_grace_time": 24 * 3600, "coalesce": True, "max_instances": 1}
+    )
 
 
-def register_jobs(scheduler: AsyncIOScheduler, sessions: async_sessionmaker[AsyncSession], clock: Clock,
-                  extra: dict[str, tuple[Job, int]] | None = None,
-                  rereview_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS, run_now: bool = False) -> None:
+def register_jobs(
+    scheduler: AsyncIOScheduler,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    extra: dict[str, tuple[Job, int]] | None = None,
+    rereview_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS,
+    run_now: bool = False,
+) -> None:
     """Fixed job ids, so a restart replaces jobs instead of piling them up. With `run_now`, every
     job runs as soon as the scheduler starts (what fell due during downtime goes out at once, not
     one interval later), then on its interval."""
@@ -52,9 +58,13 @@ def register_jobs(scheduler: AsyncIOScheduler, sessions: async_sessionmaker[Asyn
             await reviews.sweep(session, clock.now())
             await publicity.sweep(session, clock.now())
 
-    jobs: dict[str, tuple[Job, int]] = {"housekeeping": (purge, 3600), "honour_sweep": (sweep_honours, 3600),
-                                        "nomination_reminders": (remind_nominations, 900),
-                                        "review_sweep": (sweep_reviews, 300), **(extra or {})}
+    jobs: dict[str, tuple[Job, int]] = {
+        "housekeeping": (purge, 3600),
+        "honour_sweep": (sweep_honours, 3600),
+        "nomination_reminders": (remind_nominations, 900),
+        "review_sweep": (sweep_reviews, 300),
+        **(extra or {}),
+    }
     first = {"next_run_time": datetime.now(scheduler.timezone)} if run_now else {}
     for job_id, (job, seconds) in jobs.items():
         scheduler.add_job(job, "interval", seconds=seconds, id=job_id, replace_existing=True, **first)

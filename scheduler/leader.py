@@ -33,7 +33,9 @@ class Leadership:
         if self.engine.dialect.name == "postgresql":
             connection = await self.engine.connect()
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            taken = (await connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({SCHEDULER_LOCK})")).scalar()
+            taken = (
+                await connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({SCHEDULER_LOCK})")
+            ).scalar()
             if taken:
                 self._connection = connection
             else:

@@ -16,19 +16,34 @@ GENESIS = "0" * 64
 
 
 def record_hash(
-    prev_hash: str, seq: int, at: datetime, actor_id: int | None, action: str, subject: str,
-    reason: str, details: dict[str, Any],
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    subject: str,
+    reason: str,
+    details: dict[str, Any],
 ) -> str:
     body = json.dumps(
         [prev_hash, seq, at.isoformat(), actor_id, action, subject, reason, details],
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 async def append(
-    session: AsyncSession, *, actor_id: int | None, action: str, subject: str, now: datetime,
-    reason: str = "", **details: Any,
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    action: str,
+    subject: str,
+    now: datetime,
+    reason: str = "",
+    **details: Any,
 ) -> AuditRecord:
     """Add one record to the caller's transaction (the caller commits it with the decision)."""
     # The head row is made by a migration: created here on first use, two first actions raced.
@@ -37,8 +52,15 @@ async def append(
     seq = head.seq + 1
     digest = record_hash(head.hash, seq, now, actor_id, action, subject, reason, details)
     record = AuditRecord(
-        seq=seq, at=now, actor_id=actor_id, action=action, subject=subject, reason=reason,
-        details=details, prev_hash=head.hash, hash=digest,
+        seq=seq,
+        at=now,
+        actor_id=actor_id,
+        action=action,
+        subject=subject,
+        reason=reason,
+        details=details,
+        prev_hash=head.hash,
+        hash=digest,
     )
     head.seq, head.hash = seq, digest
     session.add(record)
@@ -62,7 +84,10 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
     while True:
         rows = (
             await session.exec(
-                select(AuditRecord).where(AuditRecord.seq >= expected_seq).order_by(AuditRecord.seq).limit(batch)
+                select(AuditRecord)
+                .where(AuditRecord.seq >= expected_seq)
+                .order_by(AuditRecord.seq)
+                .limit(batch)
             )
         ).all()
         if not rows:
@@ -80,5 +105,7 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
             prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
     head = (await session.exec(select(AuditHead).where(AuditHead.id == 1))).first()
     if head is not None and (head.seq != checked or head.hash != prev):
-        return ChainReport(checked, checked + 1 if head.seq > checked else checked, "records missing at the end")
+        return ChainReport(
+            checked, checked + 1 if head.seq > checked else checked, "records missing at the end"
+        )
     return ChainReport(checked, None)

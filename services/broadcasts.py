@@ -40,7 +40,9 @@ class Draft:
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> "Draft":
-        return cls(str(data.get("text") or ""), data.get("file_sha256"), data.get("file_name"), data.get("file_kind"))
+        return cls(
+            str(data.get("text") or ""), data.get("file_sha256"), data.get("file_name"), data.get("file_kind")
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,11 +84,16 @@ class Progress:
     @property
     def params(self) -> dict[str, int]:
         c = self.counts
-        return {"total": self.total, "sent": c.get("sent", 0), "failed": c.get("failed", 0),
-                # Not known to have arrived exactly once: the outcome was unknown, or it was sent
-                # again after its sender died mid-send.
-                "blocked": c.get("blocked", 0), "uncertain": c.get("uncertain", 0) + c.get("resent", 0),
-                "waiting": c.get("pending", 0) + c.get("sending", 0)}
+        return {
+            "total": self.total,
+            "sent": c.get("sent", 0),
+            "failed": c.get("failed", 0),
+            # Not known to have arrived exactly once: the outcome was unknown, or it was sent
+            # again after its sender died mid-send.
+            "blocked": c.get("blocked", 0),
+            "uncertain": c.get("uncertain", 0) + c.get("resent", 0),
+            "waiting": c.get("pending", 0) + c.get("sending", 0),
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -94,6 +101,7 @@ class Progress:
 
 
 # Composing ---------------------------------------------------------------------------------------
+
 
 def require_office(actor: Actor) -> None:
     people.require_role(actor, Role.OFFICE)
@@ -115,7 +123,8 @@ def check_draft(draft: Draft) -> Draft:
 def _recipients_query():  # noqa: ANN202  (a select of telegram ids)
     # Subscribed, not blocked, not erased (an erased person keeps a negative placeholder id).
     return select(Person.telegram_id).where(
-        col(Person.subscribed).is_(True), col(Person.blocked_at).is_(None), col(Person.telegram_id) > 0)
+        col(Person.subscribed).is_(True), col(Person.blocked_at).is_(None), col(Person.telegram_id) > 0
+    )
 
 
 async def recipients(session: AsyncSession, announcement_chat_id: int | None) -> list[int]:
@@ -125,8 +134,9 @@ async def recipients(session: AsyncSession, announcement_chat_id: int | None) ->
     return chats
 
 
-async def propose(session: AsyncSession, actor: Actor, draft: Draft, announcement_chat_id: int | None,
-                  now: datetime) -> Proposal:
+async def propose(
+    session: AsyncSession, actor: Actor, draft: Draft, announcement_chat_id: int | None, now: datetime
+) -> Proposal:
     """The preview step: check the draft, count who would get it, and issue the 确认发送 / 取消
     buttons. The confirm token carries the draft itself, so what is sent is what was previewed."""
     require_office(actor)
@@ -134,19 +144,40 @@ async def propose(session: AsyncSession, actor: Actor, draft: Draft, announcemen
     count = int((await session.exec(select(func.count()).select_from(_recipients_query().subquery()))).one())
     if announcement_chat_id:
         count += 1
-    confirm = await tokens.issue(session, telegram_id=actor.telegram_id, action="announce.confirm", now=now,
-                                 ttl=PREVIEW_TTL, draft=draft.as_dict())
-    cancel = await tokens.issue(session, telegram_id=actor.telegram_id, action="announce.cancel", now=now,
-                                ttl=PREVIEW_TTL, confirm_token=confirm)
+    confirm = await tokens.issue(
+        session,
+        telegram_id=actor.telegram_id,
+        action="announce.confirm",
+        now=now,
+        ttl=PREVIEW_TTL,
+        draft=draft.as_dict(),
+    )
+    cancel = await tokens.issue(
+        session,
+        telegram_id=actor.telegram_id,
+        action="announce.cancel",
+        now=now,
+        ttl=PREVIEW_TTL,
+        confirm_token=confirm,
+    )
     await session.commit()
     return Proposal(draft, count, confirm, cancel)
 
 
 # Sending -----------------------------------------------------------------------------------------
 
-async def send(session: AsyncSession, actor: Actor, confirm_token: str, payload: dict[str, Any], *,
-               announcement_chat_id: int | None, progress_chat_id: int | None, progress_message_id: int | None,
-               now: datetime) -> Sending:
+
+async def send(
+    session: AsyncSession,
+    actor: Actor,
+    confirm_token: str,
+    payload: dict[str, Any],
+    *,
+    announcement_chat_id: int | None,
+    progress_chat_id: int | None,
+    progress_message_id: int | None,
+    now: datetime,
+) -> Sending:
     """Queue the announcement: the Broadcast, one outbox row per recipient and the audit record,
     committed together. A second confirmation of the same preview changes nothing."""
     require_office(actor)
@@ -156,9 +187,17 @@ async def send(session: AsyncSession, actor: Actor, confirm_token: str, payload:
     draft = check_draft(Draft.of(payload.get("draft") or {}))
     chats = await recipients(session, announcement_chat_id)
     broadcast = Broadcast(
-        confirm_token=confirm_token, created_by=actor.person_id, created_at=now, text=draft.text,
-        file_sha256=draft.file_sha256, file_name=draft.file_name, file_kind=draft.file_kind, total=len(chats),
-        progress_chat_id=progress_chat_id, progress_message_id=progress_message_id, progress_locale=actor.language,
+        confirm_token=confirm_token,
+        created_by=actor.person_id,
+        created_at=now,
+        text=draft.text,
+        file_sha256=draft.file_sha256,
+        file_name=draft.file_name,
+        file_kind=draft.file_kind,
+        total=len(chats),
+        progress_chat_id=progress_chat_id,
+        progress_message_id=progress_message_id,
+        progress_locale=actor.language,
     )
     session.add(broadcast)
     try:
@@ -172,9 +211,17 @@ async def send(session: AsyncSession, actor: Actor, confirm_token: str, payload:
     assert broadcast.id is not None
     if chats:
         await session.exec(insert(OutboxMessage), params=[_row(broadcast, chat_id, now) for chat_id in chats])  # type: ignore[call-overload]
-    await audit.append(session, actor_id=actor.person_id, action="broadcast.sent", subject=f"broadcast:{broadcast.id}",
-                       now=now, reason=ARTICLE, recipients=len(chats), has_file=draft.file_sha256 is not None,
-                       announcement_chat=bool(announcement_chat_id))
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="broadcast.sent",
+        subject=f"broadcast:{broadcast.id}",
+        now=now,
+        reason=ARTICLE,
+        recipients=len(chats),
+        has_file=draft.file_sha256 is not None,
+        announcement_chat=bool(announcement_chat_id),
+    )
     await session.commit()
     return Sending(broadcast, True)
 
@@ -186,9 +233,20 @@ def _row(broadcast: Broadcast, chat_id: int, now: datetime) -> dict[str, Any]:
         document_path = f"{broadcast.file_sha256[:2]}/{broadcast.file_sha256}"  # as the file store keeps it
         params["file_name"] = broadcast.file_name or "file"
         params["photo"] = broadcast.file_kind == "photo"
-    return {"chat_id": chat_id, "template": TEMPLATE, "params": params, "buttons": [], "document_path": document_path,
-            "protect": False, "broadcast_id": broadcast.id, "status": OutboxStatus.PENDING, "attempts": 0,
-            "not_before": now, "created_at": now, "error": ""}
+    return {
+        "chat_id": chat_id,
+        "template": TEMPLATE,
+        "params": params,
+        "buttons": [],
+        "document_path": document_path,
+        "protect": False,
+        "broadcast_id": broadcast.id,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "not_before": now,
+        "created_at": now,
+        "error": "",
+    }
 
 
 async def _by_token(session: AsyncSession, confirm_token: str) -> Broadcast | None:
@@ -207,15 +265,25 @@ async def cancel(session: AsyncSession, actor: Actor, payload: dict[str, Any]) -
 
 # Progress ----------------------------------------------------------------------------------------
 
+
 async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
     found = {status.value: 0 for status in OutboxStatus}
     rows = await session.exec(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.broadcast_id == broadcast_id)
-        .group_by(OutboxMessage.status))
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.broadcast_id == broadcast_id)
+        .group_by(OutboxMessage.status)
+    )
     for status, count in rows.all():
         found[OutboxStatus(status).value] = int(count)
-    found["resent"] = int((await session.exec(select(func.count()).where(
-        OutboxMessage.broadcast_id == broadcast_id, col(OutboxMessage.resends) > 0))).one())
+    found["resent"] = int(
+        (
+            await session.exec(
+                select(func.count()).where(
+                    OutboxMessage.broadcast_id == broadcast_id, col(OutboxMessage.resends) > 0
+                )
+            )
+        ).one()
+    )
     return found
 
 
@@ -228,15 +296,23 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
 
 def _progress(broadcast: Broadcast, found: dict[str, int]) -> Progress:
     assert broadcast.id is not None
-    return Progress(broadcast.id, broadcast.total, found, broadcast.progress_chat_id, broadcast.progress_message_id,
-                    broadcast.progress_locale)
+    return Progress(
+        broadcast.id,
+        broadcast.total,
+        found,
+        broadcast.progress_chat_id,
+        broadcast.progress_message_id,
+        broadcast.progress_locale,
+    )
 
 
 async def progress_to_show(session: AsyncSession) -> list[Progress]:
     """Unfinished broadcasts whose figures changed since they were last shown (the final report
     always counts as a change)."""
     changed = []
-    for broadcast in (await session.exec(select(Broadcast).where(col(Broadcast.finished_at).is_(None)))).all():
+    for broadcast in (
+        await session.exec(select(Broadcast).where(col(Broadcast.finished_at).is_(None)))
+    ).all():
         assert broadcast.id is not None
         current = _progress(broadcast, await counts(session, broadcast.id))
         if current.finished or current.fingerprint != broadcast.progress_shown:
@@ -253,13 +329,21 @@ async def progress_shown(session: AsyncSession, shown: Progress, now: datetime) 
     broadcast.progress_shown = shown.fingerprint
     if shown.finished:
         broadcast.finished_at = now
-        await audit.append(session, actor_id=None, action="broadcast.finished", subject=f"broadcast:{broadcast.id}",
-                           now=now, reason=ARTICLE, **shown.params)
+        await audit.append(
+            session,
+            actor_id=None,
+            action="broadcast.finished",
+            subject=f"broadcast:{broadcast.id}",
+            now=now,
+            reason=ARTICLE,
+            **shown.params,
+        )
     session.add(broadcast)
     await session.commit()
 
 
 # Subscription ------------------------------------------------------------------------------------
+
 
 async def set_subscribed(session: AsyncSession, actor: Actor, subscribed: bool, now: datetime) -> bool:
     """Opt in or out of announcements. Returns False when nothing changed."""
@@ -272,8 +356,13 @@ async def set_subscribed(session: AsyncSession, actor: Actor, subscribed: bool, 
         return False
     person.subscribed = subscribed
     session.add(person)
-    await audit.append(session, actor_id=person.id, action="person.subscribed" if subscribed else "person.unsubscribed",
-                       subject=f"person:{person.id}", now=now)
+    await audit.append(
+        session,
+        actor_id=person.id,
+        action="person.subscribed" if subscribed else "person.unsubscribed",
+        subject=f"person:{person.id}",
+        now=now,
+    )
     await session.commit()
     return True
 

@@ -53,7 +53,9 @@ def parse(form: str, zone: ZoneInfo) -> dict[str, object]:
         if field is None:
             raise DomainError("campaign.unknown_field_name", name=key.strip())
         values[field] = value.strip()
-    missing = [names[0] for field, names in ALIASES.items() if field not in values and field != "publicity_workdays"]
+    missing = [
+        names[0] for field, names in ALIASES.items() if field not in values and field != "publicity_workdays"
+    ]
     if missing:
         raise DomainError("campaign.form_missing", fields=", ".join(missing))
     try:
@@ -62,6 +64,9 @@ def parse(form: str, zone: ZoneInfo) -> dict[str, object]:
     except ValueError:
         raise DomainError("campaign.bad_number") from None
     honours = [code.upper() for code in re.split(r"[\s,，、]+", values["honours"]) if code]
-    dates = {field: moment(field, parse_day(values[field]), zone)
-             for field in ALIASES if field not in ("year", "honours", "publicity_workdays")}
+    dates = {
+        field: moment(field, parse_day(values[field]), zone)
+        for field in ALIASES
+        if field not in ("year", "honours", "publicity_workdays")
+    }
     return {"year": year, "honours": honours, "publicity_workdays": publicity, "dates": dates}

@@ -18,15 +18,22 @@ from services.rules.campaign_phases import Action, CampaignCalendar, Phase, phas
 from services.rules.workdays import WorkdayCalendar
 
 DATE_FIELDS = (
-    "nomination_opens", "nomination_closes", "precheck_deadline", "review_opens", "review_closes", "announcement_at",
+    "nomination_opens",
+    "nomination_closes",
+    "precheck_deadline",
+    "review_opens",
+    "review_closes",
+    "announcement_at",
 )
 # A campaign stays "current" this long after its announcement, so winners can still look it up.
 AFTERGLOW = timedelta(days=60)
 
 
 def calendar_of(campaign: Campaign) -> CampaignCalendar:
-    return CampaignCalendar(**{name: getattr(campaign, name) for name in DATE_FIELDS},
-                            publicity_workdays=campaign.publicity_workdays)
+    return CampaignCalendar(
+        **{name: getattr(campaign, name) for name in DATE_FIELDS},
+        publicity_workdays=campaign.publicity_workdays,
+    )
 
 
 async def workdays(session: AsyncSession) -> WorkdayCalendar:
@@ -74,8 +81,10 @@ async def current(session: AsyncSession, now: datetime) -> CampaignView | None:
     """The campaign under way (from its nomination opening until a while after its announcement)."""
     campaign = (
         await session.exec(
-            select(Campaign).where(col(Campaign.nomination_opens) <= now)
-            .order_by(col(Campaign.nomination_opens).desc()).limit(1)
+            select(Campaign)
+            .where(col(Campaign.nomination_opens) <= now)
+            .order_by(col(Campaign.nomination_opens).desc())
+            .limit(1)
         )
     ).first()
     if campaign is None or campaign.announcement_at + AFTERGLOW < now:
@@ -86,7 +95,10 @@ async def current(session: AsyncSession, now: datetime) -> CampaignView | None:
 async def upcoming(session: AsyncSession, now: datetime) -> Campaign | None:
     return (
         await session.exec(
-            select(Campaign).where(col(Campaign.nomination_opens) > now).order_by(col(Campaign.nomination_opens)).limit(1)
+            select(Campaign)
+            .where(col(Campaign.nomination_opens) > now)
+            .order_by(col(Campaign.nomination_opens))
+            .limit(1)
         )
     ).first()
 
@@ -101,8 +113,14 @@ async def require_action(session: AsyncSession, action: Action, now: datetime) -
 
 
 async def create(
-    session: AsyncSession, actor: Actor, *, year: int, honours: list[str], dates: dict[str, datetime],
-    publicity_workdays: int, now: datetime,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    year: int,
+    honours: list[str],
+    dates: dict[str, datetime],
+    publicity_workdays: int,
+    now: datetime,
 ) -> Campaign:
     people.require_role(actor, Role.OFFICE)
     known = set(load_catalogue().honours)
@@ -114,32 +132,64 @@ async def create(
         raise DomainError("campaign.year_exists", year=year)
     CampaignCalendar(**dates, publicity_workdays=publicity_workdays).validate()
     ordered = [code for code in load_catalogue().honours if code in honours]
-    campaign = Campaign(year=year, honours=ordered, publicity_workdays=publicity_workdays, created_by=actor.person_id,
-                        created_at=now, **dates)
+    campaign = Campaign(
+        year=year,
+        honours=ordered,
+        publicity_workdays=publicity_workdays,
+        created_by=actor.person_id,
+        created_at=now,
+        **dates,
+    )
     session.add(campaign)
     await session.flush()
-    await audit.append(session, actor_id=actor.person_id, action="campaign.created", subject=f"campaign:{campaign.id}",
-                       now=now, reason="第五条", year=year, honours=ordered, publicity_workdays=publicity_workdays,
-                       **{k: v.isoformat() for k, v in dates.items()})
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="campaign.created",
+        subject=f"campaign:{campaign.id}",
+        now=now,
+        reason="第五条",
+        year=year,
+        honours=ordered,
+        publicity_workdays=publicity_workdays,
+        **{k: v.isoformat() for k, v in dates.items()},
+    )
     await session.commit()
     return campaign
 
 
 async def change_date(
-    session: AsyncSession, actor: Actor, campaign_id: int, field: str, value: datetime, reason: str, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    campaign_id: int,
+    field: str,
+    value: datetime,
+    reason: str,
+    now: datetime,
 ) -> Campaign:
     people.require_role(actor, Role.OFFICE)
     if field not in DATE_FIELDS:
         raise DomainError("campaign.unknown_field")
-    campaign = (await session.exec(select(Campaign).where(Campaign.id == campaign_id).with_for_update())).first()
+    campaign = (
+        await session.exec(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
+    ).first()
     if campaign is None:
         raise DomainError("campaign.not_found")
     before = getattr(campaign, field)
     setattr(campaign, field, value)
     calendar_of(campaign).validate()
     session.add(campaign)
-    await audit.append(session, actor_id=actor.person_id, action="campaign.date_changed", subject=f"campaign:{campaign.id}",
-                       now=now, reason=reason, field=field, before=before.isoformat(), after=value.isoformat())
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="campaign.date_changed",
+        subject=f"campaign:{campaign.id}",
+        now=now,
+        reason=reason,
+        field=field,
+        before=before.isoformat(),
+        after=value.isoformat(),
+    )
     await session.commit()
     return campaign
 
@@ -150,11 +200,21 @@ async def set_workday(
     """Declare a day a working day or a holiday (for a year the calendar package does not know yet)."""
     people.require_role(actor, Role.OFFICE)
     override = await session.get(WorkdayOverride, day)
-    details: dict[str, Any] = {"day": day.isoformat(), "is_workday": is_workday,
-                               "before": None if override is None else override.is_workday}
+    details: dict[str, Any] = {
+        "day": day.isoformat(),
+        "is_workday": is_workday,
+        "before": None if override is None else override.is_workday,
+    }
     override = override or WorkdayOverride(day=day, is_workday=is_workday)
     override.is_workday, override.note, override.created_by = is_workday, note, actor.person_id
     session.add(override)
-    await audit.append(session, actor_id=actor.person_id, action="workday.set", subject=f"day:{day.isoformat()}",
-                       now=now, reason=note, **details)
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="workday.set",
+        subject=f"day:{day.isoformat()}",
+        now=now,
+        reason=note,
+        **details,
+    )
     await session.commit()

@@ -56,7 +56,9 @@ def card_pdf(subject_name: str, unit: str, link: str, t: Translate) -> bytes:
     canvas.setFont(font, 10)
     canvas.drawCentredString(width / 2, height - 39 * mm, unit)
     side = 68 * mm
-    canvas.drawImage(ImageReader(BytesIO(qr_png(link))), (width - side) / 2, height - 41 * mm - side, side, side)
+    canvas.drawImage(
+        ImageReader(BytesIO(qr_png(link))), (width - side) / 2, height - 41 * mm - side, side, side
+    )
     canvas.setFont(font, 10)
     canvas.drawCentredString(width / 2, 20 * mm, _plain(t("cards.pdf.scan")))
     canvas.setFont(font, 7)
@@ -75,9 +77,12 @@ def _n(value: float | None) -> str:
 def report_lines(report: CardReport, t: Translate) -> list[str]:
     """The report's figures, in order; each line a translated, HTML-safe string."""
     s = report.summary
-    lines = [t("cards.report.title_card", name=report.title, unit=report.unit) if report.scope == "card"
-             else t("cards.report.title_unit", unit=report.unit, cards=report.cards),
-             t("cards.report.nature")]
+    lines = [
+        t("cards.report.title_card", name=report.title, unit=report.unit)
+        if report.scope == "card"
+        else t("cards.report.title_unit", unit=report.unit, cards=report.cards),
+        t("cards.report.nature"),
+    ]
     if report.since or report.until:
         lines.append(t("cards.report.period", since=str(report.since or "…"), until=str(report.until or "…")))
     else:
@@ -87,8 +92,15 @@ def report_lines(report: CardReport, t: Translate) -> list[str]:
         lines.append(t("cards.report.no_ratings"))
         return lines
     if s.interval is not None:
-        lines.append(t("cards.report.index", index=_n(s.index), low=_n(s.interval[0]), high=_n(s.interval[1]),
-                       count=s.count))
+        lines.append(
+            t(
+                "cards.report.index",
+                index=_n(s.index),
+                low=_n(s.interval[0]),
+                high=_n(s.interval[1]),
+                count=s.count,
+            )
+        )
     else:
         lines.append(t("cards.report.index_no_interval", index=_n(s.index), count=s.count))
     if s.small_sample:
@@ -96,19 +108,45 @@ def report_lines(report: CardReport, t: Translate) -> list[str]:
     lines.append(t("cards.report.formula"))
     lines.append(t("cards.report.csat", csat=_n(s.csat)))
     lines.append(t("cards.report.aspects_title"))
-    lines += [t("cards.report.aspect", aspect_key=f"cards.aspect.{name}", score=_n(s.aspects[name]))
-              for name in ASPECTS]
-    lines.append(t("cards.report.nps", nps=_n(s.nps), promoters=_n(s.promoters), passives=_n(s.passives),
-                   detractors=_n(s.detractors)))
+    lines += [
+        t("cards.report.aspect", aspect_key=f"cards.aspect.{name}", score=_n(s.aspects[name]))
+        for name in ASPECTS
+    ]
+    lines.append(
+        t(
+            "cards.report.nps",
+            nps=_n(s.nps),
+            promoters=_n(s.promoters),
+            passives=_n(s.passives),
+            detractors=_n(s.detractors),
+        )
+    )
     lines.append(t("cards.report.distribution_title"))
-    lines += [t("cards.report.level_line", level_key=f"cards.level.{code}", count=count,
-                share=_n(100 * count / s.count)) for code, count in zip(LEVELS, s.distribution, strict=True)]
+    lines += [
+        t(
+            "cards.report.level_line",
+            level_key=f"cards.level.{code}",
+            count=count,
+            share=_n(100 * count / s.count),
+        )
+        for code, count in zip(LEVELS, s.distribution, strict=True)
+    ]
     lines.append(t("cards.report.trend_title"))
-    lines += [t("cards.report.week_line", week=week, count=count, index=_n(index)) for week, count, index in s.weeks]
+    lines += [
+        t("cards.report.week_line", week=week, count=count, index=_n(index)) for week, count, index in s.weeks
+    ]
     if report.flagged:
         counts = report.flag_counts
-        lines.append(t("cards.report.flags", flagged=len(report.flagged), burst=counts["burst"],
-                       new=counts["new_raters"], same=counts["same_comment"], index=_n(report.index_unflagged)))
+        lines.append(
+            t(
+                "cards.report.flags",
+                flagged=len(report.flagged),
+                burst=counts["burst"],
+                new=counts["new_raters"],
+                same=counts["same_comment"],
+                index=_n(report.index_unflagged),
+            )
+        )
     else:
         lines.append(t("cards.report.no_flags"))
     if report.comments:
@@ -142,7 +180,7 @@ def chart_png(report: CardReport, t: Translate) -> bytes:
         y = base - (base - top_y) * value / 100
         draw.text((440 if value < 100 else 432, y - 8), str(value), fill="grey", font=small)
     step = 400 / max(1, len(weeks))
-    for i, (week, count, index) in enumerate(weeks):
+    for i, (week, _count, index) in enumerate(weeks):
         x = 480 + step * i
         y = base - (base - top_y) * index / 100
         draw.rectangle((x, y, x + step * 0.6, base), fill=(25, 118, 210))
@@ -156,9 +194,16 @@ def chart_png(report: CardReport, t: Translate) -> bytes:
 def report_pdf(report: CardReport, t: Translate) -> bytes:
     font = fonts.pdf_font()
     out = BytesIO()
-    document = SimpleDocTemplate(out, pagesize=A4, title=_plain(t("cards.pdf.report_title")),
-                                 leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm,
-                                 invariant=1)  # no hidden timestamp: same figures, same bytes
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        title=_plain(t("cards.pdf.report_title")),
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        invariant=1,
+    )  # no hidden timestamp: same figures, same bytes
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
     heading = ParagraphStyle("heading", parent=body, fontSize=15, leading=21)
     lines = report_lines(report, t)

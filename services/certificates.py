@@ -89,7 +89,9 @@ def render(certificate: CertificateText, bot_username: str, *, font_path: Path |
     _centred(canvas, font, 46, height - 128, words("certificate.heading"), RED)
     canvas.setFont(font, 11)
     canvas.setFillColor(INK)
-    canvas.drawRightString(width - 60, height - 70, words("certificate.number").format(number=certificate.number))
+    canvas.drawRightString(
+        width - 60, height - 70, words("certificate.number").format(number=certificate.number)
+    )
 
     canvas.setFont(font, 20)
     canvas.drawString(110, height - 200, f"{certificate.holder}：")
@@ -100,8 +102,15 @@ def render(certificate: CertificateText, bot_username: str, *, font_path: Path |
     _centred(canvas, font, 17, height - 262, words("certificate.for").format(year=certificate.campaign_year))
     _centred(canvas, font, 30, height - 314, f"“{honour_name(certificate.honour)}”", RED)
     _centred(canvas, font, 17, height - 352, words("certificate.conferred"))
-    _centred(canvas, font, 13, height - 392, words("certificate.validity").format(
-        since=_day(certificate.valid_from), until=_day(certificate.valid_until)))
+    _centred(
+        canvas,
+        font,
+        13,
+        height - 392,
+        words("certificate.validity").format(
+            since=_day(certificate.valid_from), until=_day(certificate.valid_until)
+        ),
+    )
 
     canvas.setFont(font, 15)
     canvas.drawRightString(width - 110, 120, words("certificate.issuer"))

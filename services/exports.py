@@ -53,8 +53,12 @@ def display_name(nomination: Nomination) -> str:
 def unit_of(nomination: Nomination) -> str:
     """The nominee's unit: its employer or enterprise; an enterprise is its own unit."""
     fields = nomination.fields
-    return str(fields.get("employer") or fields.get("enterprise") or (fields.get("name") if nomination.honour ==
-                                                                       "ENTERPRISE" else "") or "")
+    return str(
+        fields.get("employer")
+        or fields.get("enterprise")
+        or (fields.get("name") if nomination.honour == "ENTERPRISE" else "")
+        or ""
+    )
 
 
 def organisation_label(organisation: Organisation | None, locale: str) -> str:
@@ -65,8 +69,10 @@ def organisation_label(organisation: Organisation | None, locale: str) -> str:
 
 # One nomination's dossier ------------------------------------------------------------------------
 
-async def dossier_zip(session: AsyncSession, actor: Actor, nomination_id: int, store: FileStore,
-                      locale: str = "zh_CN") -> Export:
+
+async def dossier_zip(
+    session: AsyncSession, actor: Actor, nomination_id: int, store: FileStore, locale: str = "zh_CN"
+) -> Export:
     view = await nominations.office_view(session, actor, nomination_id)
     _ = translator(locale)
     buffer = BytesIO()
@@ -76,7 +82,9 @@ async def dossier_zip(session: AsyncSession, actor: Actor, nomination_id: int, s
         for number, material in enumerate(view.materials, 1):
             # Names were sanitised on upload; again here, as an archive path must never climb out.
             # The number keeps two files of one name apart.
-            clean = safe_name(material.file_name, material.kind) if material.kind in EXTENSIONS else "file.bin"
+            clean = (
+                safe_name(material.file_name, material.kind) if material.kind in EXTENSIONS else "file.bin"
+            )
             name = _unique(f"{number:02d}_{clean}", used)
             archive.writestr(name, store.get(material.sha256))
             listed.append((nominations.item_label(f"material:{material.slot}", locale, _), name))
@@ -113,25 +121,39 @@ def _unique(name: str, used: set[str]) -> str:
 
 def _summary_html(view: nominations.OfficeView, files: list[tuple[str, str]], locale: str) -> str:
     title = escape(translator(locale)("export.summary_title").format(id=view.nomination.id))
-    rows = "".join(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
-                   for label, value in _summary_lines(view, files, locale))
-    return (f'<!DOCTYPE html><html lang="{"en" if locale == "en" else "zh-CN"}"><head><meta charset="utf-8">'
-            f'<title>{title}</title></head><body><h1>{title}</h1><table border="1">{rows}</table></body></html>')
+    rows = "".join(
+        f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
+        for label, value in _summary_lines(view, files, locale)
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{"en" if locale == "en" else "zh-CN"}"><head><meta charset="utf-8">'
+        f'<title>{title}</title></head><body><h1>{title}</h1><table border="1">{rows}</table></body></html>'
+    )
 
 
-def _summary_lines(view: nominations.OfficeView, files: list[tuple[str, str]], locale: str) -> list[tuple[str, str]]:
+def _summary_lines(
+    view: nominations.OfficeView, files: list[tuple[str, str]], locale: str
+) -> list[tuple[str, str]]:
     _ = translator(locale)
     nomination = view.nomination
-    lines = [(_("export.col.id"), str(nomination.id)), (_("export.col.honour"), _(f"honour.{nomination.honour}")),
-             (_("export.col.stage"), _(f"stage.{nomination.stage}"))]
-    lines += [(_(f"dossier.field.{spec.id}"), str(nomination.fields.get(spec.id, "")))
-              for spec in dossier.FIELDS[nomination.honour]]
+    lines = [
+        (_("export.col.id"), str(nomination.id)),
+        (_("export.col.honour"), _(f"honour.{nomination.honour}")),
+        (_("export.col.stage"), _(f"stage.{nomination.stage}")),
+    ]
+    lines += [
+        (_(f"dossier.field.{spec.id}"), str(nomination.fields.get(spec.id, "")))
+        for spec in dossier.FIELDS[nomination.honour]
+    ]
     lines.append((_("export.col.organisation"), organisation_label(view.organisation, locale)))
     if view.endorsement is not None:
         lines.append((_("precheck.item.opinion"), view.endorsement.opinion))
         lines.append((_("export.endorsed_at"), _local(view.endorsement.endorsed_at)))
     lines += [(what, name) for what, name in files]
-    lines += [(_("export.verifications"), f"{check.on.isoformat()}: {check.finding}") for check in view.verifications]
+    lines += [
+        (_("export.verifications"), f"{check.on.isoformat()}: {check.finding}")
+        for check in view.verifications
+    ]
     return lines
 
 
@@ -145,18 +167,31 @@ def _summary_pdf(view: nominations.OfficeView, files: list[tuple[str, str]], loc
     heading = translator(locale)("export.summary_title").format(id=view.nomination.id)
     # Paragraph reads a little markup: everything typed by people is escaped first.
     story: list[Any] = [Paragraph(escape(heading), title), Spacer(1, 8)]
-    story += [Paragraph(f"<b>{escape(label)}</b>: {escape(value)}", body)
-              for label, value in _summary_lines(view, files, locale)]
+    story += [
+        Paragraph(f"<b>{escape(label)}</b>: {escape(value)}", body)
+        for label, value in _summary_lines(view, files, locale)
+    ]
     document.build(story)
     return out.getvalue()
 
 
 # The campaign's list (汇总表) ----------------------------------------------------------------------
 
-COLUMNS = ("export.col.number", "export.col.name", "export.col.unit", "export.col.position",
-           "export.col.organisation", "export.col.stage", "export.col.phone", "export.col.city",
-           "export.col.industry", "export.col.opinion", "export.col.materials", "export.col.verifications",
-           "export.col.id")
+COLUMNS = (
+    "export.col.number",
+    "export.col.name",
+    "export.col.unit",
+    "export.col.position",
+    "export.col.organisation",
+    "export.col.stage",
+    "export.col.phone",
+    "export.col.city",
+    "export.col.industry",
+    "export.col.opinion",
+    "export.col.materials",
+    "export.col.verifications",
+    "export.col.id",
+)
 
 
 def safe_cell(cell: Cell, value: Any) -> None:
@@ -168,28 +203,49 @@ def safe_cell(cell: Cell, value: Any) -> None:
             cell.quotePrefix = True  # Excel keeps showing it as typed, even after an edit
 
 
-async def nomination_list(session: AsyncSession, actor: Actor, now: datetime, locale: str = "zh_CN") -> Export:
+async def nomination_list(
+    session: AsyncSession, actor: Actor, now: datetime, locale: str = "zh_CN"
+) -> Export:
     people.require_role(actor, Role.OFFICE)
     view = await campaigns.current(session, now)
     if view is None:
         raise DomainError("campaign.none_open")
     campaign = view.campaign
     _ = translator(locale)
-    listed = (await session.exec(select(Nomination).where(
-        Nomination.campaign_id == campaign.id, col(Nomination.stage).in_(LISTED)).order_by(col(Nomination.id)))).all()
+    listed = (
+        await session.exec(
+            select(Nomination)
+            .where(Nomination.campaign_id == campaign.id, col(Nomination.stage).in_(LISTED))
+            .order_by(col(Nomination.id))
+        )
+    ).all()
     ids = [n.id for n in listed]
     organisations = {o.id: o for o in await people.organisations(session)}
-    opinions = {e.nomination_id: e.opinion for e in (await session.exec(
-        select(Endorsement).where(col(Endorsement.nomination_id).in_(ids)))).all()}
-    checks = dict((await session.exec(select(Verification.nomination_id, func.count()).where(
-        col(Verification.nomination_id).in_(ids)).group_by(Verification.nomination_id))).all())
+    opinions = {
+        e.nomination_id: e.opinion
+        for e in (
+            await session.exec(select(Endorsement).where(col(Endorsement.nomination_id).in_(ids)))
+        ).all()
+    }
+    checks = dict(
+        (
+            await session.exec(
+                select(Verification.nomination_id, func.count())
+                .where(col(Verification.nomination_id).in_(ids))
+                .group_by(Verification.nomination_id)
+            )
+        ).all()
+    )
     counts = {n.id: len(await nominations.materials(session, n.id or 0)) for n in listed}
     workbook = Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]
     catalogue = load_catalogue()
     for honour in campaign.honours:
-        title = catalogue.honours[honour].name.get(locale).translate(SHEET_FORBIDDEN)[:31] if honour in \
-            catalogue.honours else honour
+        title = (
+            catalogue.honours[honour].name.get(locale).translate(SHEET_FORBIDDEN)[:31]
+            if honour in catalogue.honours
+            else honour
+        )
         sheet = workbook.create_sheet(title)
         for column, key in enumerate(COLUMNS, 1):
             safe_cell(sheet.cell(1, column), _(key))
@@ -197,12 +253,21 @@ async def nomination_list(session: AsyncSession, actor: Actor, now: datetime, lo
         rows = [n for n in listed if n.honour == honour]
         for number, nomination in enumerate(rows, 1):
             fields = nomination.fields
-            values = [number, display_name(nomination), unit_of(nomination),
-                      str(fields.get("position") or fields.get("title") or fields.get("team_type") or ""),
-                      organisation_label(organisations.get(nomination.organisation_id), locale),
-                      _(f"stage.{nomination.stage}"), str(fields.get("phone") or ""), str(fields.get("city") or ""),
-                      str(fields.get("industry") or ""), opinions.get(nomination.id, ""), counts[nomination.id],
-                      int(checks.get(nomination.id, 0)), nomination.id]
+            values = [
+                number,
+                display_name(nomination),
+                unit_of(nomination),
+                str(fields.get("position") or fields.get("title") or fields.get("team_type") or ""),
+                organisation_label(organisations.get(nomination.organisation_id), locale),
+                _(f"stage.{nomination.stage}"),
+                str(fields.get("phone") or ""),
+                str(fields.get("city") or ""),
+                str(fields.get("industry") or ""),
+                opinions.get(nomination.id, ""),
+                counts[nomination.id],
+                int(checks.get(nomination.id, 0)),
+                nomination.id,
+            ]
             for column, value in enumerate(values, 1):
                 safe_cell(sheet.cell(number + 1, column), value)
         sheet.freeze_panes = "A2"

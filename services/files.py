@@ -73,8 +73,9 @@ class CheckedFile:
 # Direction overrides and isolates, zero-width characters, controls: they make a name read as
 # something else ("invoice\u202efdp.exe"). Characters that mean something in a path, in HTML or
 # on Windows are replaced too, so a display name is safe wherever it ends up.
-_NAME_DROP = re.compile("[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-                        "\u2060-\u206f\ufeff\ufff9-\ufffb]")
+_NAME_DROP = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
 _NAME_REPLACE = re.compile(r'[<>:"|?*&]')
 
 
@@ -93,6 +94,7 @@ def declared_kind(name: str) -> tuple[str, str | None]:
 
 
 # ---- recognising the type ----------------------------------------------------------------------
+
 
 def sniff(data: bytes) -> str | None:
     """The accepted kind the content is, by its bytes (never by its name), or None."""
@@ -137,6 +139,7 @@ def check(data: bytes, declared_name: str, kinds: tuple[str, ...] = KINDS) -> Ch
 
 
 # ---- images --------------------------------------------------------------------------------------
+
 
 def _check_image(data: bytes, kind: str) -> bytes:
     with warnings.catch_warnings():
@@ -192,8 +195,8 @@ def _strip_jpeg(data: bytes, orientation: int | None) -> bytes:
         if marker in _NO_LENGTH:
             out += bytes((0xFF, marker))
             continue
-        (length,) = struct.unpack(">H", data[pos:pos + 2])
-        segment = data[pos - 2:pos + length]
+        (length,) = struct.unpack(">H", data[pos : pos + 2])
+        segment = data[pos - 2 : pos + length]
         pos += length
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
             end = pos
@@ -228,9 +231,9 @@ _PNG_DROP = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}
 def _strip_png(data: bytes) -> bytes:
     out, pos = bytearray(data[:8]), 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        chunk_type = data[pos + 4:pos + 8]
-        chunk = data[pos:pos + 12 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunk_type = data[pos + 4 : pos + 8]
+        chunk = data[pos : pos + 12 + length]
         pos += 12 + length
         if chunk_type not in _PNG_DROP:
             out += chunk
@@ -306,8 +309,11 @@ def _active(root: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, DictionaryObject):
-            if _PDF_ACTIVE_KEYS & set(item) or item.get("/S") in _PDF_ACTIVE_ACTIONS \
-                    or item.get("/Type") in _PDF_ACTIVE_TYPES:
+            if (
+                _PDF_ACTIVE_KEYS & set(item)
+                or item.get("/S") in _PDF_ACTIVE_ACTIONS
+                or item.get("/Type") in _PDF_ACTIVE_TYPES
+            ):
                 return True
             stack.extend(v for v in item.values() if isinstance(v, DictionaryObject | ArrayObject))
         elif isinstance(item, ArrayObject):
@@ -328,17 +334,34 @@ def _check_pdf(data: bytes) -> bytes:
                 raise DomainError("file.corrupt", kind="PDF")
     except DomainError:
         raise
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-            AssertionError, OSError, RecursionError, struct.error, zlib.error):
+    except (
+        PdfReadError,
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        AssertionError,
+        OSError,
+        RecursionError,
+        struct.error,
+        zlib.error,
+    ):
         raise DomainError("file.corrupt", kind="PDF") from None
     return data
 
 
-INSPECT: dict[str, Callable[[bytes], bytes]] = {"pdf": _check_pdf, "jpeg": _check_jpeg, "png": _check_png,
-                                                "docx": _check_docx}
+INSPECT: dict[str, Callable[[bytes], bytes]] = {
+    "pdf": _check_pdf,
+    "jpeg": _check_jpeg,
+    "png": _check_png,
+    "docx": _check_docx,
+}
 
 
 # ---- checking in a worker with limits ------------------------------------------------------------
+
 
 def _worker_start(memory_bytes: int) -> None:
     """Runs once in each worker: cap its address space so a swelling parser gets MemoryError, and
@@ -378,8 +401,9 @@ class Inspector:
     sender a refusal; the pool (with the stuck worker) is killed and replaced, and checks that were
     running beside it are run again once in the new pool, so nobody else notices beyond a delay."""
 
-    def __init__(self, workers: int = 2, timeout: float = CHECK_SECONDS,
-                 memory_bytes: int = WORKER_MEMORY) -> None:
+    def __init__(
+        self, workers: int = 2, timeout: float = CHECK_SECONDS, memory_bytes: int = WORKER_MEMORY
+    ) -> None:
         self.workers, self.timeout, self.memory_bytes = workers, timeout, memory_bytes
         self._pool: ProcessPoolExecutor | None = None
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -399,8 +423,9 @@ class Inspector:
             # only, never the bot's own process (threads, sockets, aiogram).
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_start,
-                                             initargs=(self.memory_bytes,))
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_worker_start, initargs=(self.memory_bytes,)
+            )
         return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
@@ -456,6 +481,7 @@ async def check_safely(data: bytes, declared_name: str, kinds: tuple[str, ...] =
 
 
 # ---- storage ----------------------------------------------------------------------------------
+
 
 class FileStore:
     """Content-addressed: root/ab/abcdef…; the same content twice is stored once."""

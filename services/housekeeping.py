@@ -15,7 +15,9 @@ async def purge(session: AsyncSession, now: datetime) -> None:
     horizon = now - KEEP_HANDLED
     await session.exec(delete(HandledUpdate).where(col(HandledUpdate.handled_at) < horizon))
     await session.exec(
-        delete(InboxUpdate).where(InboxUpdate.status == InboxStatus.DONE, col(InboxUpdate.finished_at) < horizon)
+        delete(InboxUpdate).where(
+            InboxUpdate.status == InboxStatus.DONE, col(InboxUpdate.finished_at) < horizon
+        )
     )
     await session.exec(delete(ActionToken).where(col(ActionToken.expires_at) < now))
     await session.commit()

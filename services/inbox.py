@@ -74,13 +74,22 @@ async def store(session: AsyncSession, updates: Iterable[dict[str, Any]], now: d
     stored is skipped. Returns how many were new. Commits: the caller acknowledges only after this
     returns."""
     rows = []
-    for update in updates:
-        if not storable(update):
-            update_id = update.get("update_id") if isinstance(update, dict) else None
+    for raw in updates:
+        if not storable(raw):
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
             log.warning("skipped an update that cannot be stored (update_id %.40r)", update_id)
             continue
-        rows.append({"update_id": update["update_id"], "payload": update, "chat_id": chat_of(update),
-                     "status": InboxStatus.PENDING, "attempts": 0, "last_error": "", "received_at": now})
+        rows.append(
+            {
+                "update_id": raw["update_id"],
+                "payload": raw,
+                "chat_id": chat_of(raw),
+                "status": InboxStatus.PENDING,
+                "attempts": 0,
+                "last_error": "",
+                "received_at": now,
+            }
+        )
     if not rows:
         return 0
     statement = _insert(session, InboxUpdate).values(rows)
@@ -122,8 +131,11 @@ async def claim(
     waiting = waiting.where(_PENDING).subquery()
     held = select(InboxLease.chat_key).where(col(InboxLease.until) >= now)
     oldest = (
-        select(waiting.c.chat_key).where(waiting.c.chat_key.not_in(held))
-        .group_by(waiting.c.chat_key).order_by(func.min(waiting.c.update_id)).limit(limit)
+        select(waiting.c.chat_key)
+        .where(waiting.c.chat_key.not_in(held))
+        .group_by(waiting.c.chat_key)
+        .order_by(func.min(waiting.c.update_id))
+        .limit(limit)
     ).subquery()
     # SQLite reads an upsert's SELECT without a WHERE as a join's ON: hence WHERE true.
     leases = select(oldest.c.chat_key, literal(worker, String()), literal(until, UtcDateTime())).where(true())
@@ -137,7 +149,8 @@ async def claim(
     chats: dict[int, list[InboxUpdate]] = {}
     if keys:
         rows = await session.exec(
-            select(InboxUpdate, CHAT_KEY).where(_PENDING, CHAT_KEY.in_(keys))
+            select(InboxUpdate, CHAT_KEY)
+            .where(_PENDING, CHAT_KEY.in_(keys))
             .order_by(col(InboxUpdate.update_id))
         )
         for row, key in rows:
@@ -151,8 +164,10 @@ async def claim(
 async def hold(session: AsyncSession, worker: str, keys: Iterable[int], until: datetime) -> set[int]:
     """Extend this worker's leases on these chats to `until`; returns the chats it still held."""
     statement = (
-        update(InboxLease).where(col(InboxLease.worker) == worker, col(InboxLease.chat_key).in_(list(keys)))
-        .values(until=until).returning(InboxLease.chat_key)
+        update(InboxLease)
+        .where(col(InboxLease.worker) == worker, col(InboxLease.chat_key).in_(list(keys)))
+        .values(until=until)
+        .returning(InboxLease.chat_key)
     )
     held = set((await session.exec(statement)).scalars())  # type: ignore[call-overload]
     await session.commit()
@@ -180,7 +195,8 @@ async def forget(session: AsyncSession, workers: Iterable[str]) -> None:
 
 async def finish(session: AsyncSession, update_id: int, now: datetime) -> None:
     statement = (
-        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id)
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == update_id)
         .values(status=InboxStatus.DONE, finished_at=now)
     )
     await session.exec(statement)  # type: ignore[call-overload]
@@ -209,6 +225,7 @@ async def fail(
 
 # Dead letters, for the office -------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DeadLetter:
     update_id: int
@@ -228,13 +245,19 @@ class DeadLetters:
 async def dead_letters(session: AsyncSession, actor: Actor, limit: int = 10) -> DeadLetters:
     require_role(actor, Role.OFFICE)
     dead = InboxUpdate.status == InboxStatus.DEAD
-    rows = (await session.exec(
-        select(InboxUpdate).where(dead)
-        .order_by(col(InboxUpdate.received_at).desc(), col(InboxUpdate.update_id).desc()).limit(limit)
-    )).all()
+    rows = (
+        await session.exec(
+            select(InboxUpdate)
+            .where(dead)
+            .order_by(col(InboxUpdate.received_at).desc(), col(InboxUpdate.update_id).desc())
+            .limit(limit)
+        )
+    ).all()
     total = (await session.exec(select(func.count()).select_from(InboxUpdate).where(dead))).one()
     newest = [
-        DeadLetter(r.update_id, r.received_at, r.attempts, r.last_error, kind_of(r.payload), chat_of(r.payload))
+        DeadLetter(
+            r.update_id, r.received_at, r.attempts, r.last_error, kind_of(r.payload), chat_of(r.payload)
+        )
         for r in rows
     ]
     return DeadLetters(newest, int(total))
@@ -245,14 +268,20 @@ async def replay(session: AsyncSession, actor: Actor, update_id: int, now: datet
     kept as history until the next attempt overwrites it. Returns False when it is not a dead
     letter any more (replayed already, by this press or a colleague's): nothing changes then."""
     require_role(actor, Role.OFFICE)
-    row = (await session.exec(
-        select(InboxUpdate).where(InboxUpdate.update_id == update_id).with_for_update()
-    )).first()
+    row = (
+        await session.exec(select(InboxUpdate).where(InboxUpdate.update_id == update_id).with_for_update())
+    ).first()
     if row is None or row.status != InboxStatus.DEAD:
         return False
     await audit.append(
-        session, actor_id=actor.person_id, action="inbox.replayed", subject=f"update:{update_id}", now=now,
-        reason=row.last_error[:200], attempts=row.attempts, kind=kind_of(row.payload),
+        session,
+        actor_id=actor.person_id,
+        action="inbox.replayed",
+        subject=f"update:{update_id}",
+        now=now,
+        reason=row.last_error[:200],
+        attempts=row.attempts,
+        kind=kind_of(row.payload),
     )
     row.status, row.attempts, row.finished_at = InboxStatus.PENDING, 0, None
     session.add(row)

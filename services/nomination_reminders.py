@@ -34,8 +34,13 @@ def due_offset(closes: datetime, now: datetime, offsets: tuple[int, ...] = OFFSE
 async def sweep(session: AsyncSession, now: datetime) -> int:
     """Queue every reminder due now that was not sent before; returns how many were queued."""
     sent = 0
-    open_now = (await session.exec(select(Campaign).where(
-        col(Campaign.nomination_opens) <= now, col(Campaign.nomination_closes) > now))).all()
+    open_now = (
+        await session.exec(
+            select(Campaign).where(
+                col(Campaign.nomination_opens) <= now, col(Campaign.nomination_closes) > now
+            )
+        )
+    ).all()
     # Plain values only: a rollback after a lost race expires every loaded row.
     work = []
     for campaign in open_now:
@@ -60,41 +65,86 @@ class Due:
 async def _due(session: AsyncSession, campaign: Campaign) -> list[Due]:
     closes = nominations.local_deadline(campaign.nomination_closes)
     due: list[Due] = []
-    unfinished = (await session.exec(select(Nomination, Person).join(Person, col(Person.id) == Nomination.applicant_id)
-                                     .where(Nomination.campaign_id == campaign.id,
-                                            col(Nomination.stage).in_(UNFINISHED))
-                                     .order_by(col(Nomination.id)))).all()
+    unfinished = (
+        await session.exec(
+            select(Nomination, Person)
+            .join(Person, col(Person.id) == Nomination.applicant_id)
+            .where(Nomination.campaign_id == campaign.id, col(Nomination.stage).in_(UNFINISHED))
+            .order_by(col(Nomination.id))
+        )
+    ).all()
     for nomination, applicant in unfinished:
         if applicant.blocked_at is None:
-            due.append(Due(applicant.id or 0, applicant.telegram_id, f"nomination:{nomination.id}",
-                           "reminder.nomination_unfinished",
-                           {"id": nomination.id, "honour_key": f"honour.{nomination.honour}", "closes": closes}))
+            due.append(
+                Due(
+                    applicant.id or 0,
+                    applicant.telegram_id,
+                    f"nomination:{nomination.id}",
+                    "reminder.nomination_unfinished",
+                    {"id": nomination.id, "honour_key": f"honour.{nomination.honour}", "closes": closes},
+                )
+            )
     waiting: dict[int, int] = defaultdict(int)
-    for nomination in (await session.exec(select(Nomination).where(
-            Nomination.campaign_id == campaign.id, Nomination.stage == Stage.SUBMITTED.value))).all():
+    for nomination in (
+        await session.exec(
+            select(Nomination).where(
+                Nomination.campaign_id == campaign.id, Nomination.stage == Stage.SUBMITTED.value
+            )
+        )
+    ).all():
         waiting[nomination.organisation_id or 0] += 1
     for organisation_id, count in sorted(waiting.items()):
-        members = (await session.exec(select(Person).join(RoleAssignment, col(RoleAssignment.person_id) == Person.id)
-                                      .where(RoleAssignment.role == Role.RECOMMENDER,
-                                             RoleAssignment.organisation_id == organisation_id,
-                                             col(RoleAssignment.revoked_at).is_(None),
-                                             col(Person.blocked_at).is_(None)))).all()
+        members = (
+            await session.exec(
+                select(Person)
+                .join(RoleAssignment, col(RoleAssignment.person_id) == Person.id)
+                .where(
+                    RoleAssignment.role == Role.RECOMMENDER,
+                    RoleAssignment.organisation_id == organisation_id,
+                    col(RoleAssignment.revoked_at).is_(None),
+                    col(Person.blocked_at).is_(None),
+                )
+            )
+        ).all()
         for member in members:
-            due.append(Due(member.id or 0, member.telegram_id, f"organisation:{organisation_id}",
-                           "reminder.nomination_pending", {"count": count, "closes": closes}))
+            due.append(
+                Due(
+                    member.id or 0,
+                    member.telegram_id,
+                    f"organisation:{organisation_id}",
+                    "reminder.nomination_pending",
+                    {"count": count, "closes": closes},
+                )
+            )
     return due
 
 
 async def _send_once(session: AsyncSession, campaign_id: int, offset: int, due: Due, now: datetime) -> int:
-    key = (NominationReminder.recipient_id == due.person_id, NominationReminder.subject == due.subject,
-           NominationReminder.campaign_id == campaign_id, NominationReminder.offset_days == offset)
+    key = (
+        NominationReminder.recipient_id == due.person_id,
+        NominationReminder.subject == due.subject,
+        NominationReminder.campaign_id == campaign_id,
+        NominationReminder.offset_days == offset,
+    )
     if (await session.exec(select(NominationReminder.id).where(*key))).first() is not None:
         return 0
     try:
-        session.add(NominationReminder(recipient_id=due.person_id, subject=due.subject, campaign_id=campaign_id,
-                                       offset_days=offset, sent_at=now))
-        await outbox.enqueue(session, chat_id=due.telegram_id, template=due.template, now=now,
-                             params={**due.params, "days": offset})
+        session.add(
+            NominationReminder(
+                recipient_id=due.person_id,
+                subject=due.subject,
+                campaign_id=campaign_id,
+                offset_days=offset,
+                sent_at=now,
+            )
+        )
+        await outbox.enqueue(
+            session,
+            chat_id=due.telegram_id,
+            template=due.template,
+            now=now,
+            params={**due.params, "days": offset},
+        )
         await session.commit()
     except IntegrityError:  # a concurrent sweep took it first: that one sends it
         await session.rollback()

@@ -16,13 +16,27 @@ def button(label: str, token: str, **params: Any) -> dict[str, Any]:
 
 
 async def enqueue(
-    session: AsyncSession, *, chat_id: int, template: str, now: datetime, params: dict[str, Any] | None = None,
-    buttons: list[list[dict[str, Any]]] | None = None, document_path: str | None = None, protect: bool = False,
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    template: str,
+    now: datetime,
+    params: dict[str, Any] | None = None,
+    buttons: list[list[dict[str, Any]]] | None = None,
+    document_path: str | None = None,
+    protect: bool = False,
     broadcast_id: int | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
-        chat_id=chat_id, template=template, params=params or {}, buttons=buttons or [],
-        document_path=document_path, protect=protect, broadcast_id=broadcast_id, not_before=now, created_at=now,
+        chat_id=chat_id,
+        template=template,
+        params=params or {},
+        buttons=buttons or [],
+        document_path=document_path,
+        protect=protect,
+        broadcast_id=broadcast_id,
+        not_before=now,
+        created_at=now,
     )
     session.add(row)
     return row

@@ -45,7 +45,10 @@ async def load_actor(session: AsyncSession, telegram_id: int, *, fallback_langua
         person.blocked_at = None  # staged: the caller commits it
         session.add(person)
     return Actor(
-        telegram_id=telegram_id, person_id=person.id, name=person.name, language=person.language,
+        telegram_id=telegram_id,
+        person_id=person.id,
+        name=person.name,
+        language=person.language,
         grants=tuple(RoleGrant(g.role, g.organisation_id) for g in grants),
     )
 
@@ -54,13 +57,22 @@ async def mark_blocked(session: AsyncSession, telegram_id: int | None, now: date
     """Telegram refused to deliver to this person: they blocked the bot. Commits."""
     if telegram_id is None:
         return
-    await session.exec(update(Person).where(col(Person.telegram_id) == telegram_id, col(Person.blocked_at).is_(None))
-                       .values(blocked_at=now).execution_options(synchronize_session=False))
+    await session.exec(
+        update(Person)
+        .where(col(Person.telegram_id) == telegram_id, col(Person.blocked_at).is_(None))
+        .values(blocked_at=now)
+        .execution_options(synchronize_session=False)
+    )
     await session.commit()
 
 
 async def register(
-    session: AsyncSession, *, telegram_id: int, name: str, language: str, now: datetime,
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    name: str,
+    language: str,
+    now: datetime,
     office_ids: Iterable[int] = (),
 ) -> Person:
     """Record consent. Only from here on is anything personal kept. Idempotent."""
@@ -70,12 +82,19 @@ async def register(
     person = Person(telegram_id=telegram_id, name=name[:128], language=_language(language), consent_at=now)
     session.add(person)
     await session.flush()
-    await audit.append(session, actor_id=person.id, action="person.consented", subject=f"person:{person.id}", now=now)
+    await audit.append(
+        session, actor_id=person.id, action="person.consented", subject=f"person:{person.id}", now=now
+    )
     if telegram_id in set(office_ids):
         session.add(RoleAssignment(person_id=person.id, role=Role.OFFICE, granted_at=now))
         await audit.append(
-            session, actor_id=None, action="role.granted", subject=f"person:{person.id}", now=now,
-            reason="OFFICE_IDS", role=Role.OFFICE,
+            session,
+            actor_id=None,
+            action="role.granted",
+            subject=f"person:{person.id}",
+            now=now,
+            reason="OFFICE_IDS",
+            role=Role.OFFICE,
         )
     await session.commit()
     return person
@@ -116,6 +135,7 @@ def require_role(actor: Actor, role: Role) -> None:
 
 # Invitations -------------------------------------------------------------------------------------
 
+
 async def invite(
     session: AsyncSession, actor: Actor, *, role: Role, organisation_id: int | None, now: datetime
 ) -> Invitation:
@@ -126,14 +146,23 @@ async def invite(
     else:
         organisation_id = None
     invitation = Invitation(
-        token=secrets.token_urlsafe(24), role=role, organisation_id=organisation_id, created_by=actor.person_id,
-        created_at=now, expires_at=now + INVITATION_TTL,
+        token=secrets.token_urlsafe(24),
+        role=role,
+        organisation_id=organisation_id,
+        created_by=actor.person_id,
+        created_at=now,
+        expires_at=now + INVITATION_TTL,
     )
     session.add(invitation)
     await session.flush()
     await audit.append(
-        session, actor_id=actor.person_id, action="invitation.created", subject=f"invitation:{invitation.id}",
-        now=now, role=role, organisation_id=organisation_id,
+        session,
+        actor_id=actor.person_id,
+        action="invitation.created",
+        subject=f"invitation:{invitation.id}",
+        now=now,
+        role=role,
+        organisation_id=organisation_id,
     )
     await session.commit()
     return invitation
@@ -167,16 +196,28 @@ async def accept_invitation(session: AsyncSession, actor: Actor, token: str, now
     if RoleGrant(invitation.role, invitation.organisation_id) not in actor.grants:
         session.add(
             RoleAssignment(
-                person_id=person.id, role=invitation.role, organisation_id=invitation.organisation_id,
-                granted_by=invitation.created_by, granted_at=now,
+                person_id=person.id,
+                role=invitation.role,
+                organisation_id=invitation.organisation_id,
+                granted_by=invitation.created_by,
+                granted_at=now,
             )
         )
     await audit.append(
-        session, actor_id=person.id, action="role.granted", subject=f"person:{person.id}", now=now,
-        reason=f"invitation:{invitation.id}", role=invitation.role, organisation_id=invitation.organisation_id,
+        session,
+        actor_id=person.id,
+        action="role.granted",
+        subject=f"person:{person.id}",
+        now=now,
+        reason=f"invitation:{invitation.id}",
+        role=invitation.role,
+        organisation_id=invitation.organisation_id,
     )
     await outbox.notify_person(
-        session, invitation.created_by, "invitation.accepted_notice", now,
+        session,
+        invitation.created_by,
+        "invitation.accepted_notice",
+        now,
         params={"name": person.name, "role_key": f"role.{invitation.role.value}"},
     )
     await session.commit()
@@ -185,15 +226,37 @@ async def accept_invitation(session: AsyncSession, actor: Actor, token: str, now
 
 # Roles -------------------------------------------------------------------------------------------
 
+
 async def grant_role(
-    session: AsyncSession, *, person_id: int, role: Role, organisation_id: int | None, granted_by: int | None,
-    now: datetime, reason: str,
+    session: AsyncSession,
+    *,
+    person_id: int,
+    role: Role,
+    organisation_id: int | None,
+    granted_by: int | None,
+    now: datetime,
+    reason: str,
 ) -> None:
     """Grant a role directly (the local offline mode's demo identities); audited like any grant."""
-    session.add(RoleAssignment(person_id=person_id, role=role, organisation_id=organisation_id,
-                               granted_by=granted_by, granted_at=now))
-    await audit.append(session, actor_id=granted_by, action="role.granted", subject=f"person:{person_id}", now=now,
-                       reason=reason, role=role, organisation_id=organisation_id)
+    session.add(
+        RoleAssignment(
+            person_id=person_id,
+            role=role,
+            organisation_id=organisation_id,
+            granted_by=granted_by,
+            granted_at=now,
+        )
+    )
+    await audit.append(
+        session,
+        actor_id=granted_by,
+        action="role.granted",
+        subject=f"person:{person_id}",
+        now=now,
+        reason=reason,
+        role=role,
+        organisation_id=organisation_id,
+    )
     await session.commit()
 
 
@@ -219,7 +282,9 @@ async def role_holders(session: AsyncSession, actor: Actor) -> list[RoleHolder]:
     return [RoleHolder(a.id, p.name, p.telegram_id, a.role, a.organisation_id) for a, p in rows]
 
 
-async def revoke_role(session: AsyncSession, actor: Actor, assignment_id: int, now: datetime, reason: str) -> RoleHolder:
+async def revoke_role(
+    session: AsyncSession, actor: Actor, assignment_id: int, now: datetime, reason: str
+) -> RoleHolder:
     require_role(actor, Role.OFFICE)
     assignment = (
         await session.exec(select(RoleAssignment).where(RoleAssignment.id == assignment_id).with_for_update())
@@ -230,7 +295,8 @@ async def revoke_role(session: AsyncSession, actor: Actor, assignment_id: int, n
         others = (
             await session.exec(
                 select(RoleAssignment.id).where(
-                    RoleAssignment.role == Role.OFFICE, col(RoleAssignment.revoked_at).is_(None),
+                    RoleAssignment.role == Role.OFFICE,
+                    col(RoleAssignment.revoked_at).is_(None),
                     RoleAssignment.id != assignment_id,
                 )
             )
@@ -241,16 +307,27 @@ async def revoke_role(session: AsyncSession, actor: Actor, assignment_id: int, n
     session.add(assignment)
     person = await session.get(Person, assignment.person_id)
     await audit.append(
-        session, actor_id=actor.person_id, action="role.revoked", subject=f"person:{assignment.person_id}",
-        now=now, reason=reason, role=assignment.role, organisation_id=assignment.organisation_id,
+        session,
+        actor_id=actor.person_id,
+        action="role.revoked",
+        subject=f"person:{assignment.person_id}",
+        now=now,
+        reason=reason,
+        role=assignment.role,
+        organisation_id=assignment.organisation_id,
     )
     await outbox.notify_person(
-        session, assignment.person_id, "roles.revoked_notice", now,
+        session,
+        assignment.person_id,
+        "roles.revoked_notice",
+        now,
         params={"role_key": f"role.{assignment.role.value}", "reason": reason},
     )
     await session.commit()
     assert person is not None
-    return RoleHolder(assignment_id, person.name, person.telegram_id, assignment.role, assignment.organisation_id)
+    return RoleHolder(
+        assignment_id, person.name, person.telegram_id, assignment.role, assignment.organisation_id
+    )
 
 
 async def organisations(session: AsyncSession) -> list[Organisation]:
@@ -259,11 +336,14 @@ async def organisations(session: AsyncSession) -> list[Organisation]:
 
 # The person's own data (PIPL) ---------------------------------------------------------------------
 
+
 async def export_data(session: AsyncSession, actor: Actor) -> dict[str, Any]:
     person = await _person(session, actor)
     roles = (await session.exec(select(RoleAssignment).where(RoleAssignment.person_id == person.id))).all()
     records = (
-        await session.exec(select(AuditRecord).where(AuditRecord.actor_id == person.id).order_by(AuditRecord.seq))
+        await session.exec(
+            select(AuditRecord).where(AuditRecord.actor_id == person.id).order_by(AuditRecord.seq)
+        )
     ).all()
     return {
         "person": person.model_dump(mode="json"),
@@ -282,5 +362,7 @@ async def forget(session: AsyncSession, actor: Actor, now: datetime) -> None:
     await session.exec(delete(FsmRecord).where(col(FsmRecord.key).contains(f":{telegram_id}:")))
     person.name, person.telegram_id, person.subscribed, person.blocked_at = "", -(person.id or 0), False, now
     session.add(person)
-    await audit.append(session, actor_id=person.id, action="person.forgotten", subject=f"person:{person.id}", now=now)
+    await audit.append(
+        session, actor_id=person.id, action="person.forgotten", subject=f"person:{person.id}", now=now
+    )
     await session.commit()

@@ -46,50 +46,104 @@ async def entries(session: AsyncSession, listing: PublicityList) -> list[Entry]:
         nomination = await session.get(Nomination, nomination_id)
         if nomination is None or nomination.stage not in (Stage.SHORTLISTED.value, Stage.APPROVED.value):
             continue
-        organisation = await session.get(Organisation, nomination.organisation_id) if nomination.organisation_id else None
-        found.append(Entry(nomination, organisation.name_zh if organisation else "—",
-                           organisation.name_en if organisation else "—"))
+        organisation = (
+            await session.get(Organisation, nomination.organisation_id)
+            if nomination.organisation_id
+            else None
+        )
+        found.append(
+            Entry(
+                nomination,
+                organisation.name_zh if organisation else "—",
+                organisation.name_en if organisation else "—",
+            )
+        )
     return found
 
 
-async def _announce(session: AsyncSession, listing: PublicityList, now: datetime,
-                    announcement_chat_id: int | None) -> int:
+async def _announce(
+    session: AsyncSession, listing: PublicityList, now: datetime, announcement_chat_id: int | None
+) -> int:
     """The list to everyone subscribed, and to the announcement channel if one is configured."""
     listed = await entries(session, listing)
-    lines = {lang: "\n".join(f"{i}. {e.line(lang)}" for i, e in enumerate(listed, 1)) for lang in ("zh_CN", "en")}
+    lines = {
+        lang: "\n".join(f"{i}. {e.line(lang)}" for i, e in enumerate(listed, 1)) for lang in ("zh_CN", "en")
+    }
     params = {"edition": listing.edition, "ends": local_time(listing.ends_at), "count": len(listed)}
-    readers = (await session.exec(select(Person).where(Person.subscribed == True,  # noqa: E712
-                                                       col(Person.blocked_at).is_(None)))).all()
+    readers = (
+        await session.exec(
+            select(Person).where(
+                Person.subscribed == True,  # noqa: E712
+                col(Person.blocked_at).is_(None),
+            )
+        )
+    ).all()
     for reader in readers:
-        await outbox.enqueue(session, chat_id=reader.telegram_id, template="publicity.announcement", now=now,
-                             params={**params, "entries": lines["en" if reader.language == "en" else "zh_CN"]})
+        await outbox.enqueue(
+            session,
+            chat_id=reader.telegram_id,
+            template="publicity.announcement",
+            now=now,
+            params={**params, "entries": lines["en" if reader.language == "en" else "zh_CN"]},
+        )
     if announcement_chat_id:
-        await outbox.enqueue(session, chat_id=announcement_chat_id, template="publicity.announcement", now=now,
-                             params={**params, "entries": lines["zh_CN"]})
+        await outbox.enqueue(
+            session,
+            chat_id=announcement_chat_id,
+            template="publicity.announcement",
+            now=now,
+            params={**params, "entries": lines["zh_CN"]},
+        )
     return len(readers) + (1 if announcement_chat_id else 0)
 
 
-async def publish(session: AsyncSession, actor: Actor, campaign_id: int, now: datetime,
-                  announcement_chat_id: int | None = None) -> PublicityList:
+async def publish(
+    session: AsyncSession,
+    actor: Actor,
+    campaign_id: int,
+    now: datetime,
+    announcement_chat_id: int | None = None,
+) -> PublicityList:
     people.require_role(actor, Role.OFFICE)
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise DomainError("campaign.not_found")
     if (await session.exec(select(PublicityList).where(PublicityList.campaign_id == campaign_id))).first():
         raise DomainError("publicity.already_published")
-    shortlisted = (await session.exec(select(Nomination).where(
-        Nomination.campaign_id == campaign_id, Nomination.stage == Stage.SHORTLISTED.value,
-        col(Nomination.publish_consent_at).is_not(None)).order_by(Nomination.honour, col(Nomination.id)))).all()
+    shortlisted = (
+        await session.exec(
+            select(Nomination)
+            .where(
+                Nomination.campaign_id == campaign_id,
+                Nomination.stage == Stage.SHORTLISTED.value,
+                col(Nomination.publish_consent_at).is_not(None),
+            )
+            .order_by(Nomination.honour, col(Nomination.id))
+        )
+    ).all()
     if not shortlisted:
         raise DomainError("publicity.nothing_to_publish")
     ends_at = rules.period_end(now, campaign.publicity_workdays, await campaigns.workdays(session))
-    listing = PublicityList(campaign_id=campaign_id, nomination_ids=[n.id for n in shortlisted],
-                            published_by=actor.person_id or 0, published_at=now, ends_at=ends_at)
+    listing = PublicityList(
+        campaign_id=campaign_id,
+        nomination_ids=[n.id for n in shortlisted],
+        published_by=actor.person_id or 0,
+        published_at=now,
+        ends_at=ends_at,
+    )
     session.add(listing)
     await session.flush()
-    await audit.append(session, actor_id=actor.person_id, action="publicity.published", subject=f"publicity:{listing.id}",
-                       now=now, reason=ARTICLE, nominations=listing.nomination_ids, ends_at=ends_at.isoformat(),
-                       workdays=campaign.publicity_workdays)
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="publicity.published",
+        subject=f"publicity:{listing.id}",
+        now=now,
+        reason=ARTICLE,
+        nominations=listing.nomination_ids,
+        ends_at=ends_at.isoformat(),
+        workdays=campaign.publicity_workdays,
+    )
     await _announce(session, listing, now, announcement_chat_id)
     await session.commit()
     return listing
@@ -115,16 +169,26 @@ async def awaiting_approval(session: AsyncSession, actor: Actor) -> tuple[Public
 
 
 async def _listing(session: AsyncSession, publicity_id: int) -> PublicityList:
-    listing = (await session.exec(select(PublicityList).where(PublicityList.id == publicity_id)
-                                  .with_for_update())).first()
+    listing = (
+        await session.exec(select(PublicityList).where(PublicityList.id == publicity_id).with_for_update())
+    ).first()
     if listing is None:
         raise DomainError("publicity.not_found")
     return listing
 
 
 async def open_cases(session: AsyncSession, publicity_id: int) -> int:
-    return int((await session.exec(select(func.count()).select_from(Objection).where(
-        Objection.publicity_id == publicity_id, Objection.status == rules.CaseStatus.OPEN.value))).one())
+    return int(
+        (
+            await session.exec(
+                select(func.count())
+                .select_from(Objection)
+                .where(
+                    Objection.publicity_id == publicity_id, Objection.status == rules.CaseStatus.OPEN.value
+                )
+            )
+        ).one()
+    )
 
 
 def normalise_phone(raw: str) -> str:
@@ -133,48 +197,111 @@ def normalise_phone(raw: str) -> str:
 
 
 async def lodge_objection(
-    session: AsyncSession, actor: Actor, nomination_id: int, *, grounds: str, contact_name: str, contact_phone: str,
-    now: datetime, organisation: str = "", letter_sha256: str | None = None, evidence_sha256: str | None = None,
+    session: AsyncSession,
+    actor: Actor,
+    nomination_id: int,
+    *,
+    grounds: str,
+    contact_name: str,
+    contact_phone: str,
+    now: datetime,
+    organisation: str = "",
+    letter_sha256: str | None = None,
+    evidence_sha256: str | None = None,
 ) -> Objection:
     people.require_registered(actor)
     nomination = await session.get(Nomination, nomination_id)
-    listing = (await session.exec(select(PublicityList).where(
-        PublicityList.campaign_id == (nomination.campaign_id if nomination else -1)))).first()
+    listing = (
+        await session.exec(
+            select(PublicityList).where(
+                PublicityList.campaign_id == (nomination.campaign_id if nomination else -1)
+            )
+        )
+    ).first()
     if nomination is None or listing is None:
         raise DomainError("publicity.not_on_list")
-    rules.check_objection(now=now, published_at=listing.published_at, ends_at=listing.ends_at,
-                          on_list=nomination_id in listing.nomination_ids and nomination.stage == Stage.SHORTLISTED,
-                          grounds=grounds, contact_name=contact_name, contact_phone=contact_phone,
-                          organisation=organisation, letter=letter_sha256)
+    rules.check_objection(
+        now=now,
+        published_at=listing.published_at,
+        ends_at=listing.ends_at,
+        on_list=nomination_id in listing.nomination_ids and nomination.stage == Stage.SHORTLISTED,
+        grounds=grounds,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        organisation=organisation,
+        letter=letter_sha256,
+    )
     phone = normalise_phone(contact_phone)
     office = await holders(session, Role.OFFICE)
     if not office:
         raise DomainError("publicity.no_office")
-    load = {p.id: int((await session.exec(select(func.count()).select_from(Objection).where(
-        Objection.owner_id == p.id, Objection.status == rules.CaseStatus.OPEN.value))).one()) for p in office}
+    load = {
+        p.id: int(
+            (
+                await session.exec(
+                    select(func.count())
+                    .select_from(Objection)
+                    .where(Objection.owner_id == p.id, Objection.status == rules.CaseStatus.OPEN.value)
+                )
+            ).one()
+        )
+        for p in office
+    }
     owner = min(office, key=lambda p: (load[p.id], p.id or 0))  # the least busy office member owns the case
     objection = Objection(
-        publicity_id=listing.id or 0, nomination_id=nomination_id, lodged_by=actor.person_id or 0,
-        contact_name=dossier.clean_text(contact_name, 64), contact_phone=phone,
+        publicity_id=listing.id or 0,
+        nomination_id=nomination_id,
+        lodged_by=actor.person_id or 0,
+        contact_name=dossier.clean_text(contact_name, 64),
+        contact_phone=phone,
         organisation=dossier.clean_text(organisation, 128) if organisation.strip() else "",
-        letter_sha256=letter_sha256, evidence_sha256=evidence_sha256, grounds=dossier.clean_text(grounds, 2000),
-        lodged_at=now, owner_id=owner.id, deadline=rules.case_deadline(now, await campaigns.workdays(session)),
+        letter_sha256=letter_sha256,
+        evidence_sha256=evidence_sha256,
+        grounds=dossier.clean_text(grounds, 2000),
+        lodged_at=now,
+        owner_id=owner.id,
+        deadline=rules.case_deadline(now, await campaigns.workdays(session)),
     )
     session.add(objection)
     await session.flush()
-    await audit.append(session, actor_id=actor.person_id, action="objection.lodged", subject=f"objection:{objection.id}",
-                       now=now, reason=ARTICLE, nomination_id=nomination_id, owner_id=owner.id,
-                       deadline=objection.deadline.isoformat(), organisation=objection.organisation)
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="objection.lodged",
+        subject=f"objection:{objection.id}",
+        now=now,
+        reason=ARTICLE,
+        nomination_id=nomination_id,
+        owner_id=owner.id,
+        deadline=objection.deadline.isoformat(),
+        organisation=objection.organisation,
+    )
     buttons = []
-    for action, label in (("objection.uphold", "objection.uphold"), ("objection.dismiss", "objection.dismiss")):
-        token = await tokens.issue(session, telegram_id=owner.telegram_id, action=action, now=now,
-                                   objection_id=objection.id)
+    for action, label in (
+        ("objection.uphold", "objection.uphold"),
+        ("objection.dismiss", "objection.dismiss"),
+    ):
+        token = await tokens.issue(
+            session, telegram_id=owner.telegram_id, action=action, now=now, objection_id=objection.id
+        )
         buttons.append(outbox.button(label, token))
-    await outbox.enqueue(session, chat_id=owner.telegram_id, template="objection.new_case", now=now, buttons=[buttons],
-                         params={"case": objection.id, "id": nomination_id, "name": nominee_name(nomination),
-                                 "grounds": objection.grounds, "contact": objection.contact_name,
-                                 "phone": objection.contact_phone, "organisation": objection.organisation or "—",
-                                 "deadline": local_time(objection.deadline)})
+    await outbox.enqueue(
+        session,
+        chat_id=owner.telegram_id,
+        template="objection.new_case",
+        now=now,
+        buttons=[buttons],
+        params={
+            "case": objection.id,
+            "id": nomination_id,
+            "name": nominee_name(nomination),
+            "grounds": objection.grounds,
+            "contact": objection.contact_name,
+            "phone": objection.contact_phone,
+            "organisation": objection.organisation or "—",
+            "deadline": local_time(objection.deadline),
+        },
+    )
     await session.commit()
     return objection
 
@@ -190,57 +317,123 @@ async def open_case(session: AsyncSession, actor: Actor, objection_id: int) -> O
     return objection
 
 
-async def rule(session: AsyncSession, actor: Actor, objection_id: int, upheld: bool, reason: str, now: datetime,
-               announcement_chat_id: int | None = None) -> Objection:
+async def rule(
+    session: AsyncSession,
+    actor: Actor,
+    objection_id: int,
+    upheld: bool,
+    reason: str,
+    now: datetime,
+    announcement_chat_id: int | None = None,
+) -> Objection:
     people.require_role(actor, Role.OFFICE)
-    objection = (await session.exec(select(Objection).where(Objection.id == objection_id).with_for_update())).first()
+    objection = (
+        await session.exec(select(Objection).where(Objection.id == objection_id).with_for_update())
+    ).first()
     if objection is None:
         raise DomainError("publicity.case_not_found")
     rules.check_ruling(objection.status, reason)
     reason = dossier.clean_text(reason, 2000)
     listing = await _listing(session, objection.publicity_id)
     status = rules.CaseStatus.UPHELD if upheld else rules.CaseStatus.DISMISSED
-    objection.status, objection.ruling, objection.ruled_by, objection.ruled_at = status.value, reason, actor.person_id, now
+    objection.status, objection.ruling, objection.ruled_by, objection.ruled_at = (
+        status.value,
+        reason,
+        actor.person_id,
+        now,
+    )
     session.add(objection)
-    await audit.append(session, actor_id=actor.person_id, action=f"objection.{status.value}",
-                       subject=f"objection:{objection.id}", now=now, reason=reason, article=ARTICLE,
-                       nomination_id=objection.nomination_id)
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action=f"objection.{status.value}",
+        subject=f"objection:{objection.id}",
+        now=now,
+        reason=reason,
+        article=ARTICLE,
+        nomination_id=objection.nomination_id,
+    )
     nomination = await session.get(Nomination, objection.nomination_id)
     assert nomination is not None
     if upheld and nomination.stage == Stage.SHORTLISTED.value:
-        await advance(session, nomination, Stage.WITHDRAWN_ON_OBJECTION, Mover.OFFICE, actor.person_id, now,
-                      reason=reason, objection_id=objection.id)
+        await advance(
+            session,
+            nomination,
+            Stage.WITHDRAWN_ON_OBJECTION,
+            Mover.OFFICE,
+            actor.person_id,
+            now,
+            reason=reason,
+            objection_id=objection.id,
+        )
         listing.nomination_ids = [n for n in listing.nomination_ids if n != nomination.id]
         listing.edition += 1
         session.add(listing)
-        await audit.append(session, actor_id=actor.person_id, action="publicity.republished",
-                           subject=f"publicity:{listing.id}", now=now, reason=ARTICLE, edition=listing.edition,
-                           nominations=listing.nomination_ids)
+        await audit.append(
+            session,
+            actor_id=actor.person_id,
+            action="publicity.republished",
+            subject=f"publicity:{listing.id}",
+            now=now,
+            reason=ARTICLE,
+            edition=listing.edition,
+            nominations=listing.nomination_ids,
+        )
         await _announce(session, listing, now, announcement_chat_id)
-        await outbox.notify_person(session, nomination.applicant_id, "objection.withdrawn_notice", now,
-                                   params={"id": nomination.id, "reason": reason})
-    await outbox.notify_person(session, objection.lodged_by, "objection.ruled_notice", now,
-                               params={"case": objection.id, "status_key": f"objection.status.{status.value}",
-                                       "reason": reason})
+        await outbox.notify_person(
+            session,
+            nomination.applicant_id,
+            "objection.withdrawn_notice",
+            now,
+            params={"id": nomination.id, "reason": reason},
+        )
+    await outbox.notify_person(
+        session,
+        objection.lodged_by,
+        "objection.ruled_notice",
+        now,
+        params={"case": objection.id, "status_key": f"objection.status.{status.value}", "reason": reason},
+    )
     await _forward_if_ready(session, listing, now)
     await session.commit()
     return objection
 
 
 async def _forward_if_ready(session: AsyncSession, listing: PublicityList, now: datetime) -> bool:
-    if not rules.may_forward(now=now, ends_at=listing.ends_at, open_cases=await open_cases(session, listing.id or 0),
-                             forwarded_at=listing.forwarded_at):
+    if not rules.may_forward(
+        now=now,
+        ends_at=listing.ends_at,
+        open_cases=await open_cases(session, listing.id or 0),
+        forwarded_at=listing.forwarded_at,
+    ):
         return False
     listing.forwarded_at = now
     session.add(listing)
-    await audit.append(session, actor_id=None, action="publicity.forwarded", subject=f"publicity:{listing.id}",
-                       now=now, reason=ARTICLE, nominations=listing.nomination_ids)
+    await audit.append(
+        session,
+        actor_id=None,
+        action="publicity.forwarded",
+        subject=f"publicity:{listing.id}",
+        now=now,
+        reason=ARTICLE,
+        nominations=listing.nomination_ids,
+    )
     for member in await holders(session, Role.LEADING_GROUP):
-        token = await tokens.issue(session, telegram_id=member.telegram_id, action="publicity.approve", now=now,
-                                   publicity_id=listing.id)
-        await outbox.enqueue(session, chat_id=member.telegram_id, template="publicity.for_approval", now=now,
-                             params={"count": len(listing.nomination_ids), "edition": listing.edition},
-                             buttons=[[outbox.button("publicity.approve", token)]])
+        token = await tokens.issue(
+            session,
+            telegram_id=member.telegram_id,
+            action="publicity.approve",
+            now=now,
+            publicity_id=listing.id,
+        )
+        await outbox.enqueue(
+            session,
+            chat_id=member.telegram_id,
+            template="publicity.for_approval",
+            now=now,
+            params={"count": len(listing.nomination_ids), "edition": listing.edition},
+            buttons=[[outbox.button("publicity.approve", token)]],
+        )
     return True
 
 
@@ -252,24 +445,45 @@ async def sweep(session: AsyncSession, now: datetime) -> int:
     period ended with no open objection go to the leading group."""
     await _remind_owners(session, now)
     forwarded = 0
-    for listing in (await session.exec(select(PublicityList).where(
-            col(PublicityList.forwarded_at).is_(None), col(PublicityList.ends_at) <= now))).all():
+    for listing in (
+        await session.exec(
+            select(PublicityList).where(
+                col(PublicityList.forwarded_at).is_(None), col(PublicityList.ends_at) <= now
+            )
+        )
+    ).all():
         forwarded += await _forward_if_ready(session, await _listing(session, listing.id or 0), now)
         await session.commit()
     return forwarded
 
 
 async def _remind_owners(session: AsyncSession, now: datetime) -> None:
-    due = (await session.exec(select(Objection, Person).join(Person, col(Person.id) == Objection.owner_id).where(
-        Objection.status == "open", col(Objection.reminded_at).is_(None),
-        col(Objection.deadline) <= now + REMIND_BEFORE))).all()
+    due = (
+        await session.exec(
+            select(Objection, Person)
+            .join(Person, col(Person.id) == Objection.owner_id)
+            .where(
+                Objection.status == "open",
+                col(Objection.reminded_at).is_(None),
+                col(Objection.deadline) <= now + REMIND_BEFORE,
+            )
+        )
+    ).all()
     for objection, owner in due:
         # Claimed by the update itself, so two sweeps at once remind the owner once.
-        claimed = await session.exec(update(Objection).where(  # type: ignore[call-overload]
-            col(Objection.id) == objection.id, col(Objection.reminded_at).is_(None)).values(reminded_at=now))
+        claimed = await session.exec(  # type: ignore[call-overload]
+            update(Objection)
+            .where(col(Objection.id) == objection.id, col(Objection.reminded_at).is_(None))
+            .values(reminded_at=now)
+        )
         if claimed.rowcount == 1:
-            await outbox.notify_person(session, owner.id or 0, "objection.deadline_reminder", now,
-                                       params={"case": objection.id, "deadline": local_time(objection.deadline)})
+            await outbox.notify_person(
+                session,
+                owner.id or 0,
+                "objection.deadline_reminder",
+                now,
+                params={"case": objection.id, "deadline": local_time(objection.deadline)},
+            )
         await session.commit()
 
 
@@ -282,8 +496,13 @@ async def require_unapproved(session: AsyncSession, publicity_id: int) -> None:
         raise DomainError("publicity.already_approved")
 
 
-async def approve(session: AsyncSession, actor: Actor, publicity_id: int, now: datetime,
-                  approval_document: str | None = None) -> PublicityList:
+async def approve(
+    session: AsyncSession,
+    actor: Actor,
+    publicity_id: int,
+    now: datetime,
+    approval_document: str | None = None,
+) -> PublicityList:
     """The leading group approves the final list; the office may do it on its behalf, with the
     approval document attached. Each nomination on the list becomes APPROVED."""
     if actor.has(Role.LEADING_GROUP):
@@ -295,22 +514,56 @@ async def approve(session: AsyncSession, actor: Actor, publicity_id: int, now: d
     else:
         raise DomainError("role.required", role_key=f"role.{Role.LEADING_GROUP.value}")
     listing = await _listing(session, publicity_id)
-    rules.check_approval(now=now, ends_at=listing.ends_at, open_cases=await open_cases(session, publicity_id),
-                         approved_at=listing.approved_at)
+    rules.check_approval(
+        now=now,
+        ends_at=listing.ends_at,
+        open_cases=await open_cases(session, publicity_id),
+        approved_at=listing.approved_at,
+    )
     for nomination_id in listing.nomination_ids:
         nomination = await session.get(Nomination, nomination_id)
         if nomination is not None and nomination.stage == Stage.SHORTLISTED.value:
-            await advance(session, nomination, Stage.APPROVED, Mover.LEADING_GROUP, actor.person_id, now,
-                          on_behalf=on_behalf, publicity_id=publicity_id)
-            await outbox.notify_person(session, nomination.applicant_id, "publicity.approved_notice", now,
-                                       params={"id": nomination_id, "honour_key": f"honour.{nomination.honour}"})
-    listing.approved_at, listing.approved_by, listing.approval_document = now, actor.person_id, approval_document
+            await advance(
+                session,
+                nomination,
+                Stage.APPROVED,
+                Mover.LEADING_GROUP,
+                actor.person_id,
+                now,
+                on_behalf=on_behalf,
+                publicity_id=publicity_id,
+            )
+            await outbox.notify_person(
+                session,
+                nomination.applicant_id,
+                "publicity.approved_notice",
+                now,
+                params={"id": nomination_id, "honour_key": f"honour.{nomination.honour}"},
+            )
+    listing.approved_at, listing.approved_by, listing.approval_document = (
+        now,
+        actor.person_id,
+        approval_document,
+    )
     session.add(listing)
-    await audit.append(session, actor_id=actor.person_id, action="publicity.approved", subject=f"publicity:{listing.id}",
-                       now=now, reason=ARTICLE, on_behalf=on_behalf, document=approval_document,
-                       nominations=listing.nomination_ids)
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="publicity.approved",
+        subject=f"publicity:{listing.id}",
+        now=now,
+        reason=ARTICLE,
+        on_behalf=on_behalf,
+        document=approval_document,
+        nominations=listing.nomination_ids,
+    )
     for member in await holders(session, Role.OFFICE):
-        await outbox.enqueue(session, chat_id=member.telegram_id, template="publicity.approved_office", now=now,
-                             params={"count": len(listing.nomination_ids)})
+        await outbox.enqueue(
+            session,
+            chat_id=member.telegram_id,
+            template="publicity.approved_office",
+            now=now,
+            params={"count": len(listing.nomination_ids)},
+        )
     await session.commit()
     return listing

@@ -53,7 +53,8 @@ def nominee_name(nomination: Nomination) -> str:
 
 
 def employer_of(nomination: Nomination) -> str:
-    """The dossier's employer: 工作单位 (STAR, TEAM), the enterprise (MANAGER), or the name itself (ENTERPRISE)."""
+    """The dossier's employer: 工作单位 (STAR, TEAM), the enterprise (MANAGER), or the name itself
+    (ENTERPRISE)."""
     fields = nomination.fields
     if nomination.honour == "ENTERPRISE":
         return str(fields.get("name") or "")
@@ -62,18 +63,37 @@ def employer_of(nomination: Nomination) -> str:
 
 async def holders(session: AsyncSession, role: Role) -> list[Person]:
     """People holding a role now, who have not blocked the bot, once each."""
-    rows = (await session.exec(
-        select(Person).join(RoleAssignment, col(RoleAssignment.person_id) == Person.id).where(
-            RoleAssignment.role == role, col(RoleAssignment.revoked_at).is_(None), col(Person.blocked_at).is_(None),
-        ).order_by(col(Person.id)))).all()
+    rows = (
+        await session.exec(
+            select(Person)
+            .join(RoleAssignment, col(RoleAssignment.person_id) == Person.id)
+            .where(
+                RoleAssignment.role == role,
+                col(RoleAssignment.revoked_at).is_(None),
+                col(Person.blocked_at).is_(None),
+            )
+            .order_by(col(Person.id))
+        )
+    ).all()
     return list({p.id: p for p in rows}.values())
 
 
-async def advance(session: AsyncSession, nomination: Nomination, target: Stage, mover: Mover, actor_id: int | None,
-                  now: datetime, *, reason: str = "", article: str = ARTICLE, **details: object) -> None:
+async def advance(
+    session: AsyncSession,
+    nomination: Nomination,
+    target: Stage,
+    mover: Mover,
+    actor_id: int | None,
+    now: datetime,
+    *,
+    reason: str = "",
+    article: str = ARTICLE,
+    **details: object,
+) -> None:
     """A move after the preliminary check: the review's article (第十六条第2项) unless told otherwise."""
-    await nominations.move(session, nomination, target, mover, actor_id, now, reason=reason, article=article,
-                           **details)
+    await nominations.move(
+        session, nomination, target, mover, actor_id, now, reason=reason, article=article, **details
+    )
 
 
 async def _round(session: AsyncSession, round_id: int, *, lock: bool = False) -> ReviewRound:
@@ -85,26 +105,45 @@ async def _round(session: AsyncSession, round_id: int, *, lock: bool = False) ->
 
 
 async def _items(session: AsyncSession, round_id: int) -> list[RoundNomination]:
-    return list((await session.exec(select(RoundNomination).where(RoundNomination.round_id == round_id)
-                                    .order_by(col(RoundNomination.nomination_id)))).all())
+    return list(
+        (
+            await session.exec(
+                select(RoundNomination)
+                .where(RoundNomination.round_id == round_id)
+                .order_by(col(RoundNomination.nomination_id))
+            )
+        ).all()
+    )
 
 
 async def _panel(session: AsyncSession, round_id: int) -> list[int]:
-    return list((await session.exec(select(PanelSeat.reviewer_id).where(PanelSeat.round_id == round_id)
-                                    .order_by(col(PanelSeat.reviewer_id)))).all())
+    return list(
+        (
+            await session.exec(
+                select(PanelSeat.reviewer_id)
+                .where(PanelSeat.round_id == round_id)
+                .order_by(col(PanelSeat.reviewer_id))
+            )
+        ).all()
+    )
 
 
 async def _recusals(session: AsyncSession, round_id: int) -> list[Recusal]:
-    return list((await session.exec(select(Recusal).where(Recusal.round_id == round_id)
-                                    .order_by(col(Recusal.id)))).all())
+    return list(
+        (
+            await session.exec(select(Recusal).where(Recusal.round_id == round_id).order_by(col(Recusal.id)))
+        ).all()
+    )
 
 
 async def _ballots(session: AsyncSession, round_id: int) -> list[Ballot]:
-    return list((await session.exec(select(Ballot).where(Ballot.round_id == round_id)
-                                    .order_by(col(Ballot.id)))).all())
+    return list(
+        (await session.exec(select(Ballot).where(Ballot.round_id == round_id).order_by(col(Ballot.id)))).all()
+    )
 
 
 # Opening a round ----------------------------------------------------------------------------------
+
 
 async def current_campaign_id(session: AsyncSession, now: datetime) -> int:
     """The campaign under way, which rounds and 公示 belong to when the office acts from the chat."""
@@ -115,9 +154,17 @@ async def current_campaign_id(session: AsyncSession, now: datetime) -> int:
 
 
 async def open_round(
-    session: AsyncSession, actor: Actor, *, campaign_id: int, closes_at: datetime, now: datetime,
-    honour: str | None = None, panel: list[int] | None = None, quorum: Fraction = tally.DEFAULT_QUORUM,
-    passing: Fraction = tally.DEFAULT_PASSING, open_ballot: bool = False,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    campaign_id: int,
+    closes_at: datetime,
+    now: datetime,
+    honour: str | None = None,
+    panel: list[int] | None = None,
+    quorum: Fraction = tally.DEFAULT_QUORUM,
+    passing: Fraction = tally.DEFAULT_PASSING,
+    open_ballot: bool = False,
     reminder_hours: tuple[int, ...] = tally.DEFAULT_REMINDER_HOURS,
 ) -> ReviewRound:
     """Open a round over every nomination of the campaign (or of one honour) that passed the
@@ -128,10 +175,16 @@ async def open_round(
         raise DomainError("review.closing_in_past")
     if await session.get(Campaign, campaign_id) is None:
         raise DomainError("campaign.not_found")
-    busy = select(RoundNomination.nomination_id).join(ReviewRound, col(ReviewRound.id) == RoundNomination.round_id)\
+    busy = (
+        select(RoundNomination.nomination_id)
+        .join(ReviewRound, col(ReviewRound.id) == RoundNomination.round_id)
         .where(col(ReviewRound.closed_at).is_(None))
-    query = select(Nomination).where(Nomination.campaign_id == campaign_id, Nomination.stage == Stage.PASSED.value,
-                                     col(Nomination.id).not_in(busy))
+    )
+    query = select(Nomination).where(
+        Nomination.campaign_id == campaign_id,
+        Nomination.stage == Stage.PASSED.value,
+        col(Nomination.id).not_in(busy),
+    )
     if honour:
         query = query.where(Nomination.honour == honour)
     nominations = list((await session.exec(query.order_by(col(Nomination.id)))).all())
@@ -143,33 +196,71 @@ async def open_round(
     if not reviewers:
         raise DomainError("review.no_reviewers")
     hours = sorted({int(h) for h in reminder_hours if int(h) > 0}, reverse=True)
-    review_round = ReviewRound(campaign_id=campaign_id, honour=honour or None, opened_by=actor.person_id or 0,
-                               opened_at=now, closes_at=closes_at, quorum_num=quorum.numerator,
-                               quorum_den=quorum.denominator, pass_num=passing.numerator,
-                               pass_den=passing.denominator, open_ballot=open_ballot, reminder_hours=hours)
+    review_round = ReviewRound(
+        campaign_id=campaign_id,
+        honour=honour or None,
+        opened_by=actor.person_id or 0,
+        opened_at=now,
+        closes_at=closes_at,
+        quorum_num=quorum.numerator,
+        quorum_den=quorum.denominator,
+        pass_num=passing.numerator,
+        pass_den=passing.denominator,
+        open_ballot=open_ballot,
+        reminder_hours=hours,
+    )
     session.add(review_round)
     await session.flush()
     round_id = review_round.id or 0
     for nomination in nominations:
         session.add(RoundNomination(round_id=round_id, nomination_id=nomination.id or 0))
-    await audit.append(session, actor_id=actor.person_id, action="review.round_opened", subject=f"round:{round_id}",
-                       now=now, reason=ARTICLE, campaign_id=campaign_id, honour=honour,
-                       nominations=[n.id for n in nominations], panel=[r.id for r in reviewers],
-                       closes_at=closes_at.isoformat(), quorum=tally.fraction_text(quorum),
-                       passing=tally.fraction_text(passing), open_ballot=open_ballot, reminder_hours=hours)
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="review.round_opened",
+        subject=f"round:{round_id}",
+        now=now,
+        reason=ARTICLE,
+        campaign_id=campaign_id,
+        honour=honour,
+        nominations=[n.id for n in nominations],
+        panel=[r.id for r in reviewers],
+        closes_at=closes_at.isoformat(),
+        quorum=tally.fraction_text(quorum),
+        passing=tally.fraction_text(passing),
+        open_ballot=open_ballot,
+        reminder_hours=hours,
+    )
     organisations = {o.id: o for o in (await session.exec(select(Organisation))).all()}
     for reviewer in reviewers:
         session.add(PanelSeat(round_id=round_id, reviewer_id=reviewer.id or 0))
         for offset, due in tally.reminders_due(closes_at, hours, now):
-            session.add(ReviewReminder(round_id=round_id, reviewer_id=reviewer.id or 0, offset_hours=offset, due_at=due))
-        grants = (await session.exec(select(RoleAssignment).where(
-            RoleAssignment.person_id == reviewer.id, col(RoleAssignment.revoked_at).is_(None)))).all()
+            session.add(
+                ReviewReminder(
+                    round_id=round_id, reviewer_id=reviewer.id or 0, offset_hours=offset, due_at=due
+                )
+            )
+        grants = (
+            await session.exec(
+                select(RoleAssignment).where(
+                    RoleAssignment.person_id == reviewer.id, col(RoleAssignment.revoked_at).is_(None)
+                )
+            )
+        ).all()
         own = {g.organisation_id for g in grants if g.organisation_id}
-        names = {name for o in own if o in organisations for name in (organisations[o].name_zh, organisations[o].name_en)}
+        names = {
+            name
+            for o in own
+            if o in organisations
+            for name in (organisations[o].name_zh, organisations[o].name_en)
+        }
         for nomination in nominations:
-            why = tally.recusal_reason(reviewer_organisations=own, reviewer_organisation_names=names,
-                                       nomination_organisation=nomination.organisation_id,
-                                       employer=employer_of(nomination))
+            why = tally.recusal_reason(
+                reviewer_organisations=own,
+                reviewer_organisation_names=names,
+                nomination_organisation=nomination.organisation_id,
+                employer=employer_of(nomination),
+            )
             if why is not None:
                 await _recuse(session, review_round, nomination, reviewer, f"auto.{why}", True, None, now)
             else:
@@ -178,48 +269,103 @@ async def open_round(
     return review_round
 
 
-async def _recuse(session: AsyncSession, review_round: ReviewRound, nomination: Nomination, reviewer: Person,
-                  reason: str, automatic: bool, actor_id: int | None, now: datetime) -> None:
-    session.add(Recusal(round_id=review_round.id or 0, nomination_id=nomination.id or 0, reviewer_id=reviewer.id or 0,
-                        automatic=automatic, reason=reason, at=now))
-    await audit.append(session, actor_id=actor_id, action="review.recused", subject=f"round:{review_round.id}",
-                       now=now, reason=reason, nomination_id=nomination.id, reviewer_id=reviewer.id,
-                       automatic=automatic, article="第十六条第3项")
+async def _recuse(
+    session: AsyncSession,
+    review_round: ReviewRound,
+    nomination: Nomination,
+    reviewer: Person,
+    reason: str,
+    automatic: bool,
+    actor_id: int | None,
+    now: datetime,
+) -> None:
+    session.add(
+        Recusal(
+            round_id=review_round.id or 0,
+            nomination_id=nomination.id or 0,
+            reviewer_id=reviewer.id or 0,
+            automatic=automatic,
+            reason=reason,
+            at=now,
+        )
+    )
+    await audit.append(
+        session,
+        actor_id=actor_id,
+        action="review.recused",
+        subject=f"round:{review_round.id}",
+        now=now,
+        reason=reason,
+        nomination_id=nomination.id,
+        reviewer_id=reviewer.id,
+        automatic=automatic,
+        article="第十六条第3项",
+    )
     if automatic:
-        await outbox.enqueue(session, chat_id=reviewer.telegram_id, template="review.recused_notice", now=now,
-                             params={"id": nomination.id, "honour_key": f"honour.{nomination.honour}",
-                                     "name": nominee_name(nomination), "why_key": f"review.recusal.{reason}"})
+        await outbox.enqueue(
+            session,
+            chat_id=reviewer.telegram_id,
+            template="review.recused_notice",
+            now=now,
+            params={
+                "id": nomination.id,
+                "honour_key": f"honour.{nomination.honour}",
+                "name": nominee_name(nomination),
+                "why_key": f"review.recusal.{reason}",
+            },
+        )
 
 
-async def _prompt(session: AsyncSession, review_round: ReviewRound, nomination: Nomination, reviewer: Person,
-                  organisations: dict[int | None, Organisation], now: datetime) -> None:
+async def _prompt(
+    session: AsyncSession,
+    review_round: ReviewRound,
+    nomination: Nomination,
+    reviewer: Person,
+    organisations: dict[int | None, Organisation],
+    now: datetime,
+) -> None:
     """One prompt per reviewer and nomination; every button carries a token issued to that reviewer."""
     ids = {"round_id": review_round.id, "nomination_id": nomination.id}
     ttl = review_round.closes_at - now + timedelta(days=30)  # the result button stays useful a while
 
     async def token(action: str, **extra: object) -> str:
-        return await tokens.issue(session, telegram_id=reviewer.telegram_id, action=action, now=now, ttl=ttl,
-                                  **ids, **extra)
+        return await tokens.issue(
+            session, telegram_id=reviewer.telegram_id, action=action, now=now, ttl=ttl, **ids, **extra
+        )
 
     organisation = organisations.get(nomination.organisation_id)
     await outbox.enqueue(
-        session, chat_id=reviewer.telegram_id, template="review.prompt", now=now, protect=True,
-        params={"round": review_round.id, "id": nomination.id, "honour_key": f"honour.{nomination.honour}",
-                "name": nominee_name(nomination), "employer": employer_of(nomination),
-                "organisation": organisation.name_zh if organisation else "—",
-                "closes": local_time(review_round.closes_at)},
+        session,
+        chat_id=reviewer.telegram_id,
+        template="review.prompt",
+        now=now,
+        protect=True,
+        params={
+            "round": review_round.id,
+            "id": nomination.id,
+            "honour_key": f"honour.{nomination.honour}",
+            "name": nominee_name(nomination),
+            "employer": employer_of(nomination),
+            "organisation": organisation.name_zh if organisation else "—",
+            "closes": local_time(review_round.closes_at),
+        },
         buttons=[
-            [outbox.button("review.vote.for", await token("review.vote", choice=Choice.FOR.value)),
-             outbox.button("review.vote.against", await token("review.vote", choice=Choice.AGAINST.value)),
-             outbox.button("review.vote.abstain", await token("review.vote", choice=Choice.ABSTAIN.value))],
-            [outbox.button("review.files", await token("review.files")),
-             outbox.button("review.comment", await token("review.comment")),
-             outbox.button("review.recuse", await token("review.recuse"))],
+            [
+                outbox.button("review.vote.for", await token("review.vote", choice=Choice.FOR.value)),
+                outbox.button("review.vote.against", await token("review.vote", choice=Choice.AGAINST.value)),
+                outbox.button("review.vote.abstain", await token("review.vote", choice=Choice.ABSTAIN.value)),
+            ],
+            [
+                outbox.button("review.files", await token("review.files")),
+                outbox.button("review.comment", await token("review.comment")),
+                outbox.button("review.recuse", await token("review.recuse")),
+            ],
         ],
     )
 
 
 # Voting --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class VoteResult:
@@ -232,38 +378,79 @@ class VoteResult:
     same: bool = False  # the choice already cast, again (a double tap, a re-sent press): nothing was written
 
 
-async def _may_vote(session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, choice: str,
-                    now: datetime, *, lock: bool = True) -> tuple[ReviewRound, Choice]:
+async def _may_vote(
+    session: AsyncSession,
+    actor: Actor,
+    round_id: int,
+    nomination_id: int,
+    choice: str,
+    now: datetime,
+    *,
+    lock: bool = True,
+) -> tuple[ReviewRound, Choice]:
     people.require_registered(actor)
     review_round = await _round(session, round_id, lock=lock)
-    item = (await session.exec(select(RoundNomination).where(RoundNomination.round_id == round_id,
-                                                             RoundNomination.nomination_id == nomination_id))).first()
+    item = (
+        await session.exec(
+            select(RoundNomination).where(
+                RoundNomination.round_id == round_id, RoundNomination.nomination_id == nomination_id
+            )
+        )
+    ).first()
     if item is None:
         raise DomainError("review.not_in_round")
-    on_panel = (await session.exec(select(PanelSeat).where(PanelSeat.round_id == round_id,
-                                                           PanelSeat.reviewer_id == actor.person_id))).first()
-    recused = (await session.exec(select(Recusal).where(
-        Recusal.round_id == round_id, Recusal.nomination_id == nomination_id,
-        Recusal.reviewer_id == actor.person_id))).first()
-    valid = tally.check_vote(state=tally.round_state(review_round.closed_at), closes_at=review_round.closes_at,
-                             now=now, on_panel=on_panel is not None and actor.has(Role.REVIEWER),
-                             recused=recused is not None, choice=choice)
+    on_panel = (
+        await session.exec(
+            select(PanelSeat).where(PanelSeat.round_id == round_id, PanelSeat.reviewer_id == actor.person_id)
+        )
+    ).first()
+    recused = (
+        await session.exec(
+            select(Recusal).where(
+                Recusal.round_id == round_id,
+                Recusal.nomination_id == nomination_id,
+                Recusal.reviewer_id == actor.person_id,
+            )
+        )
+    ).first()
+    valid = tally.check_vote(
+        state=tally.round_state(review_round.closed_at),
+        closes_at=review_round.closes_at,
+        now=now,
+        on_panel=on_panel is not None and actor.has(Role.REVIEWER),
+        recused=recused is not None,
+        choice=choice,
+    )
     return review_round, valid
 
 
 async def _mine(session: AsyncSession, round_id: int, nomination_id: int, reviewer_id: int) -> Ballot | None:
-    return (await session.exec(select(Ballot).where(Ballot.round_id == round_id, Ballot.nomination_id == nomination_id,
-                                                    Ballot.reviewer_id == reviewer_id))).first()
+    return (
+        await session.exec(
+            select(Ballot).where(
+                Ballot.round_id == round_id,
+                Ballot.nomination_id == nomination_id,
+                Ballot.reviewer_id == reviewer_id,
+            )
+        )
+    ).first()
 
 
-async def cast_vote(session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, choice: str,
-                    now: datetime) -> VoteResult:
+async def cast_vote(
+    session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, choice: str, now: datetime
+) -> VoteResult:
     review_round, valid = await _may_vote(session, actor, round_id, nomination_id, choice, now)
     ballot = await _mine(session, round_id, nomination_id, actor.person_id or 0)
     changed = ballot is not None and ballot.choice != valid.value
     if ballot is None:
-        ballot = Ballot(round_id=round_id, nomination_id=nomination_id, reviewer_id=actor.person_id or 0,
-                        choice=valid.value, cast_at=now, changed_at=now)
+        ballot = Ballot(
+            round_id=round_id,
+            nomination_id=nomination_id,
+            reviewer_id=actor.person_id or 0,
+            choice=valid.value,
+            cast_at=now,
+            changed_at=now,
+        )
         action = "review.vote_cast"
     elif changed:
         action = "review.vote_changed"
@@ -275,9 +462,17 @@ async def cast_vote(session: AsyncSession, actor: Actor, round_id: int, nominati
     ballot.choice = valid.value
     session.add(ballot)
     if action:
-        await audit.append(session, actor_id=actor.person_id, action=action, subject=f"round:{round_id}", now=now,
-                           reason=ARTICLE, nomination_id=nomination_id, choice=valid.value,
-                           before=before if changed else None)
+        await audit.append(
+            session,
+            actor_id=actor.person_id,
+            action=action,
+            subject=f"round:{round_id}",
+            now=now,
+            reason=ARTICLE,
+            nomination_id=nomination_id,
+            choice=valid.value,
+            before=before if changed else None,
+        )
     await _flush_ballot(session)
     voted, total = await progress(session, round_id, actor.person_id or 0)
     closed = False
@@ -299,8 +494,9 @@ async def _flush_ballot(session: AsyncSession) -> None:
         raise
 
 
-async def comment(session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, text: str,
-                  now: datetime) -> Ballot:
+async def comment(
+    session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, text: str, now: datetime
+) -> Ballot:
     """An optional comment on one's own ballot (vote first)."""
     await _may_vote(session, actor, round_id, nomination_id, Choice.ABSTAIN.value, now)
     ballot = await _mine(session, round_id, nomination_id, actor.person_id or 0)
@@ -309,15 +505,22 @@ async def comment(session: AsyncSession, actor: Actor, round_id: int, nomination
     ballot.comment = dossier.clean_text(text, 1000)
     ballot.changed_at = now
     session.add(ballot)
-    await audit.append(session, actor_id=actor.person_id, action="review.commented", subject=f"round:{round_id}",
-                       now=now, nomination_id=nomination_id)
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="review.commented",
+        subject=f"round:{round_id}",
+        now=now,
+        nomination_id=nomination_id,
+    )
     await _flush_ballot(session)
     await session.commit()
     return ballot
 
 
-async def declare_recusal(session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, reason: str,
-                          now: datetime) -> None:
+async def declare_recusal(
+    session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, reason: str, now: datetime
+) -> None:
     """A reviewer steps aside from one nomination, with a reason; a vote already cast is withdrawn."""
     review_round, _ = await _may_vote(session, actor, round_id, nomination_id, Choice.ABSTAIN.value, now)
     reason = dossier.clean_text(reason, 500)
@@ -345,8 +548,10 @@ async def _everyone_voted(session: AsyncSession, round_id: int) -> bool:
     panel = await _panel(session, round_id)
     recusals = await _recusals(session, round_id)
     ballots = await _ballots(session, round_id)
-    eligible = {i.nomination_id: len(panel) - sum(1 for r in recusals if r.nomination_id == i.nomination_id)
-                for i in await _items(session, round_id)}
+    eligible = {
+        i.nomination_id: len(panel) - sum(1 for r in recusals if r.nomination_id == i.nomination_id)
+        for i in await _items(session, round_id)
+    }
     cast = {n: sum(1 for b in ballots if b.nomination_id == n and b.reviewer_id in panel) for n in eligible}
     return tally.everyone_voted(eligible, cast)
 
@@ -375,31 +580,55 @@ class Waiting:
 async def waiting(session: AsyncSession, actor: Actor) -> Waiting:
     """/review: the open rounds this reviewer sits on, with their own votes only."""
     people.require_role(actor, Role.REVIEWER)
-    rounds = (await session.exec(select(ReviewRound).join(PanelSeat, col(PanelSeat.round_id) == ReviewRound.id).where(
-        PanelSeat.reviewer_id == actor.person_id, col(ReviewRound.closed_at).is_(None)).order_by(col(ReviewRound.id)))).all()
+    rounds = (
+        await session.exec(
+            select(ReviewRound)
+            .join(PanelSeat, col(PanelSeat.round_id) == ReviewRound.id)
+            .where(PanelSeat.reviewer_id == actor.person_id, col(ReviewRound.closed_at).is_(None))
+            .order_by(col(ReviewRound.id))
+        )
+    ).all()
     result = Waiting()
     for review_round in rounds:
         round_id = review_round.id or 0
-        recused = {r.nomination_id for r in await _recusals(session, round_id) if r.reviewer_id == actor.person_id}
-        mine = {b.nomination_id: b.choice for b in await _ballots(session, round_id) if b.reviewer_id == actor.person_id}
+        recused = {
+            r.nomination_id for r in await _recusals(session, round_id) if r.reviewer_id == actor.person_id
+        }
+        mine = {
+            b.nomination_id: b.choice
+            for b in await _ballots(session, round_id)
+            if b.reviewer_id == actor.person_id
+        }
         for item in await _items(session, round_id):
             nomination = await session.get(Nomination, item.nomination_id)
             assert nomination is not None
-            result.items.append(WaitingItem(round_id, nomination, mine.get(item.nomination_id),
-                                            item.nomination_id in recused))
+            result.items.append(
+                WaitingItem(round_id, nomination, mine.get(item.nomination_id), item.nomination_id in recused)
+            )
     return result
 
 
-async def materials_for(session: AsyncSession, actor: Actor, round_id: int, nomination_id: int,
-                        now: datetime) -> list[NominationMaterial]:
+async def materials_for(
+    session: AsyncSession, actor: Actor, round_id: int, nomination_id: int, now: datetime
+) -> list[NominationMaterial]:
     """The dossier's files, for a reviewer who may vote on it (the handler sends them protected)."""
     await _may_vote(session, actor, round_id, nomination_id, Choice.ABSTAIN.value, now, lock=False)
-    return list((await session.exec(select(NominationMaterial).where(
-        NominationMaterial.nomination_id == nomination_id, col(NominationMaterial.removed_at).is_(None))
-        .order_by(col(NominationMaterial.id)))).all())
+    return list(
+        (
+            await session.exec(
+                select(NominationMaterial)
+                .where(
+                    NominationMaterial.nomination_id == nomination_id,
+                    col(NominationMaterial.removed_at).is_(None),
+                )
+                .order_by(col(NominationMaterial.id))
+            )
+        ).all()
+    )
 
 
 # The office's view, the count, reminders -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ItemReport:
@@ -428,7 +657,9 @@ class RoundReport:
 
 async def rounds(session: AsyncSession, actor: Actor) -> list[ReviewRound]:
     people.require_role(actor, Role.OFFICE)
-    return list((await session.exec(select(ReviewRound).order_by(col(ReviewRound.id).desc()).limit(10))).all())
+    return list(
+        (await session.exec(select(ReviewRound).order_by(col(ReviewRound.id).desc()).limit(10))).all()
+    )
 
 
 async def report(session: AsyncSession, actor: Actor, round_id: int) -> RoundReport:
@@ -437,14 +668,18 @@ async def report(session: AsyncSession, actor: Actor, round_id: int) -> RoundRep
 
 
 def _fractions(review_round: ReviewRound) -> tuple[Fraction, Fraction]:
-    return (Fraction(review_round.quorum_num, review_round.quorum_den),
-            Fraction(review_round.pass_num, review_round.pass_den))
+    return (
+        Fraction(review_round.quorum_num, review_round.quorum_den),
+        Fraction(review_round.pass_num, review_round.pass_den),
+    )
 
 
 async def _report(session: AsyncSession, review_round: ReviewRound) -> RoundReport:
     round_id = review_round.id or 0
     panel = await _panel(session, round_id)
-    names = {p.id: p.name for p in (await session.exec(select(Person).where(col(Person.id).in_(panel)))).all()}
+    names = {
+        p.id: p.name for p in (await session.exec(select(Person).where(col(Person.id).in_(panel)))).all()
+    }
     recusals, ballots = await _recusals(session, round_id), await _ballots(session, round_id)
     quorum, passing = _fractions(review_round)
     items = []
@@ -452,20 +687,36 @@ async def _report(session: AsyncSession, review_round: ReviewRound) -> RoundRepo
         nomination = await session.get(Nomination, item.nomination_id)
         assert nomination is not None
         out = {r.reviewer_id: r.reason for r in recusals if r.nomination_id == item.nomination_id}
-        votes = [b for b in ballots if b.nomination_id == item.nomination_id and b.reviewer_id in panel
-                 and b.reviewer_id not in out]
-        count = tally.count([b.choice for b in votes], panel=len(panel), recused=len(out), quorum=quorum,
-                            passing=passing)
+        votes = [
+            b
+            for b in ballots
+            if b.nomination_id == item.nomination_id and b.reviewer_id in panel and b.reviewer_id not in out
+        ]
+        count = tally.count(
+            [b.choice for b in votes], panel=len(panel), recused=len(out), quorum=quorum, passing=passing
+        )
         voted = {b.reviewer_id for b in votes}
-        comments = [(names.get(b.reviewer_id, "") if review_round.open_ballot else "", b.comment)
-                    for b in votes if b.comment]
-        items.append(ItemReport(nomination, count, item.outcome,
-                                [names.get(p, "") for p in panel if p not in voted and p not in out],
-                                [(names.get(p, ""), reason) for p, reason in out.items()], comments))
+        comments = [
+            (names.get(b.reviewer_id, "") if review_round.open_ballot else "", b.comment)
+            for b in votes
+            if b.comment
+        ]
+        items.append(
+            ItemReport(
+                nomination,
+                count,
+                item.outcome,
+                [names.get(p, "") for p in panel if p not in voted and p not in out],
+                [(names.get(p, ""), reason) for p, reason in out.items()],
+                comments,
+            )
+        )
     return RoundReport(review_round, items, len(panel))
 
 
-async def extend(session: AsyncSession, actor: Actor, round_id: int, closes_at: datetime, now: datetime) -> ReviewRound:
+async def extend(
+    session: AsyncSession, actor: Actor, round_id: int, closes_at: datetime, now: datetime
+) -> ReviewRound:
     """The office moves an open round's closing time later (turnout is low); reminders not yet sent
     follow the new time. A round already counted is not reopened: its nominations without quorum
     are voted on again in a new round."""
@@ -478,15 +729,33 @@ async def extend(session: AsyncSession, actor: Actor, round_id: int, closes_at: 
     before = review_round.closes_at
     review_round.closes_at = closes_at
     session.add(review_round)
-    for reminder in (await session.exec(select(ReviewReminder).where(
-            ReviewReminder.round_id == round_id, col(ReviewReminder.sent_at).is_(None)))).all():
+    for reminder in (
+        await session.exec(
+            select(ReviewReminder).where(
+                ReviewReminder.round_id == round_id, col(ReviewReminder.sent_at).is_(None)
+            )
+        )
+    ).all():
         reminder.due_at = closes_at - timedelta(hours=reminder.offset_hours)
         session.add(reminder)
-    await audit.append(session, actor_id=actor.person_id, action="review.extended", subject=f"round:{round_id}",
-                       now=now, reason=ARTICLE, before=before.isoformat(), after=closes_at.isoformat())
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="review.extended",
+        subject=f"round:{round_id}",
+        now=now,
+        reason=ARTICLE,
+        before=before.isoformat(),
+        after=closes_at.isoformat(),
+    )
     for reviewer_id in await _panel(session, round_id):
-        await outbox.notify_person(session, reviewer_id, "review.extended_notice", now,
-                                   params={"round": round_id, "closes": local_time(closes_at)})
+        await outbox.notify_person(
+            session,
+            reviewer_id,
+            "review.extended_notice",
+            now,
+            params={"round": round_id, "closes": local_time(closes_at)},
+        )
     await session.commit()
     return review_round
 
@@ -501,38 +770,72 @@ async def close_early(session: AsyncSession, actor: Actor, round_id: int, now: d
     return await _report(session, review_round)
 
 
-async def _count(session: AsyncSession, review_round: ReviewRound, actor_id: int | None, now: datetime,
-                 why: str) -> None:
+async def _count(
+    session: AsyncSession, review_round: ReviewRound, actor_id: int | None, now: datetime, why: str
+) -> None:
     """Count every nomination of the round, move it, close the round, tell the office."""
     result = await _report(session, review_round)
     for item in result.items:
-        row = (await session.exec(select(RoundNomination).where(
-            RoundNomination.round_id == review_round.id, RoundNomination.nomination_id == item.nomination.id))).one()
+        row = (
+            await session.exec(
+                select(RoundNomination).where(
+                    RoundNomination.round_id == review_round.id,
+                    RoundNomination.nomination_id == item.nomination.id,
+                )
+            )
+        ).one()
         outcome = item.count.outcome
         row.outcome, row.counts = outcome.value, item.count.as_dict()
         session.add(row)
-        details = {"round_id": review_round.id, **item.count.as_dict(), "quorum": result.quorum,
-                   "passing": result.passing}
+        details = {
+            "round_id": review_round.id,
+            **item.count.as_dict(),
+            "quorum": result.quorum,
+            "passing": result.passing,
+        }
         if outcome == Outcome.NO_QUORUM:
-            await audit.append(session, actor_id=actor_id, action="review.no_quorum",
-                               subject=f"nomination:{item.nomination.id}", now=now, reason=ARTICLE, **details)
+            await audit.append(
+                session,
+                actor_id=actor_id,
+                action="review.no_quorum",
+                subject=f"nomination:{item.nomination.id}",
+                now=now,
+                reason=ARTICLE,
+                **details,
+            )
             continue
         target = Stage.SHORTLISTED if outcome == Outcome.PASSED else Stage.NOT_SELECTED
         await advance(session, item.nomination, target, Mover.COMMITTEE, actor_id, now, **details)
     review_round.closed_at = now
     session.add(review_round)
-    await audit.append(session, actor_id=actor_id, action="review.round_closed", subject=f"round:{review_round.id}",
-                       now=now, reason=why, article=ARTICLE,
-                       outcomes={str(i.nomination.id): i.count.outcome.value for i in result.items})
+    await audit.append(
+        session,
+        actor_id=actor_id,
+        action="review.round_closed",
+        subject=f"round:{review_round.id}",
+        now=now,
+        reason=why,
+        article=ARTICLE,
+        outcomes={str(i.nomination.id): i.count.outcome.value for i in result.items},
+    )
     for member in await holders(session, Role.OFFICE):
-        result_token = await tokens.issue(session, telegram_id=member.telegram_id, action="review.result", now=now,
-                                          round_id=review_round.id)
-        await outbox.enqueue(session, chat_id=member.telegram_id, template="review.closed_notice", now=now,
-                             params={"round": review_round.id, "why_key": f"review.closed_why.{why}",
-                                     "passed": sum(i.count.outcome == Outcome.PASSED for i in result.items),
-                                     "not_passed": sum(i.count.outcome == Outcome.NOT_PASSED for i in result.items),
-                                     "no_quorum": sum(i.count.outcome == Outcome.NO_QUORUM for i in result.items)},
-                             buttons=[[outbox.button("review.show_result", result_token)]])
+        result_token = await tokens.issue(
+            session, telegram_id=member.telegram_id, action="review.result", now=now, round_id=review_round.id
+        )
+        await outbox.enqueue(
+            session,
+            chat_id=member.telegram_id,
+            template="review.closed_notice",
+            now=now,
+            params={
+                "round": review_round.id,
+                "why_key": f"review.closed_why.{why}",
+                "passed": sum(i.count.outcome == Outcome.PASSED for i in result.items),
+                "not_passed": sum(i.count.outcome == Outcome.NOT_PASSED for i in result.items),
+                "no_quorum": sum(i.count.outcome == Outcome.NO_QUORUM for i in result.items),
+            },
+            buttons=[[outbox.button("review.show_result", result_token)]],
+        )
 
 
 async def _non_voters(session: AsyncSession, round_id: int) -> list[Person]:
@@ -547,9 +850,18 @@ async def _non_voters(session: AsyncSession, round_id: int) -> list[Person]:
 
 async def _remind(session: AsyncSession, review_round: ReviewRound, person: Person, now: datetime) -> None:
     voted, total = await progress(session, review_round.id or 0, person.id or 0)
-    await outbox.enqueue(session, chat_id=person.telegram_id, template="review.reminder", now=now,
-                         params={"round": review_round.id, "voted": voted, "total": total,
-                                 "closes": local_time(review_round.closes_at)})
+    await outbox.enqueue(
+        session,
+        chat_id=person.telegram_id,
+        template="review.reminder",
+        now=now,
+        params={
+            "round": review_round.id,
+            "voted": voted,
+            "total": total,
+            "closes": local_time(review_round.closes_at),
+        },
+    )
 
 
 async def remind_now(session: AsyncSession, actor: Actor, round_id: int, now: datetime) -> int:
@@ -561,8 +873,14 @@ async def remind_now(session: AsyncSession, actor: Actor, round_id: int, now: da
     late = await _non_voters(session, round_id)
     for person in late:
         await _remind(session, review_round, person, now)
-    await audit.append(session, actor_id=actor.person_id, action="review.reminded", subject=f"round:{round_id}",
-                       now=now, reviewers=[p.id for p in late])
+    await audit.append(
+        session,
+        actor_id=actor.person_id,
+        action="review.reminded",
+        subject=f"round:{round_id}",
+        now=now,
+        reviewers=[p.id for p in late],
+    )
     await session.commit()
     return len(late)
 
@@ -573,21 +891,31 @@ async def sweep(session: AsyncSession, now: datetime) -> tuple[int, int]:
     is queued; after downtime a reviewer gets one reminder, not every one that fell due, and none
     once the closing time has passed (the round is counted instead)."""
     reminded = 0
-    due = (await session.exec(select(ReviewReminder).where(col(ReviewReminder.sent_at).is_(None),
-                                                           col(ReviewReminder.due_at) <= now)
-                              .order_by(col(ReviewReminder.id)))).all()
+    due = (
+        await session.exec(
+            select(ReviewReminder)
+            .where(col(ReviewReminder.sent_at).is_(None), col(ReviewReminder.due_at) <= now)
+            .order_by(col(ReviewReminder.id))
+        )
+    ).all()
     chosen: dict[tuple[int, int], ReviewReminder] = {}
     for reminder in due:
-        claimed = await session.exec(update(ReviewReminder).where(col(ReviewReminder.id) == reminder.id,
-                                                                  col(ReviewReminder.sent_at).is_(None))
-                                     .values(sent_at=now))
+        claimed = await session.exec(
+            update(ReviewReminder)
+            .where(col(ReviewReminder.id) == reminder.id, col(ReviewReminder.sent_at).is_(None))
+            .values(sent_at=now)
+        )
         if claimed.rowcount:
             chosen[(reminder.round_id, reminder.reviewer_id)] = reminder
-    for (round_id, reviewer_id) in chosen:
+    for round_id, reviewer_id in chosen:
         review_round = await _round(session, round_id)
         person = await session.get(Person, reviewer_id)
-        if review_round.closed_at is not None or now >= review_round.closes_at or person is None \
-                or person.blocked_at is not None:
+        if (
+            review_round.closed_at is not None
+            or now >= review_round.closes_at
+            or person is None
+            or person.blocked_at is not None
+        ):
             continue
         voted, total = await progress(session, round_id, reviewer_id)
         if voted < total:
@@ -595,8 +923,11 @@ async def sweep(session: AsyncSession, now: datetime) -> tuple[int, int]:
             reminded += 1
     await session.commit()
     closed = 0
-    for review_round in (await session.exec(select(ReviewRound).where(
-            col(ReviewRound.closed_at).is_(None), col(ReviewRound.closes_at) <= now))).all():
+    for review_round in (
+        await session.exec(
+            select(ReviewRound).where(col(ReviewRound.closed_at).is_(None), col(ReviewRound.closes_at) <= now)
+        )
+    ).all():
         locked = await _round(session, review_round.id or 0, lock=True)
         if tally.due_to_close(locked.closes_at, locked.closed_at, now):
             await _count(session, locked, None, now, "closing_time")
@@ -606,7 +937,8 @@ async def sweep(session: AsyncSession, now: datetime) -> tuple[int, int]:
 
 
 def workbook(result: RoundReport) -> bytes:
-    """The result as an Excel workbook: one row per nomination; a name that looks like a formula stays text."""
+    """The result as an Excel workbook: one row per nomination; a name that looks like a formula stays
+    text."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -614,12 +946,25 @@ def workbook(result: RoundReport) -> bytes:
     assert sheet is not None
     sheet.title = f"round {result.round.id}"
     sheet.append(["quorum", result.quorum, "passing", result.passing, "panel", result.panel])
-    sheet.append(["id", "honour", "name", "for", "against", "abstain", "recused", "quorum", "passed", "outcome"])
+    sheet.append(
+        ["id", "honour", "name", "for", "against", "abstain", "recused", "quorum", "passed", "outcome"]
+    )
     for item in result.items:
         count = item.count
-        sheet.append([item.nomination.id, item.nomination.honour, dossier.excel_safe(nominee_name(item.nomination)),
-                      count.for_, count.against, count.abstain, count.recused, "yes" if count.has_quorum else "no",
-                      "yes" if count.outcome == Outcome.PASSED else "no", item.outcome or count.outcome.value])
+        sheet.append(
+            [
+                item.nomination.id,
+                item.nomination.honour,
+                dossier.excel_safe(nominee_name(item.nomination)),
+                count.for_,
+                count.against,
+                count.abstain,
+                count.recused,
+                "yes" if count.has_quorum else "no",
+                "yes" if count.outcome == Outcome.PASSED else "no",
+                item.outcome or count.outcome.value,
+            ]
+        )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

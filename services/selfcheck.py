@@ -37,22 +37,31 @@ def question(check: SelfCheck) -> Question:
     criteria = honour(check.honour).criteria
     criterion = criteria[check.position]
     previous = check.answers.get(criterion.id)
-    return Question(check.id or 0, criterion, check.position, len(criteria), Answer(previous) if previous else None)
+    return Question(
+        check.id or 0, criterion, check.position, len(criteria), Answer(previous) if previous else None
+    )
 
 
 async def start(session: AsyncSession, actor: Actor, honour_code: str, now: datetime) -> SelfCheck:
     """A new self-check; one still in progress is cancelled (a person runs one at a time)."""
     people.require_registered(actor)
     honour(honour_code)
-    for running in (await session.exec(select(SelfCheck).where(
-        SelfCheck.person_id == actor.person_id, SelfCheck.status == SelfCheckStatus.IN_PROGRESS
-    ))).all():
+    for running in (
+        await session.exec(
+            select(SelfCheck).where(
+                SelfCheck.person_id == actor.person_id, SelfCheck.status == SelfCheckStatus.IN_PROGRESS
+            )
+        )
+    ).all():
         running.status = SelfCheckStatus.CANCELLED
         session.add(running)
     view = await campaigns.current(session, now)
     check = SelfCheck(
-        person_id=actor.person_id or 0, campaign_id=view.campaign.id if view else None, honour=honour_code,
-        catalogue_version=load_catalogue().version, started_at=now,
+        person_id=actor.person_id or 0,
+        campaign_id=view.campaign.id if view else None,
+        honour=honour_code,
+        catalogue_version=load_catalogue().version,
+        started_at=now,
     )
     session.add(check)
     await session.commit()
@@ -62,15 +71,21 @@ async def start(session: AsyncSession, actor: Actor, honour_code: str, now: date
 async def running(session: AsyncSession, actor: Actor) -> SelfCheck | None:
     if actor.person_id is None:
         return None
-    return (await session.exec(select(SelfCheck).where(
-        SelfCheck.person_id == actor.person_id, SelfCheck.status == SelfCheckStatus.IN_PROGRESS
-    ))).first()
+    return (
+        await session.exec(
+            select(SelfCheck).where(
+                SelfCheck.person_id == actor.person_id, SelfCheck.status == SelfCheckStatus.IN_PROGRESS
+            )
+        )
+    ).first()
 
 
 async def owned_running(session: AsyncSession, actor: Actor, selfcheck_id: int, position: int) -> SelfCheck:
     """The person's own self-check, still running, and still at the question the button was for."""
     people.require_registered(actor)
-    check = (await session.exec(select(SelfCheck).where(SelfCheck.id == selfcheck_id).with_for_update())).first()
+    check = (
+        await session.exec(select(SelfCheck).where(SelfCheck.id == selfcheck_id).with_for_update())
+    ).first()
     if check is None or check.person_id != actor.person_id:
         raise DomainError("selfcheck.not_yours")
     if check.status != SelfCheckStatus.IN_PROGRESS:
@@ -95,9 +110,16 @@ async def answer(
         verdict = _verdict(check)
         check.status, check.verdict, check.finished_at = SelfCheckStatus.FINISHED, verdict.kind.value, now
         await audit.append(
-            session, actor_id=actor.person_id, action="selfcheck.finished", subject=f"selfcheck:{check.id}", now=now,
-            reason="第十一条至第十五条", honour=check.honour, verdict=verdict.kind.value,
-            catalogue_version=check.catalogue_version, failed=[c.id for c in verdict.failed],
+            session,
+            actor_id=actor.person_id,
+            action="selfcheck.finished",
+            subject=f"selfcheck:{check.id}",
+            now=now,
+            reason="第十一条至第十五条",
+            honour=check.honour,
+            verdict=verdict.kind.value,
+            catalogue_version=check.catalogue_version,
+            failed=[c.id for c in verdict.failed],
             open=[c.id for c in verdict.open],
         )
     session.add(check)
@@ -141,17 +163,24 @@ async def outcome(session: AsyncSession, check: SelfCheck, now: datetime) -> Out
     granted = view.grants(check.honour) if view else None
     upcoming = None if view else await campaigns.upcoming(session, now)
     verdict = _verdict(check)
-    can_nominate = bool(view and granted and view.allows(Action.START_NOMINATION)
-                        and verdict.kind != VerdictKind.NOT_ELIGIBLE)
+    can_nominate = bool(
+        view and granted and view.allows(Action.START_NOMINATION) and verdict.kind != VerdictKind.NOT_ELIGIBLE
+    )
     return Outcome(check, verdict, granted, upcoming, can_nominate)
 
 
 async def history(session: AsyncSession, actor: Actor, limit: int = 10) -> list[SelfCheck]:
     people.require_registered(actor)
-    return list((await session.exec(
-        select(SelfCheck).where(SelfCheck.person_id == actor.person_id, SelfCheck.status == SelfCheckStatus.FINISHED)
-        .order_by(col(SelfCheck.finished_at).desc()).limit(limit)
-    )).all())
+    return list(
+        (
+            await session.exec(
+                select(SelfCheck)
+                .where(SelfCheck.person_id == actor.person_id, SelfCheck.status == SelfCheckStatus.FINISHED)
+                .order_by(col(SelfCheck.finished_at).desc())
+                .limit(limit)
+            )
+        ).all()
+    )
 
 
 @dataclass(frozen=True)
@@ -168,14 +197,23 @@ async def statistics(session: AsyncSession, actor: Actor, campaign_id: int) -> S
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise DomainError("campaign.not_found")
-    checks = (await session.exec(select(SelfCheck).where(
-        SelfCheck.campaign_id == campaign_id, SelfCheck.status == SelfCheckStatus.FINISHED
-    ))).all()
+    checks = (
+        await session.exec(
+            select(SelfCheck).where(
+                SelfCheck.campaign_id == campaign_id, SelfCheck.status == SelfCheckStatus.FINISHED
+            )
+        )
+    ).all()
     per_honour: Counter[str] = Counter()
     verdicts: dict[str, Counter[str]] = {}
     failed: Counter[str] = Counter()
     unsure: Counter[str] = Counter()
-    priority = {c.id for h in load_catalogue().honours.values() for c in h.criteria if c.kind == CriterionKind.PRIORITY}
+    priority = {
+        c.id
+        for h in load_catalogue().honours.values()
+        for c in h.criteria
+        if c.kind == CriterionKind.PRIORITY
+    }
     for check in checks:
         per_honour[check.honour] += 1
         verdicts.setdefault(check.honour, Counter())[check.verdict or ""] += 1

@@ -21,26 +21,47 @@ TOKEN_BYTES = 12  # 16 url-safe characters; "t:" + token stays far below the 64-
 # refused before anything runs. Not here: buttons that open a view, or ask for words or a file (their
 # decision comes with the answer, and is re-checked by its service); votes, which may change until
 # the round closes; and 确认发送, whose broadcast is already keyed by its token.
-ONE_TIME = frozenset({
-    "invite.accept",
-    "precheck.pass", "precheck.return_confirm",
-    "review.remind", "review.close",
-    "publicity.publish",
-    "honour.award", "honour.rereview_submit", "honour.reconfirm", "honour.revoke",
-    "announce.cancel",
-    "card.pause", "card.resume", "card.close", "card.close_confirmed", "card.attach",
-    "card.release", "card.reject",
-})
+ONE_TIME = frozenset(
+    {
+        "invite.accept",
+        "precheck.pass",
+        "precheck.return_confirm",
+        "review.remind",
+        "review.close",
+        "publicity.publish",
+        "honour.award",
+        "honour.rereview_submit",
+        "honour.reconfirm",
+        "honour.revoke",
+        "announce.cancel",
+        "card.pause",
+        "card.resume",
+        "card.close",
+        "card.close_confirmed",
+        "card.attach",
+        "card.release",
+        "card.reject",
+    }
+)
 
 
 async def issue(
-    session: AsyncSession, *, telegram_id: int, action: str, now: datetime,
-    ttl: timedelta | None = None, **payload: Any,
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    action: str,
+    now: datetime,
+    ttl: timedelta | None = None,
+    **payload: Any,
 ) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     session.add(
         ActionToken(
-            token=token, telegram_id=telegram_id, action=action, payload=payload, created_at=now,
+            token=token,
+            telegram_id=telegram_id,
+            action=action,
+            payload=payload,
+            created_at=now,
             expires_at=now + ttl if ttl else None,
         )
     )

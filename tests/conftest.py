@@ -42,8 +42,9 @@ def postgres_databases() -> "PostgresDatabases":
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, sqlite_databases: SqliteDatabases,
-                       postgres_databases: PostgresDatabases) -> str:
+async def database_url(
+    request: pytest.FixtureRequest, sqlite_databases: SqliteDatabases, postgres_databases: PostgresDatabases
+) -> str:
     if request.param == "sqlite":
         return await sqlite_databases.fresh()
     return await postgres_databases.fresh()
@@ -86,9 +87,13 @@ class BotWorld:
     def user(self, user_id: int, first_name: str = "张伟", language_code: str = "zh-hans") -> UserClient:
         return UserClient(self.dispatcher, self.bot, user_id, first_name, language_code)
 
-    def rebuild(self, storage: BaseStorage | None = None, isolation: BaseEventIsolation | None = None) -> "BotWorld":
+    def rebuild(
+        self, storage: BaseStorage | None = None, isolation: BaseEventIsolation | None = None
+    ) -> "BotWorld":
         """A restart: a new Dispatcher and Bot over the same database (and storage, if given)."""
-        dispatcher = create_dispatcher(self.settings, self.sessions, self.i18n, self.clock, storage, isolation)
+        dispatcher = create_dispatcher(
+            self.settings, self.sessions, self.i18n, self.clock, storage, isolation
+        )
         bot = create_bot(TOKEN, RecordingSession())
         rebuilt = BotWorld(self.settings, self.sessions, self.i18n, self.clock, dispatcher, bot, self.doubles)
         self.doubles.append(bot.session)  # type: ignore[arg-type]
@@ -101,8 +106,13 @@ class BotWorld:
 
 
 @pytest.fixture
-async def world(request: pytest.FixtureRequest, settings: Settings, sessions: async_sessionmaker[AsyncSession], i18n_path: Path,
-                clock: FakeClock) -> AsyncIterator[BotWorld]:
+async def world(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    i18n_path: Path,
+    clock: FakeClock,
+) -> AsyncIterator[BotWorld]:
     i18n = create_i18n(str(i18n_path), settings.default_locale)
     dispatcher = create_dispatcher(settings, sessions, i18n, clock)
     double = RecordingSession()

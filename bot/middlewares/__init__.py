@@ -4,5 +4,13 @@ from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.presses import AnswerOnce, NotModifiedIsDone, PressMiddleware
 from bot.middlewares.tokens import ActionTokenMiddleware
 
-__all__ = ["ActionTokenMiddleware", "ActorMiddleware", "AnswerOnce", "DatabaseMiddleware",
-           "LanguageMiddleware", "LeaveOnCommand", "NotModifiedIsDone", "PressMiddleware"]
+__all__ = [
+    "ActionTokenMiddleware",
+    "ActorMiddleware",
+    "AnswerOnce",
+    "DatabaseMiddleware",
+    "LanguageMiddleware",
+    "LeaveOnCommand",
+    "NotModifiedIsDone",
+    "PressMiddleware",
+]

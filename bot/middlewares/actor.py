@@ -25,14 +25,18 @@ class ActorMiddleware(BaseMiddleware):
         self.default_locale = default_locale
 
     async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None:
             return await handler(event, data)
         actor = await people.load_actor(
-            data["session"], user.id, fallback_language=telegram_language(user.language_code, self.default_locale)
+            data["session"],
+            user.id,
+            fallback_language=telegram_language(user.language_code, self.default_locale),
         )
         if not actor.registered:
             preferences = await _preferences(data)

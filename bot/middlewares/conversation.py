@@ -17,7 +17,9 @@ class LeaveOnCommand(BaseMiddleware):
     would come too late for this update. /cancel is left to its handler, which says "cancelled"."""
 
     async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
         state: FSMContext | None = data.get("state")

@@ -48,13 +48,16 @@ class DatabaseMiddleware(BaseMiddleware):
     and the mark that it was handled are committed together, once; then its replies are sent. A
     refusal keeps what was decided before it, and is a reply like any other."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, files: FileStore,
-                 refuse: Refuse) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, files: FileStore, refuse: Refuse
+    ) -> None:
         self.sessions, self.clock, self.files, self.refuse = sessions, clock, files, refuse
         self._own_sender: OutboxSender | None = None
 
     async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
@@ -83,8 +86,14 @@ class DatabaseMiddleware(BaseMiddleware):
             await sender.send_replies(event.update_id)
         return result
 
-    async def _decide(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: Update,
-                      data: dict[str, Any], session: OwnedSession, replies: Replies) -> Any:
+    async def _decide(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+        session: OwnedSession,
+        replies: Replies,
+    ) -> Any:
         try:
             result = await handler(event, data)
         except DomainError as error:
@@ -102,8 +111,9 @@ class DatabaseMiddleware(BaseMiddleware):
             await self._refused(event, error, data, session, replies)
         return result
 
-    async def _refused(self, event: Update, error: DomainError, data: dict[str, Any], session: OwnedSession,
-                       replies: Replies) -> None:
+    async def _refused(
+        self, event: Update, error: DomainError, data: dict[str, Any], session: OwnedSession, replies: Replies
+    ) -> None:
         session.info[HANDLED] = (event.update_id, self.clock.now())  # again, if a failed commit took it
         session.info.pop(WRITTEN, None)
         await self.refuse(event, error, data)
@@ -111,9 +121,19 @@ class DatabaseMiddleware(BaseMiddleware):
 
     async def _commit(self, session: OwnedSession, replies: Replies, update_id: int) -> None:
         now = self.clock.now()
-        session.add_all([OutboxMessage(chat_id=chat_id, template=f"reply:{call['method']}", call=call,
-                                       update_id=update_id, not_before=now + REPLY_GRACE, created_at=now)
-                         for chat_id, call in replies.calls])
+        session.add_all(
+            [
+                OutboxMessage(
+                    chat_id=chat_id,
+                    template=f"reply:{call['method']}",
+                    call=call,
+                    update_id=update_id,
+                    not_before=now + REPLY_GRACE,
+                    created_at=now,
+                )
+                for chat_id, call in replies.calls
+            ]
+        )
         await session.commit_owned()
 
     def _sender(self, data: dict[str, Any]) -> OutboxSender:
@@ -124,8 +144,9 @@ class DatabaseMiddleware(BaseMiddleware):
         if sender is not None and sender.bot is bot:
             return sender
         if self._own_sender is None or self._own_sender.bot is not bot:  # Bots with one token are "equal"
-            self._own_sender = OutboxSender(bot, self.sessions, render_plain, self.clock, files_dir=self.files.root,
-                                            rate=1000.0)
+            self._own_sender = OutboxSender(
+                bot, self.sessions, render_plain, self.clock, files_dir=self.files.root, rate=1000.0
+            )
         return self._own_sender
 
 

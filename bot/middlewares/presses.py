@@ -27,7 +27,9 @@ class PressMiddleware(BaseMiddleware):
     """Update-level, so the errors router (which runs outside it) finds the same Press in `press`."""
 
     async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
         if not isinstance(event, Update) or event.callback_query is None:
@@ -49,10 +51,18 @@ class AnswerOnce(BaseRequestMiddleware):
     the person as a message instead. The answer itself is a reply (bot/replies.py): sent after the
     update's commit, where one that comes too late is handled (bot/notifier.py)."""
 
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Any:
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
         press = current_press.get()
-        if not isinstance(method, AnswerCallbackQuery) or press is None or method.callback_query_id != press.query.id:
+        if (
+            not isinstance(method, AnswerCallbackQuery)
+            or press is None
+            or method.callback_query_id != press.query.id
+        ):
             return await make_request(bot, method)
         if press.answered:
             log.info("press %s already answered; a second answer goes as a message", press.query.id)
@@ -67,8 +77,12 @@ class NotModifiedIsDone(BaseRequestMiddleware):
     """An edit that changes nothing (a double tap re-rendering the same screen) is refused by
     Telegram as "message is not modified": the message already shows what we meant, so it is done."""
 
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Any:
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
         try:
             return await make_request(bot, method)
         except TelegramBadRequest as error:

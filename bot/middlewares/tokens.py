@@ -32,11 +32,16 @@ def _spend_with_the_decision(session: Session) -> None:
 
 class ActionTokenMiddleware(BaseMiddleware):
     async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if (not isinstance(event, CallbackQuery) or not event.data
-                or not event.data.startswith(f"{Act.__prefix__}:")):
+        if (
+            not isinstance(event, CallbackQuery)
+            or not event.data
+            or not event.data.startswith(f"{Act.__prefix__}:")
+        ):
             return await handler(event, data)
         session, now = data["session"], data["clock"].now()
         row = data["action_token"] = await tokens.resolve(

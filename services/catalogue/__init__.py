@@ -93,8 +93,16 @@ def _criterion(entry: dict[str, Any], honour: str) -> Criterion:
         raise ValueError(f"criteria catalogue: {where} is {kind} and needs materials")
     if not entry.get("regulation_zh"):
         raise ValueError(f"criteria catalogue: {where} lacks regulation_zh")
-    return Criterion(entry["id"], int(entry["article"]), int(entry["item"]), kind, entry["regulation_zh"],
-                     _text(entry, "question", where), _text(entry, "explain", where), materials)
+    return Criterion(
+        entry["id"],
+        int(entry["article"]),
+        int(entry["item"]),
+        kind,
+        entry["regulation_zh"],
+        _text(entry, "question", where),
+        _text(entry, "explain", where),
+        materials,
+    )
 
 
 def parse(data: dict[str, Any]) -> Catalogue:
@@ -107,9 +115,12 @@ def parse(data: dict[str, Any]) -> Catalogue:
             if criterion.id in seen:
                 raise ValueError(f"criteria catalogue: {criterion.id} appears twice")
             seen.add(criterion.id)
-        honours[code] = Honour(code, int(entry["article"]), _text(entry, "name", code), _text(entry, "who", code),
-                               criteria)
-    return Catalogue(str(data["version"]), honours, _material(data["satisfaction_report"], "satisfaction_report"))
+        honours[code] = Honour(
+            code, int(entry["article"]), _text(entry, "name", code), _text(entry, "who", code), criteria
+        )
+    return Catalogue(
+        str(data["version"]), honours, _material(data["satisfaction_report"], "satisfaction_report")
+    )
 
 
 @cache

@@ -8,6 +8,7 @@ preliminary check."""
 from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from services.errors import DomainError
@@ -41,10 +42,18 @@ class Action(StrEnum):
 # supplement is edited during the preliminary check.
 ALLOWED: dict[Phase, frozenset[Action]] = {
     Phase.UPCOMING: frozenset({Action.SELF_CHECK}),
-    Phase.NOMINATION: frozenset({Action.SELF_CHECK, Action.START_NOMINATION, Action.EDIT_DOSSIER, Action.ENDORSE,
-                                 Action.PRELIMINARY_CHECK}),
-    Phase.PRELIMINARY_CHECK: frozenset({Action.SELF_CHECK, Action.EDIT_DOSSIER, Action.ENDORSE,
-                                        Action.PRELIMINARY_CHECK}),
+    Phase.NOMINATION: frozenset(
+        {
+            Action.SELF_CHECK,
+            Action.START_NOMINATION,
+            Action.EDIT_DOSSIER,
+            Action.ENDORSE,
+            Action.PRELIMINARY_CHECK,
+        }
+    ),
+    Phase.PRELIMINARY_CHECK: frozenset(
+        {Action.SELF_CHECK, Action.EDIT_DOSSIER, Action.ENDORSE, Action.PRELIMINARY_CHECK}
+    ),
     Phase.REVIEW: frozenset({Action.SELF_CHECK, Action.VOTE}),
     Phase.PUBLICITY: frozenset({Action.SELF_CHECK, Action.OBJECT}),
     Phase.APPROVAL: frozenset({Action.SELF_CHECK, Action.APPROVE}),
@@ -64,25 +73,36 @@ class CampaignCalendar:
 
     def validate(self) -> None:
         ordered = [f.name for f in fields(self) if f.name != "publicity_workdays"]
-        for first, second in zip(ordered, ordered[1:]):
+        for first, second in pairwise(ordered):
             if getattr(self, first) > getattr(self, second):
-                raise DomainError("campaign.dates_out_of_order", first_key=f"campaign.field.{first}",
-                                  second_key=f"campaign.field.{second}")
+                raise DomainError(
+                    "campaign.dates_out_of_order",
+                    first_key=f"campaign.field.{first}",
+                    second_key=f"campaign.field.{second}",
+                )
         if self.nomination_opens == self.nomination_closes or self.review_opens == self.review_closes:
-            raise DomainError("campaign.dates_out_of_order", first_key="campaign.field.nomination_opens",
-                              second_key="campaign.field.nomination_closes")
+            raise DomainError(
+                "campaign.dates_out_of_order",
+                first_key="campaign.field.nomination_opens",
+                second_key="campaign.field.nomination_closes",
+            )
 
     def publicity_ends(self, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI) -> datetime:
         """Publicity covers publicity_workdays working days after the review closes, to the end of
         the last one, counted on local dates."""
         closed = self.review_closes.astimezone(zone)
-        first_day = closed.date() if closed.timetz().replace(tzinfo=None) == time(0) else closed.date() + timedelta(days=1)
+        first_day = (
+            closed.date()
+            if closed.timetz().replace(tzinfo=None) == time(0)
+            else closed.date() + timedelta(days=1)
+        )
         last = workdays.add_workdays(first_day - timedelta(days=1), self.publicity_workdays)
         return datetime.combine(last + timedelta(days=1), time(0), zone)
 
 
-def phase_windows(calendar: CampaignCalendar, workdays: WorkdayCalendar,
-                  zone: ZoneInfo = SHANGHAI) -> list[tuple[Phase, datetime, datetime | None]]:
+def phase_windows(
+    calendar: CampaignCalendar, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI
+) -> list[tuple[Phase, datetime, datetime | None]]:
     publicity_end = max(calendar.publicity_ends(workdays, zone), calendar.review_closes)
     approval_end = max(calendar.announcement_at, publicity_end)
     return [
@@ -95,7 +115,9 @@ def phase_windows(calendar: CampaignCalendar, workdays: WorkdayCalendar,
     ]
 
 
-def phase_at(calendar: CampaignCalendar, now: datetime, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI) -> Phase:
+def phase_at(
+    calendar: CampaignCalendar, now: datetime, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI
+) -> Phase:
     if now < calendar.nomination_opens:
         return Phase.UPCOMING
     for phase, start, end in phase_windows(calendar, workdays, zone):
@@ -106,5 +128,8 @@ def phase_at(calendar: CampaignCalendar, now: datetime, workdays: WorkdayCalenda
 
 def require(phase: Phase, action: Action) -> None:
     if action not in ALLOWED[phase]:
-        raise DomainError("campaign.not_allowed_in_phase", phase_key=f"phase.{phase.value}",
-                          action_key=f"action.{action.value}")
+        raise DomainError(
+            "campaign.not_allowed_in_phase",
+            phase_key=f"phase.{phase.value}",
+            action_key=f"action.{action.value}",
+        )

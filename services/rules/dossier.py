@@ -33,15 +33,29 @@ class FieldSpec:
 TEAM_TYPES = ("站", "店", "所", "队", "班组")
 
 FIELDS: dict[str, tuple[FieldSpec, ...]] = {
-    "STAR": (FieldSpec("name", max_length=50), FieldSpec("employer"), FieldSpec("position", max_length=50),
-             FieldSpec("years_front_line", Kind.INT, minimum=0, maximum=60), FieldSpec("city", max_length=30),
-             FieldSpec("industry", max_length=50), FieldSpec("phone", Kind.PHONE)),
-    "TEAM": (FieldSpec("team_name"), FieldSpec("team_type", Kind.CHOICE, choices=TEAM_TYPES),
-             FieldSpec("team_size", Kind.INT, minimum=2, maximum=10000), FieldSpec("leader", max_length=50),
-             FieldSpec("employer")),
+    "STAR": (
+        FieldSpec("name", max_length=50),
+        FieldSpec("employer"),
+        FieldSpec("position", max_length=50),
+        FieldSpec("years_front_line", Kind.INT, minimum=0, maximum=60),
+        FieldSpec("city", max_length=30),
+        FieldSpec("industry", max_length=50),
+        FieldSpec("phone", Kind.PHONE),
+    ),
+    "TEAM": (
+        FieldSpec("team_name"),
+        FieldSpec("team_type", Kind.CHOICE, choices=TEAM_TYPES),
+        FieldSpec("team_size", Kind.INT, minimum=2, maximum=10000),
+        FieldSpec("leader", max_length=50),
+        FieldSpec("employer"),
+    ),
     "MANAGER": (FieldSpec("name", max_length=50), FieldSpec("enterprise"), FieldSpec("title", max_length=50)),
-    "ENTERPRISE": (FieldSpec("name"), FieldSpec("credit_code", Kind.USCC), FieldSpec("address", max_length=200),
-                   FieldSpec("industry", max_length=50)),
+    "ENTERPRISE": (
+        FieldSpec("name"),
+        FieldSpec("credit_code", Kind.USCC),
+        FieldSpec("address", max_length=200),
+        FieldSpec("industry", max_length=50),
+    ),
 }
 
 # Characters that make text read differently from what it is, or not show at all, are refused

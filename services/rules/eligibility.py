@@ -51,5 +51,7 @@ def evaluate(honour: Honour, answers: Mapping[str, Answer], satisfaction_report:
             open_.append(criterion)
         for material in criterion.materials:
             materials.setdefault(material.id, material)
-    kind = VerdictKind.NOT_ELIGIBLE if failed else VerdictKind.NEEDS_EVIDENCE if open_ else VerdictKind.ELIGIBLE
+    kind = (
+        VerdictKind.NOT_ELIGIBLE if failed else VerdictKind.NEEDS_EVIDENCE if open_ else VerdictKind.ELIGIBLE
+    )
     return Verdict(kind, tuple(failed), tuple(open_), tuple(priority), tuple(materials.values()))

@@ -56,11 +56,15 @@ def _pending(reminded: int | None, days: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for d in days if reminded is None or d < reminded)
 
 
-def next_due(valid_until: datetime, reminded: int | None, now: datetime,
-             days: tuple[int, ...] = DEFAULT_REMINDER_DAYS) -> datetime:
+def next_due(
+    valid_until: datetime, reminded: int | None, now: datetime, days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
+) -> datetime:
     """When the sweep should next look at this honour: the next reminder still to send, else expiry."""
-    later = [reminder_time(valid_until, d) for d in _pending(reminded, normalise_days(days))
-             if reminder_time(valid_until, d) > now]
+    later = [
+        reminder_time(valid_until, d)
+        for d in _pending(reminded, normalise_days(days))
+        if reminder_time(valid_until, d) > now
+    ]
     return min(later) if later else valid_until
 
 
@@ -72,8 +76,13 @@ class SweepStep:
     next_due_at: datetime | None = None  # None: nothing more to do for this honour
 
 
-def sweep_step(status: str, valid_until: datetime, reminded: int | None, now: datetime,
-               days: tuple[int, ...] = DEFAULT_REMINDER_DAYS) -> SweepStep:
+def sweep_step(
+    status: str,
+    valid_until: datetime,
+    reminded: int | None,
+    now: datetime,
+    days: tuple[int, ...] = DEFAULT_REMINDER_DAYS,
+) -> SweepStep:
     if Status(status) != Status.VALID:
         return SweepStep(reminded=reminded)
     if now >= valid_until:
@@ -83,7 +92,9 @@ def sweep_step(status: str, valid_until: datetime, reminded: int | None, now: da
     if not due:
         return SweepStep(reminded=reminded, next_due_at=next_due(valid_until, reminded, now, ordered))
     latest = min(due)
-    return SweepStep(remind_days=latest, reminded=latest, next_due_at=next_due(valid_until, latest, now, ordered))
+    return SweepStep(
+        remind_days=latest, reminded=latest, next_due_at=next_due(valid_until, latest, now, ordered)
+    )
 
 
 def revocable(status: Status) -> bool:

@@ -29,7 +29,9 @@ class Mover(StrEnum):
     RECOMMENDER = "recommender"
     OFFICE = "office"
     COMMITTEE = "committee"  # the review committee's count at the close of a round (第十六条第2、3项)
-    LEADING_GROUP = "leading_group"  # approves the final list (第十六条第2项); the office may act on its behalf
+    LEADING_GROUP = (
+        "leading_group"  # approves the final list (第十六条第2项); the office may act on its behalf
+    )
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,17 @@ TRANSITIONS: dict[tuple[Stage, Stage], Move] = {
     (Stage.RETURNED_BY_RECOMMENDER, Stage.WITHDRAWN): _move(Mover.APPLICANT),
     (Stage.ENDORSED, Stage.PASSED): _move(Mover.OFFICE),
     (Stage.ENDORSED, Stage.REJECTED): _move(Mover.OFFICE, needs_reason=True),
-    (Stage.ENDORSED, Stage.RETURNED_FOR_SUPPLEMENT): _move(Mover.OFFICE, needs_reason=True, needs_deadline=True),
+    (Stage.ENDORSED, Stage.RETURNED_FOR_SUPPLEMENT): _move(
+        Mover.OFFICE, needs_reason=True, needs_deadline=True
+    ),
     (Stage.RETURNED_FOR_SUPPLEMENT, Stage.RESUBMITTED): _move(Mover.APPLICANT, before_deadline=True),
     (Stage.RESUBMITTED, Stage.PASSED): _move(Mover.OFFICE),
     (Stage.RESUBMITTED, Stage.REJECTED): _move(Mover.OFFICE, needs_reason=True),
-    (Stage.RESUBMITTED, Stage.RETURNED_FOR_SUPPLEMENT): _move(Mover.OFFICE, needs_reason=True, needs_deadline=True),
-    # The review (第十六条第2、3项): the count decides; a nomination without quorum stays PASSED for a new vote.
+    (Stage.RESUBMITTED, Stage.RETURNED_FOR_SUPPLEMENT): _move(
+        Mover.OFFICE, needs_reason=True, needs_deadline=True
+    ),
+    # The review (第十六条第2、3项): the count decides; a nomination without quorum stays PASSED for a
+    # new vote.
     (Stage.PASSED, Stage.SHORTLISTED): _move(Mover.COMMITTEE),
     (Stage.PASSED, Stage.NOT_SELECTED): _move(Mover.COMMITTEE),
     # 公示: an upheld objection takes the nomination off the list, with the office's reason.
@@ -74,11 +81,20 @@ def editable(stage: Stage) -> bool:
     return stage in EDITABLE
 
 
-def check_move(current: Stage, target: Stage, mover: Mover, *, reason: str = "", deadline: datetime | None = None,
-               now: datetime) -> None:
+def check_move(
+    current: Stage,
+    target: Stage,
+    mover: Mover,
+    *,
+    reason: str = "",
+    deadline: datetime | None = None,
+    now: datetime,
+) -> None:
     move = TRANSITIONS.get((current, target))
     if move is None or mover not in move.movers:
-        raise DomainError("nomination.move_not_allowed", from_key=f"stage.{current.value}", to_key=f"stage.{target.value}")
+        raise DomainError(
+            "nomination.move_not_allowed", from_key=f"stage.{current.value}", to_key=f"stage.{target.value}"
+        )
     if move.needs_reason and not reason.strip():
         raise DomainError("nomination.reason_required")
     if move.needs_deadline and (deadline is None or deadline <= now):

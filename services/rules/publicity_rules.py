@@ -31,7 +31,9 @@ def period_end(published_at: datetime, workdays: int, calendar: WorkdayCalendar)
     return _end_of_workday(published_at, workdays, calendar)
 
 
-def case_deadline(lodged_at: datetime, calendar: WorkdayCalendar, workdays: int = DEFAULT_CASE_WORKDAYS) -> datetime:
+def case_deadline(
+    lodged_at: datetime, calendar: WorkdayCalendar, workdays: int = DEFAULT_CASE_WORKDAYS
+) -> datetime:
     return _end_of_workday(lodged_at, workdays, calendar)
 
 
@@ -39,8 +41,18 @@ def in_period(published_at: datetime, ends_at: datetime, now: datetime) -> bool:
     return published_at <= now < ends_at
 
 
-def check_objection(*, now: datetime, published_at: datetime, ends_at: datetime, on_list: bool, grounds: str,
-                    contact_name: str, contact_phone: str, organisation: str, letter: str | None) -> None:
+def check_objection(
+    *,
+    now: datetime,
+    published_at: datetime,
+    ends_at: datetime,
+    on_list: bool,
+    grounds: str,
+    contact_name: str,
+    contact_phone: str,
+    organisation: str,
+    letter: str | None,
+) -> None:
     """Objections are real-name and timely, as in provincial practice: the reasons are said."""
     if not in_period(published_at, ends_at, now):
         raise DomainError("publicity.period_over")
@@ -66,7 +78,9 @@ def may_forward(*, now: datetime, ends_at: datetime, open_cases: int, forwarded_
     return forwarded_at is None and now >= ends_at and open_cases == 0
 
 
-def check_approval(*, now: datetime, ends_at: datetime, open_cases: int, approved_at: datetime | None) -> None:
+def check_approval(
+    *, now: datetime, ends_at: datetime, open_cases: int, approved_at: datetime | None
+) -> None:
     if approved_at is not None:
         raise DomainError("publicity.already_approved")
     if open_cases:

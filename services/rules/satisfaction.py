@@ -128,7 +128,9 @@ def summarise(answers: Sequence[Answer], zone: ZoneInfo = ZONE) -> Summary:
 def normalise_comment(text: str) -> str:
     """Case, width, spaces and punctuation do not make two comments different."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if not (ch.isspace() or unicodedata.category(ch).startswith(("P", "S"))))
+    return "".join(
+        ch for ch in folded if not (ch.isspace() or unicodedata.category(ch).startswith(("P", "S")))
+    )
 
 
 def flags(answers: Sequence[Answer], zone: ZoneInfo = ZONE) -> dict[int, set[str]]:
@@ -145,7 +147,7 @@ def flags(answers: Sequence[Answer], zone: ZoneInfo = ZONE) -> dict[int, set[str
             while a.at - card[start].at >= BURST_WINDOW:
                 start += 1
             if end - start + 1 >= BURST_COUNT:
-                for b in card[start:end + 1]:
+                for b in card[start : end + 1]:
                     raised[b.id].add(BURST)
         # Many raters the bot first saw on the very day they rated.
         by_day: dict[str, list[Answer]] = defaultdict(list)

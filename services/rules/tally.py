@@ -49,8 +49,9 @@ def check_thresholds(quorum: Fraction, passing: Fraction) -> None:
         raise DomainError("review.bad_thresholds")
 
 
-def check_vote(*, state: RoundState, closes_at: datetime, now: datetime, on_panel: bool, recused: bool,
-               choice: str) -> Choice:
+def check_vote(
+    *, state: RoundState, closes_at: datetime, now: datetime, on_panel: bool, recused: bool, choice: str
+) -> Choice:
     """Whether this reviewer may vote on this nomination now; the valid choice if so."""
     if state == RoundState.CLOSED or now >= closes_at:
         raise DomainError("review.round_closed")
@@ -89,18 +90,37 @@ class Count:
         return Outcome.PASSED if Fraction(self.for_, self.cast) > self.passing else Outcome.NOT_PASSED
 
     def as_dict(self) -> dict[str, int]:
-        return {"for": self.for_, "against": self.against, "abstain": self.abstain, "recused": self.recused,
-                "eligible": self.eligible, "cast": self.cast}
+        return {
+            "for": self.for_,
+            "against": self.against,
+            "abstain": self.abstain,
+            "recused": self.recused,
+            "eligible": self.eligible,
+            "cast": self.cast,
+        }
 
 
-def count(choices: Iterable[str], *, panel: int, recused: int, quorum: Fraction = DEFAULT_QUORUM,
-          passing: Fraction = DEFAULT_PASSING) -> Count:
+def count(
+    choices: Iterable[str],
+    *,
+    panel: int,
+    recused: int,
+    quorum: Fraction = DEFAULT_QUORUM,
+    passing: Fraction = DEFAULT_PASSING,
+) -> Count:
     """Count one nomination's ballots (of reviewers who are on the panel and not recused)."""
     tally = {choice: 0 for choice in Choice}
     for choice in choices:
         tally[Choice(choice)] += 1
-    return Count(tally[Choice.FOR], tally[Choice.AGAINST], tally[Choice.ABSTAIN], recused, max(0, panel - recused),
-                 quorum, passing)
+    return Count(
+        tally[Choice.FOR],
+        tally[Choice.AGAINST],
+        tally[Choice.ABSTAIN],
+        recused,
+        max(0, panel - recused),
+        quorum,
+        passing,
+    )
 
 
 def everyone_voted(eligible_by_nomination: Mapping[int, int], cast_by_nomination: Mapping[int, int]) -> bool:
@@ -108,16 +128,26 @@ def everyone_voted(eligible_by_nomination: Mapping[int, int], cast_by_nomination
     return all(cast_by_nomination.get(n, 0) >= eligible for n, eligible in eligible_by_nomination.items())
 
 
-def reminders_due(closes_at: datetime, hours: Iterable[int], opened_at: datetime) -> list[tuple[int, datetime]]:
+def reminders_due(
+    closes_at: datetime, hours: Iterable[int], opened_at: datetime
+) -> list[tuple[int, datetime]]:
     """(offset, due time) for each reminder that still lies after the opening."""
     from datetime import timedelta
 
-    return [(h, closes_at - timedelta(hours=h)) for h in sorted(set(hours), reverse=True)
-            if closes_at - timedelta(hours=h) > opened_at]
+    return [
+        (h, closes_at - timedelta(hours=h))
+        for h in sorted(set(hours), reverse=True)
+        if closes_at - timedelta(hours=h) > opened_at
+    ]
 
 
-def recusal_reason(*, reviewer_organisations: set[int], reviewer_organisation_names: set[str],
-                   nomination_organisation: int | None, employer: str) -> str | None:
+def recusal_reason(
+    *,
+    reviewer_organisations: set[int],
+    reviewer_organisation_names: set[str],
+    nomination_organisation: int | None,
+    employer: str,
+) -> str | None:
     """Why a reviewer is recused automatically from a nomination, or None.
 
     Two simple rules, documented here because they are the whole conflict-of-interest check:
@@ -130,7 +160,11 @@ def recusal_reason(*, reviewer_organisations: set[int], reviewer_organisation_na
     employer_norm = "".join(employer.split()).casefold()
     for name in reviewer_organisation_names:
         name_norm = "".join(name.split()).casefold()
-        if len(name_norm) >= 2 and len(employer_norm) >= 2 and (name_norm in employer_norm or employer_norm in name_norm):
+        if (
+            len(name_norm) >= 2
+            and len(employer_norm) >= 2
+            and (name_norm in employer_norm or employer_norm in name_norm)
+        ):
             return "employer"
     return None
 

@@ -42,20 +42,38 @@ def http_bot(emulator: BotAPIEmulator) -> Bot:
 def sender(world: BotWorld, bot: Bot) -> OutboxSender:
     # Faster than production's 25/s so the test stays short; the emulator's limit is lower still,
     # so the sender meets real 429s and has to wait them out.
-    return OutboxSender(bot, world.sessions, outbox_renderer(world.i18n), world.clock,
-                        files_dir=world.settings.data_dir / "files", rate=300, concurrency=8,
-                        progress_every=0.3)
+    return OutboxSender(
+        bot,
+        world.sessions,
+        outbox_renderer(world.i18n),
+        world.clock,
+        files_dir=world.settings.data_dir / "files",
+        rate=300,
+        concurrency=8,
+        progress_every=0.3,
+    )
 
 
 async def subscribers(world: BotWorld, count: int) -> list[int]:
     chats = list(range(FIRST, FIRST + count))
     now = world.clock.now()
     async with world.sessions() as session:
-        await session.exec(insert(Person), params=[  # type: ignore[call-overload]
-            {"telegram_id": chat, "name": f"订阅者{chat}", "language": "zh_CN", "consent_at": now, "subscribed": True}
-            for chat in chats])
-        await people.register(session, telegram_id=OFFICE_ID, name="王主任", language="zh_CN", now=now,
-                              office_ids=(OFFICE_ID,))
+        await session.exec(  # type: ignore[call-overload]
+            insert(Person),
+            params=[
+                {
+                    "telegram_id": chat,
+                    "name": f"订阅者{chat}",
+                    "language": "zh_CN",
+                    "consent_at": now,
+                    "subscribed": True,
+                }
+                for chat in chats
+            ],
+        )
+        await people.register(
+            session, telegram_id=OFFICE_ID, name="王主任", language="zh_CN", now=now, office_ids=(OFFICE_ID,)
+        )
     return chats
 
 
@@ -68,9 +86,19 @@ class Office:
         self.chat = Chat(id=OFFICE_ID, type="private")
 
     async def send(self, text: str) -> dict[str, Any]:
-        entities = [MessageEntity(type="bot_command", offset=0, length=len(text.split()[0]))] if text[0] == "/" else None
-        message = Message(message_id=next(_ids), date=datetime.now(UTC), chat=self.chat, from_user=self.user,
-                          text=text, entities=entities)
+        entities = (
+            [MessageEntity(type="bot_command", offset=0, length=len(text.split()[0]))]
+            if text[0] == "/"
+            else None
+        )
+        message = Message(
+            message_id=next(_ids),
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=self.user,
+            text=text,
+            entities=entities,
+        )
         return await self._feed(Update(update_id=next(_ids), message=message))
 
     async def press(self, label: str) -> dict[str, Any]:
@@ -78,10 +106,19 @@ class Office:
             for row in (sent.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
                     if button["text"] == label:
-                        message = Message(message_id=sent["message_id"], date=datetime.now(UTC), chat=self.chat,
-                                          text=sent.get("text") or "…")
-                        query = CallbackQuery(id=str(next(_ids)), from_user=self.user, chat_instance="e2e",
-                                              message=message, data=button["callback_data"])
+                        message = Message(
+                            message_id=sent["message_id"],
+                            date=datetime.now(UTC),
+                            chat=self.chat,
+                            text=sent.get("text") or "…",
+                        )
+                        query = CallbackQuery(
+                            id=str(next(_ids)),
+                            from_user=self.user,
+                            chat_instance="e2e",
+                            message=message,
+                            data=button["callback_data"],
+                        )
                         return await self._feed(Update(update_id=next(_ids), callback_query=query))
         raise AssertionError(f"no button {label!r}")
 
@@ -97,7 +134,9 @@ async def finished(world: BotWorld, timeout: float = 60) -> Broadcast:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         async with world.sessions() as session:
-            done = (await session.exec(select(Broadcast).where(col(Broadcast.finished_at).is_not(None)))).first()
+            done = (
+                await session.exec(select(Broadcast).where(col(Broadcast.finished_at).is_not(None)))
+            ).first()
         if done is not None:
             return done
         await asyncio.sleep(0.1)
@@ -130,7 +169,9 @@ def received(emulator: BotAPIEmulator, chat_id: int) -> int:
     return sum(1 for message in emulator.sent(chat_id) if message.get("text") == SHOWN)
 
 
-async def test_500_subscribers_with_429s_and_a_blocked_user(world: BotWorld, emulator: BotAPIEmulator) -> None:
+async def test_500_subscribers_with_429s_and_a_blocked_user(
+    world: BotWorld, emulator: BotAPIEmulator
+) -> None:
     chats = await subscribers(world, 500)
     bot = http_bot(emulator)
     office = Office(world, bot, emulator)
@@ -141,7 +182,9 @@ async def test_500_subscribers_with_429s_and_a_blocked_user(world: BotWorld, emu
     assert question["text"] == "以上公告将发送给 500 位订阅者。确认发送吗？"
     assert any(m.get("text") == SHOWN for m in emulator.sent(OFFICE_ID))  # the preview, as recipients see it
     progress = await office.press("确认发送")
-    assert progress["message_id"] == question["message_id"] and progress["text"].startswith("📣 公告发送中：已发送 0 / 500")
+    assert progress["message_id"] == question["message_id"] and progress["text"].startswith(
+        "📣 公告发送中：已发送 0 / 500"
+    )
 
     emulator.fail_next("sendMessage", error_code=429, retry_after=1, times=2)  # two explicit 429s first
     emulator.block(BLOCKED)
@@ -161,9 +204,13 @@ async def test_500_subscribers_with_429s_and_a_blocked_user(world: BotWorld, emu
     report = await running.report(broadcast.id)
     assert (report["sent"], report["blocked"], report["pending"], report["uncertain"]) == (499, 1, 0, 0)
     edits = [m["text"] for m in emulator.sent(OFFICE_ID) if m["message_id"] == progress["message_id"]]
-    assert any(text.startswith("📣 公告发送中") and "已发送 0 /" not in text for text in edits)  # live figures
-    assert edits[-1] == ("📣 公告发送完毕：已发送 499 / 500\n失败 0 · 已屏蔽机器人 1 · 不确定 0\n"
-                         "（“不确定”指发送时程序中断、可能已送达的消息，不会重发。）")
+    assert any(
+        text.startswith("📣 公告发送中") and "已发送 0 /" not in text for text in edits
+    )  # live figures
+    assert edits[-1] == (
+        "📣 公告发送完毕：已发送 499 / 500\n失败 0 · 已屏蔽机器人 1 · 不确定 0\n"
+        "（“不确定”指发送时程序中断、可能已送达的消息，不会重发。）"
+    )
 
 
 def hang_after(sends: int) -> Callable[..., Awaitable[Any]]:
@@ -171,7 +218,9 @@ def hang_after(sends: int) -> Callable[..., Awaitable[Any]]:
     then the process 'freezes' before it can record it, as a crash at the worst moment would."""
     done = [0]
 
-    async def middleware(make_request: Callable[..., Awaitable[Any]], bot: Bot, method: TelegramMethod[Any]) -> Any:
+    async def middleware(
+        make_request: Callable[..., Awaitable[Any]], bot: Bot, method: TelegramMethod[Any]
+    ) -> Any:
         result = await make_request(bot, method)
         if isinstance(method, SendMessage):
             done[0] += 1
@@ -191,20 +240,34 @@ async def test_a_sender_killed_half_way_resumes_and_counts_what_may_arrive_twice
     async with world.sessions() as session:
         actor = await people.load_actor(session, OFFICE_ID, fallback_language="zh_CN")
         sending = await broadcasts.send(
-            session, actor, "kill-test", {"draft": {"text": TEXT}}, announcement_chat_id=None,
-            progress_chat_id=OFFICE_ID, progress_message_id=progress.message_id, now=world.clock.now())
+            session,
+            actor,
+            "kill-test",
+            {"draft": {"text": TEXT}},
+            announcement_chat_id=None,
+            progress_chat_id=OFFICE_ID,
+            progress_message_id=progress.message_id,
+            now=world.clock.now(),
+        )
     assert sending.broadcast.total == 201  # the office is subscribed too
 
     bot.session.middleware(hang_after(100))
     first = sender(world, bot)
     ended = subprocess.Popen([sys.executable, "-c", ""])
     ended.wait()
-    first.worker = f"{first.worker.rsplit(':', 2)[0]}:{ended.pid}:0badf00d"  # a process that is gone by the restart
+    first.worker = (
+        f"{first.worker.rsplit(':', 2)[0]}:{ended.pid}:0badf00d"  # a process that is gone by the restart
+    )
     task = asyncio.create_task(first.run_forever(asyncio.Event(), idle_delay=0.05))
     for _ in range(300):
         async with world.sessions() as session:
-            in_flight = (await session.exec(select(func.count()).select_from(OutboxMessage)
-                                            .where(OutboxMessage.status == OutboxStatus.SENDING))).one()
+            in_flight = (
+                await session.exec(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status == OutboxStatus.SENDING)
+                )
+            ).one()
         if in_flight == first.concurrency:
             break
         await asyncio.sleep(0.05)
@@ -223,11 +286,15 @@ async def test_a_sender_killed_half_way_resumes_and_counts_what_may_arrive_twice
     counts = {chat: received(emulator, chat) for chat in [*chats, OFFICE_ID]}
     assert min(counts.values()) == 1  # nobody missing
     async with world.sessions() as session:
-        resent = set((await session.exec(select(OutboxMessage.chat_id).where(OutboxMessage.resends > 0))).all())
+        resent = set(
+            (await session.exec(select(OutboxMessage.chat_id).where(OutboxMessage.resends > 0))).all()
+        )
     assert len(resent) == first.concurrency  # in flight at the kill: sent again, and counted
     twice = {chat for chat, count in counts.items() if count > 1}
     assert twice <= resent and max(counts.values()) <= 2  # twice only where counted
     report = await restarted.report(broadcast.id)
     assert (report["sent"], report["resent"]) == (201, first.concurrency)
     final = [m["text"] for m in emulator.sent(OFFICE_ID) if m["message_id"] == progress.message_id][-1]
-    assert final.startswith(f"📣 公告发送完毕：已发送 201 / 201\n失败 0 · 已屏蔽机器人 0 · 不确定 {first.concurrency}")
+    assert final.startswith(
+        f"📣 公告发送完毕：已发送 201 / 201\n失败 0 · 已屏蔽机器人 0 · 不确定 {first.concurrency}"
+    )

@@ -22,11 +22,14 @@ def bot(emulator: BotAPIEmulator, tmp_path: Path) -> Iterator[BotProcess]:
     process.kill()
 
 
-async def test_self_check_survives_sigkill_and_duplicates_change_nothing(emulator: BotAPIEmulator,
-                                                                        bot: BotProcess) -> None:
+async def test_self_check_survives_sigkill_and_duplicates_change_nothing(
+    emulator: BotAPIEmulator, bot: BotProcess
+) -> None:
     notice = await say(emulator, APPLICANT, "/start", "个人信息保护说明", timeout=60)
-    menus = {call.get("language_code"): {c["command"]: c["description"] for c in call["commands"]}
-             for call in emulator.calls("setMyCommands")}
+    menus = {
+        call.get("language_code"): {c["command"]: c["description"] for c in call["commands"]}
+        for call in emulator.calls("setMyCommands")
+    }
     assert menus[None]["selfcheck"] == "对照条件自评" and menus["en"]["selfcheck"] == "check my eligibility"
     emulator.duplicate_next_update()  # Telegram delivers the consent press twice
     menu = await press(emulator, APPLICANT, notice, "同意", "请选择")
@@ -66,10 +69,19 @@ async def test_outbox_waits_out_429_and_marks_403(emulator: BotAPIEmulator, bot:
     # The reviewer blocks the bot; a role revocation notice then meets a 403.
     emulator.block(REVIEWER)
     listing = await say(emulator, OFFICE, "/roles", "当前角色")
-    revoke = next(b["text"] for row in listing["reply_markup"]["inline_keyboard"] for b in row if "评审委员" in b["text"])
+    revoke = next(
+        b["text"]
+        for row in listing["reply_markup"]["inline_keyboard"]
+        for b in row
+        if "评审委员" in b["text"]
+    )
     await press(emulator, OFFICE, listing, revoke, "撤销原因")
     await say(emulator, OFFICE, "任期届满", "已撤销")
-    await until(lambda: bot.query(f"SELECT blocked_at IS NOT NULL FROM person WHERE telegram_id = {REVIEWER}") == [(1,)])
+    await until(
+        lambda: (
+            bot.query(f"SELECT blocked_at IS NOT NULL FROM person WHERE telegram_id = {REVIEWER}") == [(1,)]
+        )
+    )
     assert ("blocked",) in bot.query("SELECT status FROM outboxmessage")
 
 

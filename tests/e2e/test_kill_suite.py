@@ -75,7 +75,8 @@ async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 async def test_kills_at_every_kind_of_point_lose_nothing_and_duplicate_only_what_is_counted(
-        target: Target, zygote: Zygote | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target: Target, zygote: Zygote | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     began = time.monotonic()
     steps, offices = journey(APPLICANTS)
     launcher = Launcher(zygote)
@@ -106,12 +107,15 @@ async def test_kills_at_every_kind_of_point_lose_nothing_and_duplicate_only_what
     (tmp_path / "steps.txt").write_text("\n".join(figures.log) + "\n")
     notable = [line for line in figures.details if not line.endswith(": ok")]
     with capsys.disabled():
-        print(f"\n{target.dialect}: steps with something to report ({len(notable)} of "
-              f"{len(figures.details)}; all in {tmp_path / 'steps.txt'})\n  " + "\n  ".join(notable))
+        print(
+            f"\n{target.dialect}: steps with something to report ({len(notable)} of "
+            f"{len(figures.details)}; all in {tmp_path / 'steps.txt'})\n  " + "\n  ".join(notable)
+        )
         print(report([figures]))
     assert len(figures.points) >= MIN_POINTS, "the harness hit too few kill points"
     assert all(figures.by_class.get(klass) for klass in CLASSES), f"kinds not hit: {figures.by_class}"
     assert figures.stuck == 0, "steps that never settled"
     assert (figures.acked_lost, figures.lost, figures.uncounted) == (0, 0, 0), (
         f"acknowledged-but-lost {figures.acked_lost}, lost replies {figures.lost}, "
-        f"uncounted duplicates {figures.uncounted} (of {figures.duplicates})")
+        f"uncounted duplicates {figures.uncounted} (of {figures.duplicates})"
+    )

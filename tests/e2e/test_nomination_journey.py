@@ -57,10 +57,20 @@ def open_campaign(bot: BotProcess) -> None:
     def at(days: int) -> str:
         return (now + timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S.000000")
 
-    bot.query("INSERT INTO campaign (year, honours, nomination_opens, nomination_closes, precheck_deadline, "
-              "review_opens, review_closes, publicity_workdays, announcement_at, created_at) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, 5, ?, ?)", now.year, '["STAR", "TEAM", "MANAGER", "ENTERPRISE"]',
-              at(-1), at(20), at(25), at(26), at(30), at(45), at(0))
+    bot.query(
+        "INSERT INTO campaign (year, honours, nomination_opens, nomination_closes, precheck_deadline, "
+        "review_opens, review_closes, publicity_workdays, announcement_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 5, ?, ?)",
+        now.year,
+        '["STAR", "TEAM", "MANAGER", "ENTERPRISE"]',
+        at(-1),
+        at(20),
+        at(25),
+        at(26),
+        at(30),
+        at(45),
+        at(0),
+    )
 
 
 async def registered(emulator: BotAPIEmulator, user: int, timeout: float = 30) -> None:
@@ -68,8 +78,9 @@ async def registered(emulator: BotAPIEmulator, user: int, timeout: float = 30) -
     await press(emulator, user, notice, "同意", "请选择")
 
 
-async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emulator: BotAPIEmulator,
-                                                                             bot: BotProcess) -> None:
+async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(
+    emulator: BotAPIEmulator, bot: BotProcess
+) -> None:
     await registered(emulator, OFFICE, timeout=60)
     open_campaign(bot)
 
@@ -89,14 +100,23 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     for number in range(1, 8):
         question = await press(emulator, APPLICANT, question, "是", "第 " if number < 7 else "自评结果")
     card = await press(emulator, APPLICANT, question, "开始申报", "第 1 号申报")
-    for label, value in {"姓名/名称": "张伟", "工作单位": "=广州地铁", "岗位": "站务员", "一线工作年限": "8",
-                         "所在城市": "广州", "行业": "交通运输", "联系电话": "13800138000"}.items():
+    for label, value in {
+        "姓名/名称": "张伟",
+        "工作单位": "=广州地铁",
+        "岗位": "站务员",
+        "一线工作年限": "8",
+        "所在城市": "广州",
+        "行业": "交通运输",
+        "联系电话": "13800138000",
+    }.items():
         await press(emulator, APPLICANT, card, label, "请输入")
         card = await say(emulator, APPLICANT, value, f"✅ {label}")
     organisations = await press(emulator, APPLICANT, card, "选择推荐单位", "选择推荐单位")
     card = await press(emulator, APPLICANT, organisations, "广东质协", "✅ 推荐单位")
     checklist = await press(emulator, APPLICANT, card, "上传材料", "材料")
-    prompt = await press(emulator, APPLICANT, checklist, "用户满意度测评报告（第十六条第1项，必须提供）", "请发送文件")
+    prompt = await press(
+        emulator, APPLICANT, checklist, "用户满意度测评报告（第十六条第1项，必须提供）", "请发送文件"
+    )
     report = real_pdf("User satisfaction evaluation report 2026")
     await upload(emulator, APPLICANT, "测评报告.pdf", report, "application/pdf", "已保存")
     card = await press(emulator, APPLICANT, prompt, "完成", "已上传材料 1 份")
@@ -125,7 +145,9 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     emulator.press_button(OFFICE, ticks, "⬜ 联系电话")
     await emulator.wait_for(OFFICE, with_button("☑️ 联系电话"), timeout=30)
     emulator.press_button(OFFICE, ticks, "⬜ 用户满意度测评报告（第十六条第1项，必须提供）")
-    edited = await emulator.wait_for(OFFICE, with_button("☑️ 用户满意度测评报告（第十六条第1项，必须提供）"), timeout=30)
+    edited = await emulator.wait_for(
+        OFFICE, with_button("☑️ 用户满意度测评报告（第十六条第1项，必须提供）"), timeout=30
+    )
     assert with_button("☑️ 联系电话")(edited)  # both ticks held in one message
     await press(emulator, OFFICE, ticks, "下一步", "（1/2）")
     await say(emulator, OFFICE, "号码无法接通", "（2/2）")
@@ -135,7 +157,10 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     told_applicant = watch(emulator, APPLICANT, containing("需补充材料（一次性告知）"))
     await press(emulator, OFFICE, confirm, "确认退回", "已退回补充（2 项）")
     notice = await told_applicant
-    assert "1. 联系电话：号码无法接通\n2. 用户满意度测评报告（第十六条第1项，必须提供）：缺少测评机构盖章页" in notice["text"]
+    assert (
+        "1. 联系电话：号码无法接通\n2. 用户满意度测评报告（第十六条第1项，必须提供）：缺少测评机构盖章页"
+        in notice["text"]
+    )
     assert f"{day} 23:59" in notice["text"]
 
     # The applicant supplements the two items and resubmits.
@@ -144,7 +169,9 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     await press(emulator, APPLICANT, card, "联系电话", "请输入")
     card = await say(emulator, APPLICANT, "13900139000", "✅ 联系电话：+8613900139000")
     checklist = await press(emulator, APPLICANT, card, "上传材料", "材料")
-    prompt = await press(emulator, APPLICANT, checklist, "用户满意度测评报告（第十六条第1项，必须提供）", "请发送文件")
+    prompt = await press(
+        emulator, APPLICANT, checklist, "用户满意度测评报告（第十六条第1项，必须提供）", "请发送文件"
+    )
     stamped = real_pdf("Satisfaction report with the evaluator's stamp page")
     await upload(emulator, APPLICANT, "测评报告-盖章页.pdf", stamped, "application/pdf", "已保存")
     card = await press(emulator, APPLICANT, prompt, "完成", "已上传材料 2 份")
@@ -162,14 +189,24 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
     await told_applicant
     assert bot.query("SELECT stage FROM nomination") == [("passed",)]
     assert [row[0] for row in bot.query("SELECT to_stage FROM nominationmove ORDER BY id")] == [
-        "submitted", "endorsed", "returned_for_supplement", "resubmitted", "passed"]
+        "submitted",
+        "endorsed",
+        "returned_for_supplement",
+        "resubmitted",
+        "passed",
+    ]
 
     # The dossier ZIP: both reports, the seal scan and the summary page.
     dossier = await press(emulator, OFFICE, actions, "导出档案（ZIP）", "第 1 号申报档案")
     assert dossier.get("protect_content")
     archive = zipfile.ZipFile(BytesIO(emulator.files[dossier["document"]["file_id"]]))
-    assert sorted(archive.namelist()) == ["01_测评报告.pdf", "02_测评报告-盖章页.pdf", "seal.png", "summary.html",
-                                         "summary.pdf"]
+    assert sorted(archive.namelist()) == [
+        "01_测评报告.pdf",
+        "02_测评报告-盖章页.pdf",
+        "seal.png",
+        "summary.html",
+        "summary.pdf",
+    ]
     assert archive.read("01_测评报告.pdf") == report and archive.read("02_测评报告-盖章页.pdf") == stamped
     assert archive.read("seal.png") == seal_scan()
     summary_page = archive.read("summary.html").decode("utf-8")
@@ -177,13 +214,19 @@ async def test_a_nomination_from_self_check_to_passing_the_preliminary_check(emu
 
     # The campaign's list: one sheet per honour; "=广州地铁" stays text.
     emulator.user_sends_text(OFFICE, "/export")
-    listing = await emulator.wait_for(OFFICE, lambda m: "document" in m and "xlsx" in
-                                      (m["document"].get("file_name") or ""), timeout=30)
+    listing = await emulator.wait_for(
+        OFFICE, lambda m: "document" in m and "xlsx" in (m["document"].get("file_name") or ""), timeout=30
+    )
     workbook = load_workbook(BytesIO(emulator.files[listing["document"]["file_id"]]))
     assert len(workbook.sheetnames) == 4
     sheet = workbook["广东省用户满意服务明星"]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
-    assert (row["序号"], row["姓名/名称"], row["推荐单位"], row["阶段"]) == (1, "张伟", "广东质协", "初审通过")
+    assert (row["序号"], row["姓名/名称"], row["推荐单位"], row["阶段"]) == (
+        1,
+        "张伟",
+        "广东质协",
+        "初审通过",
+    )
     assert row["单位"] == "=广州地铁" and sheet["C2"].data_type == "s"
     assert row["联系电话"] == "+8613900139000"

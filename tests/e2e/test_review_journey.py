@@ -42,7 +42,9 @@ async def bot(emulator: BotAPIEmulator, tmp_path: Path) -> AsyncIterator[BotProc
     process.start()
     yield process
     process.kill()
-    emulator.user_sends_text(1, "/start")  # ends the dead process's pending long poll, so the emulator stops at once
+    emulator.user_sends_text(
+        1, "/start"
+    )  # ends the dead process's pending long poll, so the emulator stops at once
 
 
 async def received(emulator: BotAPIEmulator, chat: int, text: str, timeout: float = 40) -> dict[str, Any]:
@@ -52,10 +54,14 @@ async def received(emulator: BotAPIEmulator, chat: int, text: str, timeout: floa
         if found:
             return found[-1]
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{chat} never got {text!r}; got {[m.get('text') for m in emulator.sent(chat)][-5:]}")
+    raise AssertionError(
+        f"{chat} never got {text!r}; got {[m.get('text') for m in emulator.sent(chat)][-5:]}"
+    )
 
 
-async def alert(emulator: BotAPIEmulator, user: int, message: dict[str, Any], label: str, expect: str) -> None:
+async def alert(
+    emulator: BotAPIEmulator, user: int, message: dict[str, Any], label: str, expect: str
+) -> None:
     before = len(emulator.calls("answerCallbackQuery"))
     emulator.press_button(user, message, label)
     for _ in range(400):
@@ -77,8 +83,10 @@ async def sweep_at(bot: BotProcess, before_close: timedelta) -> tuple[int, int]:
         await engine.dispose()
     # What the sweep queued is due at the moved time; the bot's own clock did not move, so bring it due now.
     with sqlite3.connect(bot.database) as connection:
-        connection.execute("UPDATE outboxmessage SET not_before = ? WHERE status = 'pending'",
-                           (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))
+        connection.execute(
+            "UPDATE outboxmessage SET not_before = ? WHERE status = 'pending'",
+            (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),),
+        )
     return swept
 
 
@@ -86,13 +94,21 @@ async def test_review_publicity_and_approval_over_http(emulator: BotAPIEmulator,
     office = OFFICE_TG
     rounds = await say(emulator, office, "/rounds", "还没有评审轮次", timeout=60)
     await press(emulator, office, rounds, "开启新一轮评审", "请输入截止时间")
-    closes = (datetime.now(UTC) + timedelta(days=3)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    closes = (
+        (datetime.now(UTC) + timedelta(days=3))
+        .astimezone(ZoneInfo("Asia/Shanghai"))
+        .strftime("%Y-%m-%d %H:%M")
+    )
     await say(emulator, office, closes, "第 1 轮评审已开启：3 项申报，委员 5 人")
 
     # Five reviewers; 5001 sits in the first nominee's recommending body and is recused automatically.
     await received(emulator, 5001, "您已自动回避")
-    prompts = {(reviewer, nomination): await received(emulator, reviewer, f"· 第 {nomination} 号申报")
-               for reviewer in REVIEWER_IDS for nomination in (1, 2, 3) if (reviewer, nomination) != (5001, 1)}
+    prompts = {
+        (reviewer, nomination): await received(emulator, reviewer, f"· 第 {nomination} 号申报")
+        for reviewer in REVIEWER_IDS
+        for nomination in (1, 2, 3)
+        if (reviewer, nomination) != (5001, 1)
+    }
     assert not [m for m in emulator.sent(5001) if "· 第 1 号申报" in (m.get("text") or "")]
     assert len(prompts) == 14 and all(m.get("protect_content") in (True, "true") for m in prompts.values())
 
@@ -112,12 +128,16 @@ async def test_review_publicity_and_approval_over_http(emulator: BotAPIEmulator,
     assert await sweep_at(bot, timedelta(hours=-47)) == (5, 0)
     assert await sweep_at(bot, timedelta(hours=-46)) == (0, 0)
     for reviewer in REVIEWER_IDS:
-        await until(lambda r=reviewer: len([m for m in emulator.sent(r) if "⏰" in (m.get("text") or "")]) == 2)
+        await until(
+            lambda r=reviewer: len([m for m in emulator.sent(r) if "⏰" in (m.get("text") or "")]) == 2
+        )
 
     # Everyone votes: nomination 3 gets 2 for / 2 against / 1 abstain (not passed), the others pass.
-    plan = {1: {5002: "同意", 5003: "同意", 5004: "同意", 5005: "不同意"},
-            2: {5001: "同意", 5003: "同意", 5004: "同意", 5005: "弃权"},
-            3: {5001: "同意", 5002: "同意", 5003: "不同意", 5004: "不同意", 5005: "弃权"}}
+    plan = {
+        1: {5002: "同意", 5003: "同意", 5004: "同意", 5005: "不同意"},
+        2: {5001: "同意", 5003: "同意", 5004: "同意", 5005: "弃权"},
+        3: {5001: "同意", 5002: "同意", 5003: "不同意", 5004: "不同意", 5005: "弃权"},
+    }
     for nomination, votes in plan.items():
         for reviewer, label in votes.items():
             await press(emulator, reviewer, prompts[(reviewer, nomination)], label, f"第 {nomination} 号")
@@ -125,7 +145,10 @@ async def test_review_publicity_and_approval_over_http(emulator: BotAPIEmulator,
     await press(emulator, office, notice, "查看结果", "第 1 轮评审结果")
     assert emulator.calls("sendDocument")
     assert bot.query("SELECT id, stage FROM nomination ORDER BY id") == [
-        (1, "shortlisted"), (2, "shortlisted"), (3, "not_selected")]
+        (1, "shortlisted"),
+        (2, "shortlisted"),
+        (3, "not_selected"),
+    ]
     assert bot.query("SELECT count(*) FROM auditrecord WHERE action = 'review.vote_changed'") == [(1,)]
 
     # 公示: only the nominee who agreed to publication is published (the third did not).
@@ -166,5 +189,8 @@ async def test_review_publicity_and_approval_over_http(emulator: BotAPIEmulator,
     await press(emulator, LEADER_TG, leader, "审定通过", "名单已审定：1 项")
     assert bot.query("SELECT approved_by IS NOT NULL FROM publicity_list") == [(1,)]
     assert bot.query("SELECT id, stage FROM nomination ORDER BY id") == [
-        (1, "withdrawn_on_objection"), (2, "approved"), (3, "not_selected")]
+        (1, "withdrawn_on_objection"),
+        (2, "approved"),
+        (3, "not_selected"),
+    ]
     await received(emulator, 6002, "已经领导小组审定通过")

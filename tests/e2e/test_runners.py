@@ -9,12 +9,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_bot(args: list[str], data: Path, stdin: str = "", extra: dict[str, str] | None = None,
-            ) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL")}
+def run_bot(
+    args: list[str],
+    data: Path,
+    stdin: str = "",
+    extra: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL")
+    }
     env.update({"DATA_DIR": str(data), "PYTHONPATH": str(ROOT), **(extra or {})})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=data, env=env, input=stdin, text=True,
-                          capture_output=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=data,
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_without_a_token_the_offline_chat_answers_in_chinese(tmp_path: Path) -> None:

@@ -65,8 +65,18 @@ async def test_a_chat_and_a_pause_are_shared(redis: Redis) -> None:
 
 async def test_two_senders_against_telegrams_limit_meet_no_429(world: BotWorld, redis: Redis) -> None:
     """Each sender alone keeps 25/s; two of them used to send 42-51/s and meet 429s."""
-    rows = [{"chat_id": 800000 + i, "template": "第 {n} 条", "params": {"n": i}, "buttons": [], "status": OutboxStatus.PENDING,
-             "not_before": world.clock.now(), "created_at": world.clock.now()} for i in range(90)]
+    rows = [
+        {
+            "chat_id": 800000 + i,
+            "template": "第 {n} 条",
+            "params": {"n": i},
+            "buttons": [],
+            "status": OutboxStatus.PENDING,
+            "not_before": world.clock.now(),
+            "created_at": world.clock.now(),
+        }
+        for i in range(90)
+    ]
     async with world.sessions() as session:
         await session.exec(insert(OutboxMessage), params=rows)  # type: ignore[call-overload]
         await session.commit()
@@ -74,9 +84,18 @@ async def test_two_senders_against_telegrams_limit_meet_no_429(world: BotWorld, 
         emulator.rate_limit(30)
         bots = [http_bot(emulator), http_bot(emulator)]
         shared = paces(redis, rate=25)
-        senders = [OutboxSender(bot, world.sessions, outbox_renderer(world.i18n), world.clock,
-                                files_dir=world.settings.data_dir / "files", rate=25, shared=pace)
-                   for bot, pace in zip(bots, shared, strict=True)]
+        senders = [
+            OutboxSender(
+                bot,
+                world.sessions,
+                outbox_renderer(world.i18n),
+                world.clock,
+                files_dir=world.settings.data_dir / "files",
+                rate=25,
+                shared=pace,
+            )
+            for bot, pace in zip(bots, shared, strict=True)
+        ]
         while (await senders[0].report())["pending"]:
             await asyncio.gather(*(s.run_once() for s in senders))
         for bot in bots:

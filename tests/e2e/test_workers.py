@@ -107,7 +107,9 @@ class Run:
     last_busy: dict[int, float] = field(default_factory=dict)  # chat -> when the monitor last saw it busy
     busy_now: set[int] = field(default_factory=set)
     checked_at: float = 0.0  # when the monitor's last completed look started
-    holders: list[tuple[float, int]] = field(default_factory=list)  # (time.monotonic(), scheduler lock holders)
+    holders: list[tuple[float, int]] = field(
+        default_factory=list
+    )  # (time.monotonic(), scheduler lock holders)
     monitor_errors: list[str] = field(default_factory=list)
     lags: list[tuple[float, float]] = field(default_factory=list)  # (when, how late) the test's event loop
     # woke up late, over 20 ms: the emulator runs in it, and stamps a request when it gets to it
@@ -119,7 +121,8 @@ class Run:
     # Watching ------------------------------------------------------------------------------------
 
     async def monitor(self, stop: asyncio.Event) -> None:
-        """Every half second: which chats have updates or messages pending, and who holds the scheduler lock."""
+        """Every half second: which chats have updates or messages pending, and who holds the scheduler
+        lock."""
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -152,7 +155,9 @@ class Run:
         assert reply is not None and step.press is not None
         return self.emulator.press_button(user, reply, step.press)
 
-    async def reply(self, user: int, seen: int, step: Step, taken: Taken, timeout: float) -> dict[str, Any] | None:
+    async def reply(
+        self, user: int, seen: int, step: Step, taken: Taken, timeout: float
+    ) -> dict[str, Any] | None:
         """The message that ends the step, or None once the person gives up: their update was
         acknowledged and nothing was pending for their chat for IDLE_GRACE seconds (nor did a
         message reach them), or STEP_TIMEOUT passed."""
@@ -175,8 +180,14 @@ class Run:
                     return None
             await asyncio.sleep(0.2)
 
-    async def take(self, user: int, steps: tuple[Step, ...], timeout: float = STEP_TIMEOUT, journey: bool = True,
-                   after: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    async def take(
+        self,
+        user: int,
+        steps: tuple[Step, ...],
+        timeout: float = STEP_TIMEOUT,
+        journey: bool = True,
+        after: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
         """Take the steps in order (the first pressing a button on `after`); stop at the first whose
         reply does not come (the office's steps must all be answered)."""
         reply = after
@@ -191,8 +202,10 @@ class Run:
             reply = await self.reply(user, seen, step, taken, timeout)
             if reply is None:
                 if not journey:
-                    raise AssertionError(f"chat {user}: no reply to {step.name} ({taken.gave_up}); "
-                                         f"got {[m.get('text', '')[:40] for m in self.emulator.sent(user)[seen:]]}")
+                    raise AssertionError(
+                        f"chat {user}: no reply to {step.name} ({taken.gave_up}); "
+                        f"got {[m.get('text', '')[:40] for m in self.emulator.sent(user)[seen:]]}"
+                    )
                 return None
         return reply
 
@@ -218,15 +231,26 @@ class Run:
 
 # The office's announcement ------------------------------------------------------------------------
 
+
 async def seed_subscribers(deployment: Deployment) -> list[int]:
     """Subscribers who consented earlier, straight into the workers' (migrated) database."""
     chats = list(range(FIRST_SUBSCRIBER, FIRST_SUBSCRIBER + SUBSCRIBERS))
     now = datetime.now(UTC)
     assert deployment.engine is not None
     async with session_factory(deployment.engine)() as session:
-        await session.exec(insert(Person), params=[  # type: ignore[call-overload]
-            {"telegram_id": chat, "name": f"订阅者{chat}", "language": "zh_CN", "consent_at": now, "subscribed": True}
-            for chat in chats])
+        await session.exec(  # type: ignore[call-overload]
+            insert(Person),
+            params=[
+                {
+                    "telegram_id": chat,
+                    "name": f"订阅者{chat}",
+                    "language": "zh_CN",
+                    "consent_at": now,
+                    "subscribed": True,
+                }
+                for chat in chats
+            ],
+        )
         await session.commit()
     return chats
 
@@ -266,6 +290,7 @@ async def broadcast_finished(deployment: Deployment) -> bool:
 
 
 # Figures ------------------------------------------------------------------------------------------
+
 
 def busiest(times: list[float], window: float = 1.0) -> int:
     """The most events in any `window` seconds (a window opening at each event)."""
@@ -340,22 +365,33 @@ def updates(run: Run, users: list[int], report: Figures) -> None:
     outcomes = Counter(str(outcome) for d in deliveries for _, outcome in d.attempts)
     given_up = [(user, t) for user in users for t in run.journeys[user] if t.gave_up]
     for user, taken in given_up:  # the reply may have come after the person gave up
-        taken.late = any(JOURNEY[taken.step].done()(m) for m in emulator.sent(user)[taken.seen:])
-    acked_lost = sum(1 for _, t in given_up
-                     if emulator.deliveries[t.update_id].acknowledged_at is not None and not t.late)
+        taken.late = any(JOURNEY[taken.step].done()(m) for m in emulator.sent(user)[taken.seen :])
+    acked_lost = sum(
+        1 for _, t in given_up if emulator.deliveries[t.update_id].acknowledged_at is not None and not t.late
+    )
     late = sum(1 for _, t in given_up if t.late)
-    completed = sum(1 for user in users if run.journeys[user][-1].replied_at is not None
-                    and len(run.journeys[user]) == len(JOURNEY))
+    completed = sum(
+        1
+        for user in users
+        if run.journeys[user][-1].replied_at is not None and len(run.journeys[user]) == len(JOURNEY)
+    )
     why = dict(Counter(t.gave_up for _, t in given_up))
     where = dict(Counter(JOURNEY[t.step].name for _, t in given_up))
-    report.say(f"journeys: {len(users)} people x {len(JOURNEY)} steps ({' → '.join(s.name for s in JOURNEY)}); "
-               f"completed {completed}, stopped early {len(given_up)}" + (f" ({why}, at {where})" if given_up else ""))
-    report.say(f"updates: {len(deliveries)} POSTed through nginx; acknowledged {len(deliveries) - never_acked}, "
-               f"never acknowledged {never_acked}; POSTed more than once {retried}; answers {dict(outcomes)}")
+    report.say(
+        f"journeys: {len(users)} people x {len(JOURNEY)} steps ({' → '.join(s.name for s in JOURNEY)}); "
+        f"completed {completed}, stopped early {len(given_up)}"
+        + (f" ({why}, at {where})" if given_up else "")
+    )
+    report.say(
+        f"updates: {len(deliveries)} POSTed through nginx; acknowledged {len(deliveries) - never_acked}, "
+        f"never acknowledged {never_acked}; POSTed more than once {retried}; answers {dict(outcomes)}"
+    )
     nginx = run.deployment.nginx
     report.say(f"nginx: upstream answers {nginx.upstream_statuses() if nginx else {}}")
-    report.say(f"updates acknowledged but lost (2xx, expected reply never came): {acked_lost}"
-               f" (and {late} replies that came only after the person gave up)")
+    report.say(
+        f"updates acknowledged but lost (2xx, expected reply never came): {acked_lost}"
+        f" (and {late} replies that came only after the person gave up)"
+    )
     report.check(never_acked == 0, f"{never_acked} updates never acknowledged")
     report.check(acked_lost == 0, f"{acked_lost} updates acknowledged but lost")
 
@@ -388,21 +424,33 @@ async def replies(run: Run, users: list[int], subscribers: list[int], report: Fi
     resends = await deployment.has_column("outboxmessage", "resends")
     counted_by_chat: dict[int, int] = {}
     if resends:
-        counted_by_chat = {int(chat): int(n) for chat, n in await deployment.query(
-            "SELECT chat_id, SUM(resends) FROM outboxmessage WHERE resends > 0 GROUP BY chat_id")}
+        counted_by_chat = {
+            int(chat): int(n)
+            for chat, n in await deployment.query(
+                "SELECT chat_id, SUM(resends) FROM outboxmessage WHERE resends > 0 GROUP BY chat_id"
+            )
+        }
     counted = sum(counted_by_chat.values())
     # A re-send the bot counted in one chat does not account for a duplicate in another.
     uncounted = sum(max(0, n - counted_by_chat.get(chat, 0)) for chat, n in doubled.items())
     source = f"the {len(clean)} people the kill did not touch" if len(clean) >= 10 else "the mode of all"
-    report.say(f"messages per step (baseline from {source}): "
-               f"{dict(zip((s.name for s in JOURNEY), baseline, strict=True))}")
-    report.say(f"lost replies: {lost}; duplicates seen: {duplicates} ({replies_doubled} replies, "
-               f"{duplicates - replies_doubled} announcements); counted by the bot (outboxmessage.resends): "
-               f"{counted}{'' if resends else ' (the column does not exist yet)'}; uncounted: {uncounted} chat by "
-               f"chat, {max(0, duplicates - counted)} in all; people deviating, by step: {dict(deviations)}")
-    for user in [u for u in users if counts[u] != baseline[:len(counts[u])]][:3]:  # what deviating looks like
-        shown = [f"{m.get('message_id')}:{(m.get('text') or m.get('caption') or '')[:14]!r}"
-                 for m in emulator.sent(user)]
+    report.say(
+        f"messages per step (baseline from {source}): "
+        f"{dict(zip((s.name for s in JOURNEY), baseline, strict=True))}"
+    )
+    report.say(
+        f"lost replies: {lost}; duplicates seen: {duplicates} ({replies_doubled} replies, "
+        f"{duplicates - replies_doubled} announcements); counted by the bot (outboxmessage.resends): "
+        f"{counted}{'' if resends else ' (the column does not exist yet)'}; uncounted: {uncounted} chat by "
+        f"chat, {max(0, duplicates - counted)} in all; people deviating, by step: {dict(deviations)}"
+    )
+    for user in [u for u in users if counts[u] != baseline[: len(counts[u])]][
+        :3
+    ]:  # what deviating looks like
+        shown = [
+            f"{m.get('message_id')}:{(m.get('text') or m.get('caption') or '')[:14]!r}"
+            for m in emulator.sent(user)
+        ]
         report.say(f"  e.g. {user}: per step {counts[user]}, received {shown}")
     refusals = Counter(f"{method}: {description[:60]}" for method, description in emulator.rules.refusals)
     report.say(f"refused by Telegram, invisible to the person: {dict(refusals) or 'none'}")
@@ -419,13 +467,17 @@ async def scheduler(run: Run, report: Figures) -> None:
     final_holders = await run.deployment.scheduler_holders()
     intervals = sorted(
         (since, incarnation.killed or incarnation.ended or time.time(), incarnation.label)
-        for worker in run.deployment.workers for incarnation in worker.incarnations
-        for since in incarnation.scheduler_since())
+        for worker in run.deployment.workers
+        for incarnation in worker.incarnations
+        for since in incarnation.scheduler_since()
+    )
     overlaps = [(a[2], b[2]) for a, b in itertools.pairwise(intervals) if b[0] < a[1]]
     said = [(label, f"{since - (run.kill_wall or 0.0):+.1f}s") for since, _, label in intervals]
-    report.say(f"scheduler: lock holders sampled {len(samples)} times every 0.5 s: max {max(samples, default=0)}, "
-               f"none in {samples.count(0)} samples, {final_holders} at the end; '{SCHEDULER_LINE}' in {said} "
-               f"(from the kill of {run.killed.label if run.killed else '?'}); overlapping: {overlaps or 'none'}")
+    report.say(
+        f"scheduler: lock holders sampled {len(samples)} times every 0.5 s: max {max(samples, default=0)}, "
+        f"none in {samples.count(0)} samples, {final_holders} at the end; '{SCHEDULER_LINE}' in {said} "
+        f"(from the kill of {run.killed.label if run.killed else '?'}); overlapping: {overlaps or 'none'}"
+    )
     report.check(max(samples, default=0) <= 1 and not overlaps, "the scheduler ran in two workers at once")
     report.check(final_holders == 1 and bool(intervals), "no worker runs the scheduler at the end")
 
@@ -437,48 +489,77 @@ async def rates(run: Run, subscribers: list[int], report: Figures) -> None:
     rate, opens = busiest_window(all_messages)
     announced = set(subscribers)
     in_busiest = Counter(
-        call.method + (" (announcement)" if call.chat_id in announced else "")
+        call.method
+        + (" (announcement)" if call.chat_id in announced else "")
         + ("" if call.status == 200 else f" {call.status}")
-        for call in emulator.timeline if call.method in MESSAGES and opens <= call.at < opens + 1)
-    recipients = {int(chat) for (chat,) in await run.deployment.query(
-        "SELECT DISTINCT chat_id FROM outboxmessage WHERE broadcast_id IS NOT NULL")}
+        for call in emulator.timeline
+        if call.method in MESSAGES and opens <= call.at < opens + 1
+    )
+    recipients = {
+        int(chat)
+        for (chat,) in await run.deployment.query(
+            "SELECT DISTINCT chat_id FROM outboxmessage WHERE broadcast_id IS NOT NULL"
+        )
+    }
     per_chat = {chat: busiest(emulator.message_times(chat)) for chat in recipients}
     over = sum(1 for n in per_chat.values() if n > 1)
     worst = max((late for _, late in run.lags), default=0.0)
     around = max((late for at, late in run.lags if opens - 1 <= at <= opens + 1), default=0.0)
-    longest = [f"{late * 1000:.0f} ms at {at - (run.kill_at or 0.0):+.1f}s"
-               for at, late in sorted(run.lags, key=lambda lag: -lag[1])[:3]]
-    report.say(f"send rate seen by Telegram: busiest second {rate} messages (limit {TELEGRAM_RATE}, planned "
-               f"{PLANNED_RATE}); {len(all_messages)} sends and edits in all; in the busiest second: "
-               f"{dict(in_busiest)}")
-    report.say(f"  the test's loop (the emulator's clock) was late by up to {worst * 1000:.0f} ms, "
-               f"{around * 1000:.0f} ms around the busiest second (the longest, from the kill: {longest})")
-    report.say(f"broadcast recipients: busiest second of any one {max(per_chat.values(), default=0)} (limit 1); "
-               f"{over} of {len(per_chat)} got more than one message within a second")
+    longest = [
+        f"{late * 1000:.0f} ms at {at - (run.kill_at or 0.0):+.1f}s"
+        for at, late in sorted(run.lags, key=lambda lag: -lag[1])[:3]
+    ]
+    report.say(
+        f"send rate seen by Telegram: busiest second {rate} messages (limit {TELEGRAM_RATE}, planned "
+        f"{PLANNED_RATE}); {len(all_messages)} sends and edits in all; in the busiest second: "
+        f"{dict(in_busiest)}"
+    )
+    report.say(
+        f"  the test's loop (the emulator's clock) was late by up to {worst * 1000:.0f} ms, "
+        f"{around * 1000:.0f} ms around the busiest second (the longest, from the kill: {longest})"
+    )
+    report.say(
+        f"broadcast recipients: busiest second of any one {max(per_chat.values(), default=0)} (limit 1); "
+        f"{over} of {len(per_chat)} got more than one message within a second"
+    )
     report.check(rate <= TELEGRAM_RATE, f"{rate} messages in one second (Telegram allows {TELEGRAM_RATE})")
     report.check(over == 0, f"{over} broadcast recipients got more than one message a second")
 
 
 async def announcement(run: Run, subscribers: list[int], report: Figures) -> None:
     receipts = Counter(received(run.emulator, chat) for chat in subscribers)
-    statuses = dict(await run.deployment.query(
-        "SELECT status, count(*) FROM outboxmessage WHERE broadcast_id IS NOT NULL GROUP BY status"))
+    statuses = dict(
+        await run.deployment.query(
+            "SELECT status, count(*) FROM outboxmessage WHERE broadcast_id IS NOT NULL GROUP BY status"
+        )
+    )
     final = [m.get("text", "") for m in run.emulator.sent(OFFICE) if "📣" in (m.get("text") or "")]
-    report.say(f"announcement: {len(subscribers)} subscribers received it {dict(sorted(receipts.items()))} times; "
-               f"outbox rows {statuses}; office's last progress: {final[-1].splitlines()[0] if final else 'none'}")
+    report.say(
+        f"announcement: {len(subscribers)} subscribers received it {dict(sorted(receipts.items()))} times; "
+        f"outbox rows {statuses}; office's last progress: {final[-1].splitlines()[0] if final else 'none'}"
+    )
     missed, uncertain = receipts.get(0, 0), statuses.get("uncertain", 0)
-    report.check(missed <= uncertain, f"{missed} subscribers never received it, only {uncertain} rows uncertain")
+    report.check(
+        missed <= uncertain, f"{missed} subscribers never received it, only {uncertain} rows uncertain"
+    )
 
 
 def workers(run: Run, report: Figures) -> None:
     incarnations = [i for w in run.deployment.workers for i in w.incarnations]
-    exits = [(i.label, i.process.returncode) for i in incarnations if i.process.poll() is not None and not i.killed]
+    exits = [
+        (i.label, i.process.returncode) for i in incarnations if i.process.poll() is not None and not i.killed
+    ]
     began = min((run.emulator.deliveries[u].queued_at for u in run.journey_updates), default=0.0)
-    kill = (f"SIGKILL {run.kill_at - began:.1f}s into the journeys, accepting again "
-            f"{run.back_at - run.kill_at:.1f}s later" if run.kill_at is not None and run.back_at is not None
-            else "no kill and restart happened")
-    report.say(f"workers: {[(i.label, 'killed' if i.killed else 'running') for i in incarnations]}; {kill}; "
-               f"exited by themselves: {exits or 'none'}; monitor errors: {len(run.monitor_errors)}")
+    kill = (
+        f"SIGKILL {run.kill_at - began:.1f}s into the journeys, accepting again "
+        f"{run.back_at - run.kill_at:.1f}s later"
+        if run.kill_at is not None and run.back_at is not None
+        else "no kill and restart happened"
+    )
+    report.say(
+        f"workers: {[(i.label, 'killed' if i.killed else 'running') for i in incarnations]}; {kill}; "
+        f"exited by themselves: {exits or 'none'}; monitor errors: {len(run.monitor_errors)}"
+    )
     report.check(not exits, f"workers exited by themselves: {exits}")
     report.check(run.back_at is not None, "no worker was killed and restarted mid-load")
 
@@ -488,8 +569,8 @@ def received(emulator: BotAPIEmulator, chat: int) -> int:
     return sum(1 for message in emulator.sent(chat) if message.get("text") == ANNOUNCEMENT)
 
 
-
 # The test -----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:

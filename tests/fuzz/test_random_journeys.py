@@ -16,9 +16,13 @@ from hypothesis.stateful import run_state_machine_as_test
 from tests.support.journeys import JourneyMachine
 
 settings.register_profile(
-    "fuzz-ci", max_examples=500, stateful_step_count=8, deadline=None,
+    "fuzz-ci",
+    max_examples=500,
+    stateful_step_count=8,
+    deadline=None,
     database=None,  # reproducible from the seed alone, never from a local example database
-    suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
 )
 settings.register_profile("fuzz-quick", settings.get_profile("fuzz-ci"), max_examples=50)
 

@@ -24,8 +24,13 @@ _photo_ids = itertools.count(1)
 
 
 def sender(world: BotWorld) -> OutboxSender:
-    return OutboxSender(world.bot, world.sessions, outbox_renderer(world.i18n), world.clock,
-                        files_dir=world.settings.data_dir / "files")
+    return OutboxSender(
+        world.bot,
+        world.sessions,
+        outbox_renderer(world.i18n),
+        world.clock,
+        files_dir=world.settings.data_dir / "files",
+    )
 
 
 def jpeg() -> bytes:
@@ -38,14 +43,22 @@ async def send_photo(client: UserClient, content: bytes, caption: str | None = N
     file_id = f"photo-{next(_photo_ids)}"
     client.session.files[file_id] = content
     photo = [PhotoSize(file_id=file_id, file_unique_id=file_id, width=8, height=8, file_size=len(content))]
-    await client.feed(Update(update_id=900000 + next(_photo_ids), message=client.message(photo=photo, caption=caption)))
+    await client.feed(
+        Update(update_id=900000 + next(_photo_ids), message=client.message(photo=photo, caption=caption))
+    )
 
 
 async def broadcast_rows(world: BotWorld) -> list[OutboxMessage]:
     async with world.sessions() as session:
-        return list((await session.exec(
-            select(OutboxMessage).where(col(OutboxMessage.broadcast_id).is_not(None)).order_by(OutboxMessage.chat_id)
-        )).all())
+        return list(
+            (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(col(OutboxMessage.broadcast_id).is_not(None))
+                    .order_by(OutboxMessage.chat_id)
+                )
+            ).all()
+        )
 
 
 def requests(world: BotWorld, kind: type) -> list:  # type: ignore[type-arg]
@@ -65,8 +78,11 @@ async def test_office_composes_previews_confirms_once_and_sees_the_final_report(
     await office.send(TEXT)
     assert "已记录正文（23 字）" in office.last_text
     await office.press("预览")
-    assert office.texts() == ["预览如下，收件人看到的公告与此完全相同：", SHOWN,
-                              "以上公告将发送给 4 个收件方（订阅者及公告频道）。确认发送吗？"]
+    assert office.texts() == [
+        "预览如下，收件人看到的公告与此完全相同：",
+        SHOWN,
+        "以上公告将发送给 4 个收件方（订阅者及公告频道）。确认发送吗？",
+    ]
     assert office.buttons() == ["确认发送", "取消"]
     await office.press("确认发送")
     progress = [m for m in office.replies if isinstance(m, EditMessageText)]
@@ -139,7 +155,9 @@ async def test_an_empty_announcement_is_refused(world: BotWorld) -> None:
     await office.send("/subscribe")  # a command mid-draft leaves the draft and runs, not into the text
     assert office.texts() == ["已退出「公告草稿」。", "您已订阅公告。发送 /unsubscribe 可退订。"]
     await office.send("/announce")
-    await office.feed(Update(update_id=990001, message=office.message(location={"latitude": 23.1, "longitude": 113.3})))
+    await office.feed(
+        Update(update_id=990001, message=office.message(location={"latitude": 23.1, "longitude": 113.3}))
+    )
     assert "请发送公告正文文字、一张图片或一个文件" in office.last_text  # re-asked
     await office.send("长" * 4097)
     assert "公告正文过长：4097 字，上限 4096 字" in office.last_text
@@ -147,7 +165,9 @@ async def test_an_empty_announcement_is_refused(world: BotWorld) -> None:
     assert "上限 1024 字" in office.last_text
     async with world.sessions() as session:
         assert (await session.exec(select(Broadcast))).first() is None
-        assert (await session.exec(select(ActionToken).where(ActionToken.action == "announce.confirm"))).first() is None
+        assert (
+            await session.exec(select(ActionToken).where(ActionToken.action == "announce.confirm"))
+        ).first() is None
     await office.send("正文")
     await office.press("预览")
     assert office.texts()[1] == "正文"  # still composing: the refusals kept nothing
@@ -183,8 +203,14 @@ async def test_only_the_office_may_announce(world: BotWorld) -> None:
     await office.send("/announce")
     await office.send("内部通知")
     await office.press("预览")
-    confirm = next(b.callback_data for m in office.replies if getattr(m, "reply_markup", None)
-                   for row in m.reply_markup.inline_keyboard for b in row if b.text == "确认发送")
+    confirm = next(
+        b.callback_data
+        for m in office.replies
+        if getattr(m, "reply_markup", None)
+        for row in m.reply_markup.inline_keyboard
+        for b in row
+        if b.text == "确认发送"
+    )
     await somebody.press_data(confirm or "")  # a forwarded or forged press
     assert somebody.last_text == "这个按钮不是发给您的，无法操作。"
     assert await broadcast_rows(world) == []
@@ -210,12 +236,29 @@ async def test_subscribe_and_unsubscribe(world: BotWorld) -> None:
     await english.send("/unsubscribe")
     assert english.last_text.startswith("You have unsubscribed")
     async with world.sessions() as session:
-        flags = dict((await session.exec(select(Person.telegram_id, Person.subscribed)
-                                         .where(col(Person.telegram_id).in_([5031, 5032])))).all())
+        flags = dict(
+            (
+                await session.exec(
+                    select(Person.telegram_id, Person.subscribed).where(
+                        col(Person.telegram_id).in_([5031, 5032])
+                    )
+                )
+            ).all()
+        )
         assert flags == {5031: False, 5032: False}
-        actions = (await session.exec(select(AuditRecord.action).where(
-            col(AuditRecord.action).in_(["person.subscribed", "person.unsubscribed"])).order_by(AuditRecord.seq))).all()
-        assert list(actions) == ["person.unsubscribed", "person.subscribed", "person.unsubscribed", "person.unsubscribed"]
+        actions = (
+            await session.exec(
+                select(AuditRecord.action)
+                .where(col(AuditRecord.action).in_(["person.subscribed", "person.unsubscribed"]))
+                .order_by(AuditRecord.seq)
+            )
+        ).all()
+        assert list(actions) == [
+            "person.unsubscribed",
+            "person.subscribed",
+            "person.unsubscribed",
+            "person.unsubscribed",
+        ]
 
 
 async def test_message_is_not_modified_is_swallowed_and_the_report_still_lands(world: BotWorld) -> None:
@@ -227,8 +270,9 @@ async def test_message_is_not_modified_is_swallowed_and_the_report_still_lands(w
     await office.press("确认发送")
     running = sender(world)
     await running.run_once()
-    world.bot.session.script(TelegramBadRequest(  # type: ignore[attr-defined]
-        method=EditMessageText(text="x"), message="Bad Request: message is not modified"))
+    world.bot.session.script(  # type: ignore[attr-defined]
+        TelegramBadRequest(method=EditMessageText(text="x"), message="Bad Request: message is not modified")
+    )
     assert await running.show_progress() == 1  # it already shows that: done
     async with world.sessions() as session:
         broadcast = (await session.exec(select(Broadcast))).one()

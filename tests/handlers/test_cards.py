@@ -21,8 +21,13 @@ LINK = re.compile(r"https://t\.me/servicestar_bot\?start=(c-[A-Za-z0-9_-]+)")
 LEVELS = ["很满意", "满意", "基本满意", "不太满意", "不满意"]
 
 
-async def new_card(world: BotWorld, owner: UserClient, name: str = "李娜", unit: str = "广州地铁",
-                   label: str = "为个人新建评价卡") -> str:
+async def new_card(
+    world: BotWorld,
+    owner: UserClient,
+    name: str = "李娜",
+    unit: str = "广州地铁",
+    label: str = "为个人新建评价卡",
+) -> str:
     await owner.send("/cards")
     await owner.press(label)
     await owner.send(name)
@@ -32,8 +37,14 @@ async def new_card(world: BotWorld, owner: UserClient, name: str = "李娜", uni
     return match.group(1)
 
 
-async def rate(customer: UserClient, payload: str, overall: str = "很满意", aspects: tuple[str, ...] = ("满意",) * 4,
-               recommend: str = "9", comment: str | None = None) -> None:
+async def rate(
+    customer: UserClient,
+    payload: str,
+    overall: str = "很满意",
+    aspects: tuple[str, ...] = ("满意",) * 4,
+    recommend: str = "9",
+    comment: str | None = None,
+) -> None:
     await customer.send(f"/start {payload}")
     await customer.press(overall)
     for level in aspects:
@@ -75,7 +86,9 @@ async def test_a_card_is_made_and_a_customer_rates_without_registering(world: Bo
     await customer.press_data("ca:1:0:7")  # a level that does not exist
     assert customer.last_text == "这个问题已经回答过或已过期。"
     await customer.press("很满意")
-    assert isinstance(customer.replies[-1], EditMessageText) and "服务态度" in customer.last_text  # same message, edited
+    assert (
+        isinstance(customer.replies[-1], EditMessageText) and "服务态度" in customer.last_text
+    )  # same message, edited
     await customer.send("挺好的")  # text where a button is expected: asked again, nothing saved
     assert customer.texts()[0] == "请点击下方按钮作答。" and "服务态度" in customer.last_text
     for level in ("满意", "基本满意", "满意", "很满意"):
@@ -88,8 +101,14 @@ async def test_a_card_is_made_and_a_customer_rates_without_registering(world: Bo
     await customer.send("服务  周到\u202e，谢谢")
     assert customer.last_text == "评价已提交，感谢您的宝贵意见！"
     [rating] = await ratings(world)
-    assert (rating.overall, rating.attitude, rating.skill, rating.efficiency, rating.promise, rating.recommend) == (
-        0, 1, 2, 1, 0, 9)
+    assert (
+        rating.overall,
+        rating.attitude,
+        rating.skill,
+        rating.efficiency,
+        rating.promise,
+        rating.recommend,
+    ) == (0, 1, 2, 1, 0, 9)
     assert rating.comment == "服务 周到,谢谢" and rating.comment_status == "shown"
     # Keyed: not the plain SHA-256 of the id, which anyone could recompute from the small id space.
     assert len(rating.rater_hash) == 64 and rating.rater_hash != hashlib.sha256(b"7001").hexdigest()
@@ -152,7 +171,9 @@ async def test_paused_closed_stale_and_forged_links_change_nothing(world: BotWor
     await customer.send(f"/start {fresh}")
     assert "属于已结束的活动年度" in customer.last_text
     async with world.sessions() as session:
-        statuses = [c.status for c in (await session.exec(select(EvaluationCard).order_by(EvaluationCard.id))).all()]
+        statuses = [
+            c.status for c in (await session.exec(select(EvaluationCard).order_by(EvaluationCard.id))).all()
+        ]
     assert statuses == ["closed", "active"]
 
 
@@ -162,7 +183,10 @@ async def test_an_english_customer_rates_in_english(world: BotWorld) -> None:
     payload = await new_card(world, owner, "Li Na", "Metro")
     customer = world.user(7004, "Customer", language_code="en")
     await customer.send(f"/start {payload}")
-    assert "Rate the service of Li Na (Metro)" in customer.last_text and "irreversible hash" in customer.last_text
+    assert (
+        "Rate the service of Li Na (Metro)" in customer.last_text
+        and "irreversible hash" in customer.last_text
+    )
     assert customer.buttons()[0] == "Very satisfied"
     await customer.press("Very satisfied")
     for _ in range(4):
@@ -181,7 +205,11 @@ async def test_abusive_comments_are_held_for_the_office(world: BotWorld) -> None
     assert "评语将由工作人员审核后再展示" in world.user(7005).texts(all_requests=True)[-1]
     await rate(world.user(7006), payload, comment="耐心细致")
     async with world.sessions() as session:
-        notice = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "cards.comment_held_notice"))).one()
+        notice = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "cards.comment_held_notice")
+            )
+        ).one()
         assert notice.chat_id == OFFICE_ID
     await owner.send("/cards")
     await owner.press("#1 陈强")
@@ -217,12 +245,20 @@ async def test_two_hundred_customers_and_a_staged_burst(world: BotWorld, tmp_pat
             world.clock.current = now = start + timedelta(hours=3 * i + (i % 3))
             card = await cards.open_for_rating(session, 20000 + i, payload.removeprefix("c-"), now)
             level = [0, 0, 1, 1, 2][i % 5]
-            await cards.rate(session, 20000 + i, card.id or 0, cards.Answers(level, (level, 1, 1, 1), 10 - i % 4), "", now)
+            await cards.rate(
+                session, 20000 + i, card.id or 0, cards.Answers(level, (level, 1, 1, 1), 10 - i % 4), "", now
+            )
     world.clock.current = start + timedelta(days=30)
     for i in range(12):
         world.clock.advance(seconds=30)
-        await rate(world.user(30000 + i), payload, overall="很满意", aspects=("很满意",) * 4, recommend="10",
-                   comment="服务非常好！" if i < 3 else None)
+        await rate(
+            world.user(30000 + i),
+            payload,
+            overall="很满意",
+            aspects=("很满意",) * 4,
+            recommend="10",
+            comment="服务非常好！" if i < 3 else None,
+        )
     saved = await ratings(world)
     assert len(saved) == 200
     assert sum(r.new_rater for r in saved) == 200  # every customer was first seen the day they rated
@@ -237,8 +273,9 @@ async def test_two_hundred_customers_and_a_staged_burst(world: BotWorld, tmp_pat
     assert "评价数：200" in text and "样本少于" not in text
     assert "⚠ 疑似刷评提示：12 份评价被标记（短时集中 12，来自当天首次出现的账号 12，相同评语 3）" in text
     assert "仍计入以上数据，未删除" in text
-    # 188 genuine: overall levels cycle 很满意,很满意,满意,满意,基本满意 (100,100,80,80,60), 37 full cycles and
-    # 3 more (100,100,80): sum = 37·420 + 280 = 15820. With the burst (12·100): (15820 + 1200)/200 = 85.1.
+    # 188 genuine: overall levels cycle 很满意,很满意,满意,满意,基本满意 (100,100,80,80,60), 37 full
+    # cycles and 3 more (100,100,80): sum = 37·420 + 280 = 15820. With the burst (12·100):
+    # (15820 + 1200)/200 = 85.1.
     assert "满意度指数：85.1（95% 置信区间" in text and "样本量 n = 200" in text
     assert "不含被标记评价的满意度指数为 84.1" in text  # 15820 / 188 = 84.15 → 84.1
 
@@ -246,26 +283,42 @@ async def test_two_hundred_customers_and_a_staged_burst(world: BotWorld, tmp_pat
     pdf = next(r for r in owner.replies if isinstance(r, SendDocument))
     path = tmp_path / "report.pdf"
     path.write_bytes(owner.session.files[next(reversed(owner.session.files))])
-    extracted = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    extracted = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert pdf.document.filename == "satisfaction-1.pdf" and "评价数：200" in "".join(extracted.split())
 
     office = world.user(OFFICE_ID, "王主任")
     await office.send("/heldcomments")
-    assert "#1 赵敏（广州供电局）：12 份被标记（短时集中 12，当天首次出现 12，相同评语 3）" in office.texts()[0]
+    assert (
+        "#1 赵敏（广州供电局）：12 份被标记（短时集中 12，当天首次出现 12，相同评语 3）" in office.texts()[0]
+    )
     await office.send("/cardflags")
     assert "12 份被标记" in office.last_text
     await owner.send("/cardflags")  # the office's view only
     assert owner.last_text == "此功能仅限办公室工作人员使用。"
 
 
-async def rate_directly(world: BotWorld, payload: str, telegram_id: int, level: int, recommend: int = 9) -> None:
+async def rate_directly(
+    world: BotWorld, payload: str, telegram_id: int, level: int, recommend: int = 9
+) -> None:
     async with world.sessions() as session:
-        card = await cards.open_for_rating(session, telegram_id, payload.removeprefix("c-"), world.clock.now())
-        await cards.rate(session, telegram_id, card.id or 0, cards.Answers(level, (level,) * 4, recommend), "",
-                         world.clock.now())
+        card = await cards.open_for_rating(
+            session, telegram_id, payload.removeprefix("c-"), world.clock.now()
+        )
+        await cards.rate(
+            session,
+            telegram_id,
+            card.id or 0,
+            cards.Answers(level, (level,) * 4, recommend),
+            "",
+            world.clock.now(),
+        )
 
 
-async def test_the_report_is_attached_to_a_nomination_as_supporting_evidence(world: BotWorld, tmp_path: Path) -> None:
+async def test_the_report_is_attached_to_a_nomination_as_supporting_evidence(
+    world: BotWorld, tmp_path: Path
+) -> None:
     await open_campaign(world)
     applicant = await registered(world, 5006, "孙丽")
     await applicant.send("/nominate")
@@ -290,7 +343,9 @@ async def test_the_report_is_attached_to_a_nomination_as_supporting_evidence(wor
         material = (await session.exec(select(NominationMaterial))).one()
     assert (material.slot, material.kind, material.nomination_id) == ("evaluation_cards", "pdf", 1)
     stored = world.settings.data_dir / "files" / material.sha256[:2] / material.sha256
-    extracted = subprocess.run(["pdftotext", str(stored), "-"], capture_output=True, text=True, check=True).stdout
+    extracted = subprocess.run(
+        ["pdftotext", str(stored), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "满意度指数：70.0" in "".join(extracted.split())
     await applicant.press("附到第 1 号申报")  # a second press attaches nothing more
     assert applicant.last_text == "此操作已完成，无需再按。"
@@ -327,6 +382,8 @@ async def test_date_ranges_and_the_whole_unit(world: BotWorld) -> None:
     text = owner.last_text
     # Three ratings over two cards: (100 + 0 + 80) / 3 = 60.0; NPS: 9, 0, 9 → 66.7 − 33.3 = 33.3.
     assert "Customer evaluation summary: Metro (2 cards)" in text and "Ratings: 3" in text
-    assert "Satisfaction index: 60.0" in text and "NPS (% promoters 9–10 minus % detractors 0–6): 33.3" in text
+    assert (
+        "Satisfaction index: 60.0" in text and "NPS (% promoters 9–10 minus % detractors 0–6): 33.3" in text
+    )
     assert "2026-W10: 1 ratings, index 100.0" in text and "2026-W11: 2 ratings, index 40.0" in text
     assert not any(label.startswith("Attach") for label in owner.buttons())  # only a card's own report

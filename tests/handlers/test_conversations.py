@@ -64,11 +64,16 @@ async def revoke_prompt(world: BotWorld) -> UserClient:
     return office
 
 
-@pytest.mark.parametrize(("language_code", "left", "words"), [
-    ("zh-hans", "已退出「自评」。", "请用按钮回答这道题"), ("en", "Left the self-check.", "answer this question with the buttons"),
-])
+@pytest.mark.parametrize(
+    ("language_code", "left", "words"),
+    [
+        ("zh-hans", "已退出「自评」。", "请用按钮回答这道题"),
+        ("en", "Left the self-check.", "answer this question with the buttons"),
+    ],
+)
 async def test_a_command_in_the_middle_of_a_self_check_leaves_it_and_runs(
-        world: BotWorld, language_code: str, left: str, words: str) -> None:
+    world: BotWorld, language_code: str, left: str, words: str
+) -> None:
     client = await self_check_started(world, language_code)
     await client.send("/mystatus")
     assert client.texts()[0] == left
@@ -118,13 +123,22 @@ async def test_leaving_keeps_what_belongs_to_no_conversation(world: BotWorld) ->
     assert guest.buttons() == ["Accept"]
 
 
-@pytest.mark.parametrize(("language_code", "cancel", "cancelled", "not_understood"), [
-    ("zh-hans", "/cancel", "已取消「填写申报」。", "抱歉，我没有理解。发送 /menu 查看可以做什么。"),
-    ("zh-hans", "取消", "已取消「填写申报」。", "抱歉，我没有理解。发送 /menu 查看可以做什么。"),
-    ("en", "/cancel", "Cancelled the nomination form.", "Sorry, I did not understand. Send /menu to see what you can do."),
-])
+@pytest.mark.parametrize(
+    ("language_code", "cancel", "cancelled", "not_understood"),
+    [
+        ("zh-hans", "/cancel", "已取消「填写申报」。", "抱歉，我没有理解。发送 /menu 查看可以做什么。"),
+        ("zh-hans", "取消", "已取消「填写申报」。", "抱歉，我没有理解。发送 /menu 查看可以做什么。"),
+        (
+            "en",
+            "/cancel",
+            "Cancelled the nomination form.",
+            "Sorry, I did not understand. Send /menu to see what you can do.",
+        ),
+    ],
+)
 async def test_cancel_ends_any_conversation_and_the_next_text_is_not_an_answer(
-        world: BotWorld, language_code: str, cancel: str, cancelled: str, not_understood: str) -> None:
+    world: BotWorld, language_code: str, cancel: str, cancelled: str, not_understood: str
+) -> None:
     applicant = await field_prompt(world, language_code)
     assert applicant.buttons() == ["Cancel" if language_code == "en" else "取消"]
     before = await nomination_fields(world)
@@ -142,9 +156,13 @@ async def test_cancel_leaves_a_self_check_too(world: BotWorld) -> None:
     assert await fsm_state(world, client) is None
 
 
-@pytest.mark.parametrize(("language_code", "answer"), [
-    ("zh-hans", "现在没有需要取消的操作。"), ("en", "There is nothing to cancel."),
-])
+@pytest.mark.parametrize(
+    ("language_code", "answer"),
+    [
+        ("zh-hans", "现在没有需要取消的操作。"),
+        ("en", "There is nothing to cancel."),
+    ],
+)
 async def test_cancel_with_nothing_open_says_so(world: BotWorld, language_code: str, answer: str) -> None:
     client = await registered(world, 6004, "赵六", language_code)
     await client.send("/cancel")
@@ -168,7 +186,10 @@ async def test_a_left_self_check_is_offered_again(world: BotWorld) -> None:
     client = await self_check_started(world)
     await client.send("/selfcheck")  # the command itself leaves the question, then offers it again
     assert client.texts()[0] == "已退出「自评」。"
-    assert client.last_text == f"您有一份未完成的自评（{STAR.name.zh}，第 3/{len(STAR.criteria)} 题）。继续还是重新开始？"
+    assert (
+        client.last_text
+        == f"您有一份未完成的自评（{STAR.name.zh}，第 3/{len(STAR.criteria)} 题）。继续还是重新开始？"
+    )
     await client.press("继续")
     assert client.last_text.startswith(f"第 3/{len(STAR.criteria)} 题")
     assert await fsm_state(world, client) == states.SelfCheckFlow.answering.state
@@ -196,13 +217,18 @@ async def _new_card(world: BotWorld) -> UserClient:
 
 
 PROMPTS: dict[str, Callable[[BotWorld], Awaitable[UserClient]]] = {
-    "dossier field": field_prompt, "revocation reason": revoke_prompt, "campaign date": _campaign_date,
-    "certificate number": _verify_number, "new evaluation card": _new_card,
+    "dossier field": field_prompt,
+    "revocation reason": revoke_prompt,
+    "campaign date": _campaign_date,
+    "certificate number": _verify_number,
+    "new evaluation card": _new_card,
 }
 
 
 @pytest.mark.parametrize("conversation", PROMPTS)
-async def test_every_prompt_waiting_for_words_has_the_cancel_button(world: BotWorld, conversation: str) -> None:
+async def test_every_prompt_waiting_for_words_has_the_cancel_button(
+    world: BotWorld, conversation: str
+) -> None:
     client = await PROMPTS[conversation](world)
     assert await fsm_state(world, client) is not None
     assert isinstance(client.replies[-1], SendMessage) and client.buttons()[-1] == "取消"
@@ -211,7 +237,11 @@ async def test_every_prompt_waiting_for_words_has_the_cancel_button(world: BotWo
 
 
 def test_every_conversation_has_a_name_in_both_languages() -> None:
-    groups = {g for g in vars(states).values() if isinstance(g, type) and issubclass(g, StatesGroup) and g is not StatesGroup}
+    groups = {
+        g
+        for g in vars(states).values()
+        if isinstance(g, type) and issubclass(g, StatesGroup) and g is not StatesGroup
+    }
     assert groups == set(NAMES)
     for locale in LOCALES:
         catalogue = read_catalogue(locale)

@@ -24,16 +24,33 @@ from tests.support.client import UserClient, sent_file
 HOLDER, MEMBER, STRANGER = 6001, 6100, 6200
 
 
-async def approved(world: BotWorld, telegram_id: int, name: str, honour: str = "STAR", city: str = "广州",
-                   language: str = "zh-hans") -> UserClient:
+async def approved(
+    world: BotWorld,
+    telegram_id: int,
+    name: str,
+    honour: str = "STAR",
+    city: str = "广州",
+    language: str = "zh-hans",
+) -> UserClient:
     """A nomination the leading group approved (that step belongs to another journey)."""
     client = await registered(world, telegram_id, name, language)
     async with world.sessions() as session:
         person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
-        fields = {"name": name, "employer": "广州地铁", "city": city} if honour == "STAR" else {"team_name": name}
-        session.add(Nomination(campaign_id=1, honour=honour, applicant_id=person or 0, organisation_id=1,
-                               stage=Stage.APPROVED.value, fields=fields, created_at=world.clock.now(),
-                               updated_at=world.clock.now()))
+        fields = (
+            {"name": name, "employer": "广州地铁", "city": city} if honour == "STAR" else {"team_name": name}
+        )
+        session.add(
+            Nomination(
+                campaign_id=1,
+                honour=honour,
+                applicant_id=person or 0,
+                organisation_id=1,
+                stage=Stage.APPROVED.value,
+                fields=fields,
+                created_at=world.clock.now(),
+                updated_at=world.clock.now(),
+            )
+        )
         await session.commit()
     return client
 
@@ -92,10 +109,20 @@ async def test_award_numbers_each_honour_once_and_sends_the_certificate(world: B
     async with world.sessions() as session:
         rows = (await session.exec(select(Honour).order_by(col(Honour.certificate_no)))).all()
         assert [(h.certificate_no, h.holder_name) for h in rows] == [
-            ("GD-2026-STAR-0001", "张伟"), ("GD-2026-STAR-0002", "李娜"), ("GD-2026-TEAM-0001", "地铁一号线客服班组")]
+            ("GD-2026-STAR-0001", "张伟"),
+            ("GD-2026-STAR-0002", "李娜"),
+            ("GD-2026-TEAM-0001", "地铁一号线客服班组"),
+        ]
         first = rows[0]
-        assert (first.status, first.city, first.unit, first.organisation_id) == ("valid", "广州", "广州地铁", 1)
-        assert first.valid_until == first.valid_from.replace(year=2029) == world.clock.now().replace(year=2029)
+        assert (first.status, first.city, first.unit, first.organisation_id) == (
+            "valid",
+            "广州",
+            "广州地铁",
+            1,
+        )
+        assert (
+            first.valid_until == first.valid_from.replace(year=2029) == world.clock.now().replace(year=2029)
+        )
         awards = (await session.exec(select(AuditRecord).where(AuditRecord.action == "honour.awarded"))).all()
         assert len(awards) == 3 and awards[0].details["article"] == "第十七条第1项"
     certificate = (await outbox(world, "honour.awarded_holder", HOLDER))[0]
@@ -162,8 +189,11 @@ async def test_three_years_of_reminders_each_sent_once_then_expiry(world: BotWor
         first, second = await sweep(world), await sweep(world)  # the sweep runs twice at each point
         assert (first.reminded, second.reminded) == (1, 0)
         for chat in (HOLDER, MEMBER, OFFICE_ID):
-            sent = [r.params["days"] for r in await outbox(world, "honour.reminder", chat)
-                    + await outbox(world, "honour.reminder_office", chat)]
+            sent = [
+                r.params["days"]
+                for r in await outbox(world, "honour.reminder", chat)
+                + await outbox(world, "honour.reminder_office", chat)
+            ]
             assert sent == [d for d in (180, 90, 30, 7) if d >= days], (chat, sent)
     last = (await outbox(world, "honour.reminder", HOLDER))[-1]
     assert last.params["until"] == "2029-03-02" and button(last, "honour.start_rereview")
@@ -182,7 +212,10 @@ async def test_the_reminder_reads_well_in_each_recipients_language(world: BotWor
     row = (await outbox(world, "honour.reminder", HOLDER))[0]
     render = outbox_renderer(world.i18n)
     text, markup = render(row, "zh_CN")
-    assert "荣誉称号“广东省用户满意服务明星”（张伟，证书 GD-2026-STAR-0001）将于 2029-03-02 到期，还有 180 天" in text
+    assert (
+        "荣誉称号“广东省用户满意服务明星”（张伟，证书 GD-2026-STAR-0001）将于 2029-03-02 到期，还有 180 天"
+        in text
+    )
     assert markup is not None and markup.inline_keyboard[0][0].text == "开始复议"
     text, markup = render(row, "en")
     assert "expires on 2029-03-02, in 180 days" in text and "Art. 17.2" in text
@@ -258,8 +291,14 @@ async def test_a_rereview_that_reconfirms_for_three_more_years(world: BotWorld) 
     assert renewed.valid_until == until.replace(year=2032) and renewed.status == "valid"
     async with world.sessions() as session:
         review = (await session.exec(select(HonourReview))).one()
-        assert (review.outcome, review.new_until, len(review.evidence)) == ("reconfirmed", renewed.valid_until, 2)
-        assert (await session.exec(select(AuditRecord).where(AuditRecord.action == "honour.reconfirmed"))).one()
+        assert (review.outcome, review.new_until, len(review.evidence)) == (
+            "reconfirmed",
+            renewed.valid_until,
+            2,
+        )
+        assert (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "honour.reconfirmed"))
+        ).one()
     new_certificate = (await outbox(world, "honour.reconfirmed_holder", HOLDER))[0]
     assert new_certificate.document_path and new_certificate.params["until"] == "2032-03-02"
     world.clock.current = until + timedelta(days=1)  # past the old expiry
@@ -321,7 +360,9 @@ async def test_revocation_shows_in_verification_and_cannot_be_repeated(world: Bo
     assert honour.revoke_reason == "提供虚假测评报告，情节严重" and honour.revoke_document_sha256
     assert honour.next_due_at is None
     told = await outbox(world, "honour.revoked_notice")
-    assert [r.chat_id for r in told] == [HOLDER, MEMBER] and told[0].params["reason"] == "提供虚假测评报告，情节严重"
+    assert [r.chat_id for r in told] == [HOLDER, MEMBER] and told[0].params[
+        "reason"
+    ] == "提供虚假测评报告，情节严重"
     async with world.sessions() as session:
         record = (await session.exec(select(AuditRecord).where(AuditRecord.action == "honour.revoked"))).one()
         assert record.details["article"] == "第十七条第2项" and record.reason == "提供虚假测评报告，情节严重"
@@ -331,7 +372,7 @@ async def test_national_recommendation_list_exports_to_excel(world: BotWorld) ->
     office, _, _ = await awarded(world)
     async with world.sessions() as session:  # a name that would be a formula in a spreadsheet
         honour = (await session.exec(select(Honour))).one()
-        honour.holder_name = "=HYPERLINK(\"http://x\",\"y\")"
+        honour.holder_name = '=HYPERLINK("http://x","y")'
         session.add(honour)
         await session.commit()
     await office.send("/national GD-2026-STAR-0001")
@@ -342,7 +383,7 @@ async def test_national_recommendation_list_exports_to_excel(world: BotWorld) ->
     sheet = load_workbook(BytesIO(data)).active
     assert sheet is not None
     assert sheet["A2"].value == "GD-2026-STAR-0001"
-    assert sheet["B2"].value == "=HYPERLINK(\"http://x\",\"y\")" and sheet["B2"].data_type == "s"
+    assert sheet["B2"].value == '=HYPERLINK("http://x","y")' and sheet["B2"].data_type == "s"
     holder = world.user(HOLDER, "张伟")
     await holder.send("/national_export")
     assert "办公室" in holder.last_text

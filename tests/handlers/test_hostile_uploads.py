@@ -21,18 +21,38 @@ from tests.support.client import UserClient, _update_ids
 GPS = {1: "N", 2: (23.0, 7.0, 30.0), 3: "E", 4: (113.0, 15.0, 51.0)}
 
 ANSWERS_BY_LANGUAGE = {
-    "zh-hans": {"honour": "广东省用户满意服务明星", "upload": "上传材料", "report": "用户满意度测评报告",
-                "kept": "已保存：", "wrong_type": "只接受 PDF、JPEG、PNG 或 DOCX 文件", "too_large": "文件超过 20 MB",
-                "empty": "文件是空的。", "fake_pdf": "文件名显示为 PDF，但文件内容并不是 PDF",
-                "text": "请以文件形式发送材料", "script": "PDF 文件含有脚本", "encrypted": "PDF 文件已加密",
-                "bomb": "图片像素过多（最多 40 百万像素）", "dtd": "含有 DTD 或实体定义", "corrupt": "这个 PNG 文件已损坏"},
-    "en": {"honour": "Guangdong User-Satisfied Service Star", "upload": "Upload materials",
-           "report": "User-satisfaction evaluation report", "kept": "Kept: ",
-           "wrong_type": "Only PDF, JPEG, PNG or DOCX files are accepted", "too_large": "over 20 MB",
-           "empty": "The file is empty.", "fake_pdf": "named as a PDF, but its content is not a PDF",
-           "text": "Please send the material as a file", "script": "The PDF contains scripts",
-           "encrypted": "The PDF is encrypted", "bomb": "too many pixels (at most 40 megapixels)",
-           "dtd": "contains a DTD or entity declarations", "corrupt": "This PNG file is damaged"},
+    "zh-hans": {
+        "honour": "广东省用户满意服务明星",
+        "upload": "上传材料",
+        "report": "用户满意度测评报告",
+        "kept": "已保存：",
+        "wrong_type": "只接受 PDF、JPEG、PNG 或 DOCX 文件",
+        "too_large": "文件超过 20 MB",
+        "empty": "文件是空的。",
+        "fake_pdf": "文件名显示为 PDF，但文件内容并不是 PDF",
+        "text": "请以文件形式发送材料",
+        "script": "PDF 文件含有脚本",
+        "encrypted": "PDF 文件已加密",
+        "bomb": "图片像素过多（最多 40 百万像素）",
+        "dtd": "含有 DTD 或实体定义",
+        "corrupt": "这个 PNG 文件已损坏",
+    },
+    "en": {
+        "honour": "Guangdong User-Satisfied Service Star",
+        "upload": "Upload materials",
+        "report": "User-satisfaction evaluation report",
+        "kept": "Kept: ",
+        "wrong_type": "Only PDF, JPEG, PNG or DOCX files are accepted",
+        "too_large": "over 20 MB",
+        "empty": "The file is empty.",
+        "fake_pdf": "named as a PDF, but its content is not a PDF",
+        "text": "Please send the material as a file",
+        "script": "The PDF contains scripts",
+        "encrypted": "The PDF is encrypted",
+        "bomb": "too many pixels (at most 40 megapixels)",
+        "dtd": "contains a DTD or entity declarations",
+        "corrupt": "This PNG file is damaged",
+    },
 }
 
 
@@ -85,8 +105,10 @@ async def send_photo(client: UserClient, content: bytes) -> None:
     small, large = f"thumb-{next(_update_ids)}", f"photo-{next(_update_ids)}"
     client.session.files[small] = b"not the picture"
     client.session.files[large] = content
-    sizes = [PhotoSize(file_id=small, file_unique_id=small, width=90, height=67, file_size=15),
-             PhotoSize(file_id=large, file_unique_id=large, width=800, height=600, file_size=len(content))]
+    sizes = [
+        PhotoSize(file_id=small, file_unique_id=small, width=90, height=67, file_size=15),
+        PhotoSize(file_id=large, file_unique_id=large, width=800, height=600, file_size=len(content)),
+    ]
     await client.feed(Update(update_id=next(_update_ids), message=client.message(photo=sizes)))
 
 
@@ -208,4 +230,3 @@ async def test_the_stamped_opinion_must_be_a_clean_scan(world: BotWorld) -> None
     assert "已推荐第 1 号申报" in member.last_text
     async with world.sessions() as session:
         assert (await session.exec(select(Nomination))).one().stage == "endorsed"
-

@@ -17,16 +17,32 @@ from tests.handlers.test_office import registered
 
 def start_update(update_id: int, user_id: int = 5001) -> dict:
     user = {"id": user_id, "is_bot": False, "first_name": "黄蓉", "language_code": "zh-hans"}
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1767225600, "chat": {"id": user_id, "type": "private"}, "from": user,
-        "text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1767225600,
+            "chat": {"id": user_id, "type": "private"},
+            "from": user,
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
 
 
 def consent_update(update_id: int, user_id: int = 5001) -> dict:
     user = {"id": user_id, "is_bot": False, "first_name": "黄蓉", "language_code": "zh-hans"}
     message = {"message_id": 1, "date": 1767225600, "chat": {"id": user_id, "type": "private"}, "text": "…"}
-    return {"update_id": update_id, "callback_query": {
-        "id": str(update_id), "from": user, "chat_instance": "1", "message": message, "data": "consent:1"}}
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": str(update_id),
+            "from": user,
+            "chat_instance": "1",
+            "message": message,
+            "data": "consent:1",
+        },
+    }
 
 
 # The world fixture fails a test that leaves dead letters, unless it means to.
@@ -61,7 +77,9 @@ async def test_stored_updates_survive_a_crash_before_processing(world: BotWorld)
         assert (await session.exec(select(Person))).one().telegram_id == 5001
 
 
-async def test_a_failing_update_is_retried_then_succeeds(world: BotWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_update_is_retried_then_succeeds(
+    world: BotWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real, calls = people.register, []
 
     async def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -100,6 +118,7 @@ async def test_an_update_that_keeps_failing_is_dead_lettered_and_the_person_told
 
 
 # Poison: what cannot be handled stays with its own update (and its own chat's order) ---------------
+
 
 def malformed_update(update_id: int) -> dict:
     return {"update_id": update_id, "message": {"message_id": 1, "date": 1, "chat": "x"}}
@@ -146,12 +165,26 @@ async def test_an_update_that_does_not_validate_is_not_retried_on_every_pass(wor
 async def test_no_json_shape_of_an_update_breaks_the_pass_or_is_told_to_an_implausible_chat(
     world: BotWorld,
 ) -> None:
-    shapes: list = [[], "x", 5, 2**70, None, {}, {"chat": None}, {"chat": []}, {"chat": {"id": "5001"}},
-                    {"chat": {"id": 2**70}}, {"chat": {"id": True}}, {"chat": {"id": 5001.0}},
-                    {"message": "x"}]
+    shapes: list = [
+        [],
+        "x",
+        5,
+        2**70,
+        None,
+        {},
+        {"chat": None},
+        {"chat": []},
+        {"chat": {"id": "5001"}},
+        {"chat": {"id": 2**70}},
+        {"chat": {"id": True}},
+        {"chat": {"id": 5001.0}},
+        {"message": "x"},
+    ]
     updates = [{"update_id": 100 + n, "message": shape} for n, shape in enumerate(shapes)]
-    updates += [{"update_id": 200, "callback_query": {"message": {"chat": "x"}, "from": [1]}},
-                {"update_id": 201}]  # no event at all
+    updates += [
+        {"update_id": 200, "callback_query": {"message": {"chat": "x"}, "from": [1]}},
+        {"update_id": 201},
+    ]  # no event at all
     inbox = processor(world)
     await inbox.store([*updates, start_update(300)])
     async with world.sessions() as session:  # stored by an older version, before anything was checked
@@ -215,9 +248,12 @@ async def test_a_database_error_while_recording_a_failure_does_not_stop_the_pass
 
 # Dead letters for the office ---------------------------------------------------------------------
 
-async def dead_lettered_consent(world: BotWorld, inbox: InboxProcessor, monkeypatch: pytest.MonkeyPatch,
-                                update_id: int) -> None:
+
+async def dead_lettered_consent(
+    world: BotWorld, inbox: InboxProcessor, monkeypatch: pytest.MonkeyPatch, update_id: int
+) -> None:
     """A consent press that keeps failing until the bug is fixed (the fix: monkeypatch.undo())."""
+
     async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("bug in register")
 
@@ -242,7 +278,9 @@ async def test_the_office_lists_dead_letters_and_replays_one_after_a_fix(
     await office.send("/deadletters")
     first, malformed = html.unescape(office.last_text).split("\n")[1:]  # newest first
     assert "共 2 条" in office.last_text
-    assert first.startswith("#70 · 03-02 09:05 · 按钮 · 聊天 5001 · 尝试 3 次 · RuntimeError('bug in register")
+    assert first.startswith(
+        "#70 · 03-02 09:05 · 按钮 · 聊天 5001 · 尝试 3 次 · RuntimeError('bug in register"
+    )
     assert malformed.startswith("#5 · 03-02 09:00 · 消息 · 聊天不明 · 尝试 1 次 · malformed: message.chat")
     assert office.buttons() == ["重新处理 #70", "重新处理 #5"]
 
@@ -277,7 +315,9 @@ async def test_replay_pressed_twice_changes_nothing(world: BotWorld) -> None:
     await office.send("/deadletters")
     assert office.last_text.startswith("<b>Dead letters</b> (newest 1 of 1)")
     line = office.last_text.split("\n")[1]
-    assert line.startswith("#5 · 03-02 09:00 · message · chat unknown · attempts: 1 · malformed: message.chat")
+    assert line.startswith(
+        "#5 · 03-02 09:00 · message · chat unknown · attempts: 1 · malformed: message.chat"
+    )
     await office.press("Replay #5")
     assert office.texts() == ["Queued again: #5 will be processed shortly."]
 

@@ -10,12 +10,22 @@ from tests.handlers.test_selfcheck import answer_all, open_campaign
 from tests.support.client import UserClient
 
 # One blank page with a correct cross-reference table: the upload checks parse PDFs.
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>> endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
-       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 9 9]>> endobj\nxref\n0 4\n0000000000 65535 f \n"
-       b"0000000009 00000 n \n0000000053 00000 n \n0000000103 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
-       b"startxref\n163\n%%EOF\n")
-ANSWERS = {"姓名/名称": "张伟", "工作单位": "广州地铁", "岗位": "站务员", "一线工作年限": "８", "所在城市": "广州",
-           "行业": "交通运输", "联系电话": "138 0013 8000"}
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>> endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 9 9]>> endobj\nxref\n0 4\n0000000000 65535 f \n"
+    b"0000000009 00000 n \n0000000053 00000 n \n0000000103 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
+    b"startxref\n163\n%%EOF\n"
+)
+ANSWERS = {
+    "姓名/名称": "张伟",
+    "工作单位": "广州地铁",
+    "岗位": "站务员",
+    "一线工作年限": "８",
+    "所在城市": "广州",
+    "行业": "交通运输",
+    "联系电话": "138 0013 8000",
+}
 
 
 async def fill(client: UserClient, answers: dict[str, str]) -> None:
@@ -29,8 +39,15 @@ async def test_from_verdict_to_submission(world: BotWorld) -> None:
     await registered(world, 4100, "陈女士")
     async with world.sessions() as session:
         person = (await people.load_actor(session, 4100, fallback_language="zh_CN")).person_id
-        await people.grant_role(session, person_id=person or 0, role=Role.RECOMMENDER, organisation_id=1,
-                                granted_by=None, now=world.clock.now(), reason="test")
+        await people.grant_role(
+            session,
+            person_id=person or 0,
+            role=Role.RECOMMENDER,
+            organisation_id=1,
+            granted_by=None,
+            now=world.clock.now(),
+            reason="test",
+        )
     applicant = await registered(world, 4001, "张伟")
     await answer_all(applicant, "STAR", ["是"] * 7)
     await applicant.press("开始申报")
@@ -39,7 +56,9 @@ async def test_from_verdict_to_submission(world: BotWorld) -> None:
     await fill(applicant, {**ANSWERS, "联系电话": "12345"})
     assert "电话号码无效" in applicant.last_text
     await applicant.send("138 0013 8000")  # still asked for the phone: the bad value changed nothing
-    assert "✅ 联系电话：+8613800138000" in applicant.last_text and "✅ 一线工作年限：8" in applicant.last_text
+    assert (
+        "✅ 联系电话：+8613800138000" in applicant.last_text and "✅ 一线工作年限：8" in applicant.last_text
+    )
     await applicant.press("选择推荐单位")
     await applicant.press("广东质协")
     await applicant.press("上传材料")
@@ -67,7 +86,11 @@ async def test_from_verdict_to_submission(world: BotWorld) -> None:
         check = (await session.exec(select(SelfCheck))).one()
         assert (nomination.stage, nomination.selfcheck_id) == ("submitted", check.id)
         material = (await session.exec(select(NominationMaterial))).one()
-        assert material.kind == "pdf" and (world.settings.data_dir / "files" / material.sha256[:2] / material.sha256).read_bytes() == PDF
+        assert (
+            material.kind == "pdf"
+            and (world.settings.data_dir / "files" / material.sha256[:2] / material.sha256).read_bytes()
+            == PDF
+        )
         prompt = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 4100))).one()
         assert prompt.template == "nomination.new_for_recommender" and prompt.protect
 
@@ -116,15 +139,28 @@ async def recommender_of_gdaq(world: BotWorld, telegram_id: int) -> UserClient:
     client = await registered(world, telegram_id, "陈女士")
     async with world.sessions() as session:
         person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
-        await people.grant_role(session, person_id=person or 0, role=Role.RECOMMENDER, organisation_id=1,
-                                granted_by=None, now=world.clock.now(), reason="test")
+        await people.grant_role(
+            session,
+            person_id=person or 0,
+            role=Role.RECOMMENDER,
+            organisation_id=1,
+            granted_by=None,
+            now=world.clock.now(),
+            reason="test",
+        )
     return client
 
 
 async def prompt_buttons(world: BotWorld, chat_id: int, nomination_id: int) -> dict[str, str]:
     async with world.sessions() as session:
-        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
-                OutboxMessage.template == "nomination.new_for_recommender"))).all()
+        rows = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.template == "nomination.new_for_recommender",
+                )
+            )
+        ).all()
         prompt = next(r for r in rows if r.params["id"] == nomination_id)
         return {b["label"]: f"t:{b['token']}" for b in prompt.buttons[0]}
 
@@ -153,6 +189,11 @@ async def test_the_recommending_body_endorses_with_a_stamped_opinion_or_returns(
     async with world.sessions() as session:
         stages = {n.id: n.stage for n in (await session.exec(select(Nomination))).all()}
         assert stages == {1: "endorsed", 2: "returned_by_recommender"}
-        told = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 4202,
-                OutboxMessage.template == "nomination.returned_notice"))).one()
+        told = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == 4202, OutboxMessage.template == "nomination.returned_notice"
+                )
+            )
+        ).one()
         assert told.params["reason"] == "缺少单位考核证明"

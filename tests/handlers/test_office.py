@@ -29,10 +29,13 @@ async def invite_link(office: UserClient, role_label: str, organisation: str | N
 
 async def roles_of(world: BotWorld, telegram_id: int) -> set[tuple[Role, int | None]]:
     async with world.sessions() as session:
-        rows = (await session.exec(
-            select(RoleAssignment).join(Person, col(Person.id) == RoleAssignment.person_id)
-            .where(Person.telegram_id == telegram_id, col(RoleAssignment.revoked_at).is_(None))
-        )).all()
+        rows = (
+            await session.exec(
+                select(RoleAssignment)
+                .join(Person, col(Person.id) == RoleAssignment.person_id)
+                .where(Person.telegram_id == telegram_id, col(RoleAssignment.revoked_at).is_(None))
+            )
+        ).all()
         return {(r.role, r.organisation_id) for r in rows}
 
 

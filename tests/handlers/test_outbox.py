@@ -18,15 +18,26 @@ from tests.conftest import BotWorld
 
 
 def sender(world: BotWorld, **options: object) -> OutboxSender:
-    return OutboxSender(world.bot, world.sessions, outbox_renderer(world.i18n), world.clock,
-                        files_dir=world.settings.data_dir / "files", **options)  # type: ignore[arg-type]
+    return OutboxSender(
+        world.bot,
+        world.sessions,
+        outbox_renderer(world.i18n),
+        world.clock,
+        files_dir=world.settings.data_dir / "files",
+        **options,  # type: ignore[arg-type]
+    )
 
 
 async def queue(world: BotWorld, *chat_ids: int) -> None:
     async with world.sessions() as session:
         for chat_id in chat_ids:
-            await outbox.enqueue(session, chat_id=chat_id, template="roles.revoked_notice", now=world.clock.now(),
-                                 params={"role_key": "role.reviewer", "reason": "任期<届满>"})
+            await outbox.enqueue(
+                session,
+                chat_id=chat_id,
+                template="roles.revoked_notice",
+                now=world.clock.now(),
+                params={"role_key": "role.reviewer", "reason": "任期<届满>"},
+            )
         await session.commit()
 
 
@@ -84,5 +95,3 @@ async def test_a_row_left_mid_send_by_a_dead_process_is_sent_again_and_counted(w
     assert await restarted._send_again_stale() == 1
     await restarted.run_once()
     assert (await restarted.report())["resent"] == 2
-
-

@@ -18,7 +18,6 @@ from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient
 
 
-
 def _png() -> bytes:
     image = BytesIO()
     Image.new("RGB", (40, 30), "white").save(image, format="PNG")
@@ -46,8 +45,13 @@ async def endorsed(world: BotWorld, applicant_id: int = APPLICANT, name: str = "
     member = await recommender_of_gdaq(world, MEMBER)
     applicant = await submitted_nomination(world, applicant_id, name)
     async with world.sessions() as session:
-        nomination_id = (await session.exec(select(Nomination.id).where(Nomination.fields.is_not(None))  # type: ignore[union-attr]
-                                            .order_by(Nomination.id.desc()))).first()  # type: ignore[union-attr]
+        nomination_id = (
+            await session.exec(
+                select(Nomination.id)
+                .where(Nomination.fields.is_not(None))  # type: ignore[union-attr]
+                .order_by(Nomination.id.desc())  # type: ignore[union-attr]
+            )
+        ).first()
     await member.press_data((await prompt_buttons(world, MEMBER, nomination_id or 0))["nomination.endorse"])
     await member.send("该同志服务成绩突出，同意推荐。")
     await member.upload("推荐意见.png", PNG, mime_type="image/png")
@@ -55,12 +59,21 @@ async def endorsed(world: BotWorld, applicant_id: int = APPLICANT, name: str = "
     return applicant
 
 
-async def office_member(world: BotWorld, telegram_id: int, name: str, language: str = "zh-hans") -> UserClient:
+async def office_member(
+    world: BotWorld, telegram_id: int, name: str, language: str = "zh-hans"
+) -> UserClient:
     client = await registered(world, telegram_id, name, language)
     async with world.sessions() as session:
         person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
-        await people.grant_role(session, person_id=person or 0, role=Role.OFFICE, organisation_id=None,
-                                granted_by=None, now=world.clock.now(), reason="test")
+        await people.grant_role(
+            session,
+            person_id=person or 0,
+            role=Role.OFFICE,
+            organisation_id=None,
+            granted_by=None,
+            now=world.clock.now(),
+            reason="test",
+        )
     return client
 
 
@@ -74,8 +87,13 @@ async def stage_of(world: BotWorld, nomination_id: int = 1) -> str:
 async def outbox_texts(world: BotWorld, chat_id: int, template: str, locale: str = "zh_CN") -> list[str]:
     render = outbox_renderer(world.i18n)
     async with world.sessions() as session:
-        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
-                                                               OutboxMessage.template == template))).all()
+        rows = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == chat_id, OutboxMessage.template == template
+                )
+            )
+        ).all()
     return [render(row, locale)[0] for row in rows]
 
 
@@ -147,8 +165,12 @@ async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_chang
     assert "已退回补充（2 项）" in office.last_text
     assert await stage_of(world) == "returned_for_supplement"
     told = await outbox_texts(world, APPLICANT, "precheck.returned_notice")
-    assert told == ["您的第 1 号申报需补充材料（一次性告知），共 2 项，请在 2026-03-10 23:59（北京时间）前补充后重新提交：\n"
-                    "1. 联系电话：号码无法接通\n2. 用户满意度测评报告（第十六条第1项，必须提供）：缺少测评机构盖章页"]
+    assert told == [
+        "您的第 1 号申报需补充材料（一次性告知），共 2 项，"
+        "请在 2026-03-10 23:59（北京时间）前补充后重新提交：\n"
+        "1. 联系电话：号码无法接通\n"
+        "2. 用户满意度测评报告（第十六条第1项，必须提供）：缺少测评机构盖章页"
+    ]
     assert len(await outbox_texts(world, MEMBER, "precheck.returned_notice_recommender")) == 1
     await office.press("确认退回")  # pressed twice: refused, nothing changes
     assert office.last_text == "此操作已完成，无需再按。"
@@ -156,9 +178,14 @@ async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_chang
         assert len((await session.exec(select(Deficiency))).all()) == 2
 
     await applicant.send("/mystatus")
-    assert "1. 联系电话：号码无法接通; 2. 用户满意度测评报告" in applicant.last_text and "field:" not in applicant.last_text
+    assert (
+        "1. 联系电话：号码无法接通; 2. 用户满意度测评报告" in applicant.last_text
+        and "field:" not in applicant.last_text
+    )
     await applicant.press_data("ne:1:card")  # the dossier says what to supplement and offers only that
-    assert "办公室要求补充以下各项" in applicant.last_text and "✏️ 联系电话：号码无法接通" in applicant.last_text
+    assert (
+        "办公室要求补充以下各项" in applicant.last_text and "✏️ 联系电话：号码无法接通" in applicant.last_text
+    )
     assert "联系电话" in applicant.buttons() and "岗位" not in applicant.buttons()
     assert "选择推荐单位" not in applicant.buttons()
     await applicant.press("上传材料")
@@ -175,7 +202,9 @@ async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_chang
     summary = office.texts()[0]
     assert "自退回补充以来的变化" in summary
     assert "联系电话：+8613800138000 → +8613900139000" in summary
-    assert "新增材料：用户满意度测评报告（第十六条第1项，必须提供）：测评报告(盖章).pdf" in summary  # NFKC-normalised name
+    assert (
+        "新增材料：用户满意度测评报告（第十六条第1项，必须提供）：测评报告(盖章).pdf" in summary
+    )  # NFKC-normalised name
     await office.press("通过")
     assert "初审通过" in office.last_text
     assert await stage_of(world) == "passed"
@@ -195,8 +224,11 @@ async def test_the_applicant_gets_the_list_in_english(world: BotWorld) -> None:
     office = world.user(OFFICE_ID, "王主任")
     await return_the_seal(office)
     told = await outbox_texts(world, APPLICANT, "precheck.returned_notice", "en")
-    assert told == ["Your nomination No. 1 needs a supplement (1 item(s), listed all at once). Please supplement and "
-                    "resubmit by 2026-03-20 23:59 (Beijing time):\n1. scan of the opinion with the official seal: 公章不清晰"]
+    assert told == [
+        "Your nomination No. 1 needs a supplement (1 item(s), listed all at once). Please supplement and "
+        "resubmit by 2026-03-20 23:59 (Beijing time):\n"
+        "1. scan of the opinion with the official seal: 公章不清晰"
+    ]
 
 
 async def test_a_rejection_needs_a_reason_in_english(world: BotWorld) -> None:
@@ -206,8 +238,13 @@ async def test_a_rejection_needs_a_reason_in_english(world: BotWorld) -> None:
     await office.send("/precheck")
     assert "Preliminary-check queue (1), by honour:" in office.last_text
     await office.press("No. 1", contains=True)
-    assert office.buttons() == ["Pass", "Return for supplement", "Reject", "Record a verification",
-                                "Export dossier (ZIP)"]
+    assert office.buttons() == [
+        "Pass",
+        "Return for supplement",
+        "Reject",
+        "Record a verification",
+        "Export dossier (ZIP)",
+    ]
     await office.press("Reject")
     assert "Type the reason nomination No. 1 is rejected" in office.last_text
     await office.upload("reason.pdf", PDF)  # a file where the reason is expected
@@ -219,7 +256,8 @@ async def test_a_rejection_needs_a_reason_in_english(world: BotWorld) -> None:
     assert "Nomination No. 1 was rejected" in office.last_text
     assert await stage_of(world) == "rejected"
     assert await outbox_texts(world, APPLICANT, "nomination.precheck_rejected") == [
-        "第 1 号申报初审不通过。原因：材料不实"]
+        "第 1 号申报初审不通过。原因：材料不实"
+    ]
 
 
 async def test_only_the_office_may_check(world: BotWorld) -> None:
@@ -262,7 +300,9 @@ async def test_forged_and_stale_buttons_do_nothing(world: BotWorld) -> None:
     await office.press_data(reject_button)  # stale: the nomination has moved on
     assert "已不在初审队列" in office.last_text
     async with world.sessions() as session:
-        moves = (await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))).all()
+        moves = (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))
+        ).all()
         assert [m.details["to_stage"] for m in moves] == ["submitted", "endorsed", "passed"]
 
 
@@ -286,8 +326,11 @@ async def test_two_office_members_cannot_both_decide(world: BotWorld) -> None:
     assert await stage_of(world) == "passed"
     async with world.sessions() as session:
         assert (await session.exec(select(Deficiency))).all() == []
-        assert (await session.exec(select(OutboxMessage).where(
-            OutboxMessage.template == "precheck.returned_notice"))).all() == []
+        assert (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "precheck.returned_notice")
+            )
+        ).all() == []
 
 
 async def test_a_verification_is_recorded_and_shown(world: BotWorld) -> None:
@@ -308,8 +351,14 @@ async def test_a_verification_is_recorded_and_shown(world: BotWorld) -> None:
     assert "已记录第 1 号申报的核实（附件 1 份）" in office.last_text
     async with world.sessions() as session:
         check = (await session.exec(select(Verification))).one()
-        assert (check.on.isoformat(), check.finding, len(check.files)) == ("2026-03-01", "实地走访车站，服务记录属实。", 1)
-        audited = (await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.verified"))).one()
+        assert (check.on.isoformat(), check.finding, len(check.files)) == (
+            "2026-03-01",
+            "实地走访车站，服务记录属实。",
+            1,
+        )
+        audited = (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.verified"))
+        ).one()
         assert audited.actor_id == check.recorded_by
     await open_first(office)
     assert "核实记录 2026-03-01：实地走访车站，服务记录属实。（附件 1 份）" in office.texts()[0]
@@ -321,7 +370,10 @@ async def test_the_applicant_sees_missing_items_in_words(world: BotWorld) -> Non
     await zh.send("/nominate")
     await zh.press("广东省用户满意服务明星")
     await zh.press("提交")
-    assert "缺少：姓名/名称、工作单位" in zh.last_text and "同意在公示和公告中公开姓名、单位和称号" in zh.last_text
+    assert (
+        "缺少：姓名/名称、工作单位" in zh.last_text
+        and "同意在公示和公告中公开姓名、单位和称号" in zh.last_text
+    )
     assert "consent" not in zh.last_text and "field:" not in zh.last_text
     en = await registered(world, 4951, "Tom", "en")
     await en.send("/nominate")
@@ -342,8 +394,14 @@ async def test_a_returned_seal_is_given_again_by_the_recommending_body(world: Bo
     assert await stage_of(world) == "returned_for_supplement"
 
     async with world.sessions() as session:
-        notice = (await session.exec(select(OutboxMessage).where(
-            OutboxMessage.chat_id == MEMBER, OutboxMessage.template == "precheck.returned_notice_recommender"))).one()
+        notice = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == MEMBER,
+                    OutboxMessage.template == "precheck.returned_notice_recommender",
+                )
+            )
+        ).one()
     again = f"t:{notice.buttons[0][0]['token']}"
     assert notice.buttons[0][0]["label"] == "nomination.reendorse"
     stranger = await registered(world, 4399, "路人")

@@ -6,7 +6,6 @@ from aiogram.methods import AnswerCallbackQuery
 from sqlmodel import SQLModel, select
 
 from models import OutboxMessage
-
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_cards import new_card, rate
 from tests.handlers.test_honours import awarded
@@ -93,7 +92,9 @@ async def test_endorse_pressed_twice_changes_nothing(world: BotWorld) -> None:
     await member.send("该同志服务成绩突出，同意推荐。")
     await member.upload("推荐意见.png", PNG, mime_type="image/png")
     assert "已推荐" in member.last_text
-    await pressed_again(world, member, "第 1 号申报已不在等待推荐单位审核（当前：已推荐，待初审），无需再处理。")
+    await pressed_again(
+        world, member, "第 1 号申报已不在等待推荐单位审核（当前：已推荐，待初审），无需再处理。"
+    )
 
 
 async def test_precheck_pass_pressed_twice_changes_nothing(world: BotWorld) -> None:
@@ -132,8 +133,12 @@ async def test_precheck_reject_pressed_twice_changes_nothing(world: BotWorld) ->
     await pressed_again(world, office, "Waiting for your reply: just send it, or press Cancel.")
     await office.send("材料不实")
     assert "Nomination No. 1 was rejected" in office.last_text
-    await pressed_again(world, office, "Nomination No. 1 is no longer waiting for the preliminary check "
-                                       "(now: rejected at the preliminary check).")
+    await pressed_again(
+        world,
+        office,
+        "Nomination No. 1 is no longer waiting for the preliminary check "
+        "(now: rejected at the preliminary check).",
+    )
 
 
 async def test_vote_pressed_twice_changes_nothing(world: BotWorld) -> None:

@@ -2,14 +2,12 @@
 anonymous or late objection is refused with the reason; the office upholds or dismisses with a
 reason; the leading group approves once no objection is open."""
 
-
 from sqlmodel import select
 
 from models import Nomination, Objection, OutboxMessage, PublicityList
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.support.client import UserClient
 from tests.unit.test_reviews import LEADER_TG, seed, vote
-
 
 
 def _pdf() -> bytes:
@@ -41,7 +39,9 @@ async def shortlisted(world: BotWorld) -> None:
 
 async def ruling_buttons(world: BotWorld, case: int) -> dict[str, str]:
     async with world.sessions() as session:
-        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "objection.new_case"))).all()
+        rows = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.template == "objection.new_case"))
+        ).all()
         row = next(r for r in rows if r.params["case"] == case)
         return {b["label"]: f"t:{b['token']}" for b in row.buttons[0]}
 
@@ -58,10 +58,14 @@ async def test_publicity_objections_and_approval_in_chat(world: BotWorld) -> Non
     await office.send("/publicity")
     assert "目前没有公示中的名单" in office.last_text
     await office.press("发布公示名单")
-    assert "已发布公示名单：2 项，公示期至 2026-03-10 00:00" in office.last_text  # five working days after Monday
+    assert (
+        "已发布公示名单：2 项，公示期至 2026-03-10 00:00" in office.last_text
+    )  # five working days after Monday
     reader = world.user(6003, "王芳")
     await reader.send("/publicity")
-    assert "1. 张伟 · 广东质协 · 广东省用户满意服务明星" in reader.last_text and "王芳 ·" not in reader.last_text
+    assert (
+        "1. 张伟 · 广东质协 · 广东省用户满意服务明星" in reader.last_text and "王芳 ·" not in reader.last_text
+    )
 
     await object_to(reader, "张伟", "事迹材料与事实不符")
     await reader.press("跳过")
@@ -119,14 +123,23 @@ async def test_publicity_objections_and_approval_in_chat(world: BotWorld) -> Non
         assert stages == {1: "withdrawn_on_objection", 2: "approved", 3: "shortlisted"}
         cases = (await session.exec(select(Objection).order_by(Objection.id))).all()
         assert [(c.status, c.contact_phone, c.organisation) for c in cases] == [
-            ("upheld", "+8613800138000", ""), ("dismissed", "+8613800138000", "某某公司")]
+            ("upheld", "+8613800138000", ""),
+            ("dismissed", "+8613800138000", "某某公司"),
+        ]
         assert cases[1].letter_sha256 and cases[1].evidence_sha256
         listing = (await session.exec(select(PublicityList))).one()
         assert (listing.edition, listing.nomination_ids, listing.approved_by is not None) == (2, [2], True)
-        told = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "objection.ruled_notice"))).all()
+        told = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "objection.ruled_notice")
+            )
+        ).all()
         assert {t.chat_id for t in told} == {6003}
-        republished = (await session.exec(select(OutboxMessage).where(
-            OutboxMessage.template == "publicity.announcement"))).all()
+        republished = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "publicity.announcement")
+            )
+        ).all()
         assert {r.params["edition"] for r in republished} == {1, 2}
 
 

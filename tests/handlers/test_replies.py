@@ -22,8 +22,11 @@ def processor(world: BotWorld) -> InboxProcessor:
 
 
 def said(world: BotWorld, chat_id: int) -> list[str]:
-    return [str(m.text) for m in world.bot.session.requests  # type: ignore[attr-defined]
-            if isinstance(m, SendMessage | EditMessageText) and m.chat_id == chat_id]
+    return [
+        str(m.text)
+        for m in world.bot.session.requests  # type: ignore[attr-defined]
+        if isinstance(m, SendMessage | EditMessageText) and m.chat_id == chat_id
+    ]
 
 
 async def test_replies_of_a_process_that_died_after_the_commit_are_sent_by_the_next(
@@ -46,13 +49,24 @@ async def test_replies_of_a_process_that_died_after_the_commit_are_sent_by_the_n
     monkeypatch.undo()
 
     restarted = world.rebuild()
-    sender = OutboxSender(restarted.bot, world.sessions, render_plain, world.clock,
-                          files_dir=world.settings.data_dir / "files", rate=1000.0, per_chat_interval=0.0)
+    sender = OutboxSender(
+        restarted.bot,
+        world.sessions,
+        render_plain,
+        world.clock,
+        files_dir=world.settings.data_dir / "files",
+        rate=1000.0,
+        per_chat_interval=0.0,
+    )
     assert await sender.run_once() == 0  # a live process might still be sending them
     world.clock.advance(seconds=REPLY_GRACE.total_seconds())
     assert await sender.run_once() == 3
     sent = restarted.bot.session.requests  # type: ignore[attr-defined]
-    assert [type(m) for m in sent] == [AnswerCallbackQuery, EditMessageText, SendMessage]  # as the handler made them
+    assert [type(m) for m in sent] == [
+        AnswerCallbackQuery,
+        EditMessageText,
+        SendMessage,
+    ]  # as the handler made them
     assert (sent[1].text, sent[2].text) == ("谢谢！已记录您的同意。", "请选择：")
 
 
@@ -83,7 +97,9 @@ async def test_a_handler_that_fails_after_speaking_has_said_nothing_and_its_retr
     assert leftovers == []  # delivered replies leave the outbox
 
 
-async def test_a_refusal_is_a_reply_kept_with_the_update(world: BotWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_refusal_is_a_reply_kept_with_the_update(
+    world: BotWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     zhang = world.user(5103)
     await zhang.send("/start")
     await zhang.press("同意")
@@ -95,11 +111,23 @@ async def test_a_refusal_is_a_reply_kept_with_the_update(world: BotWorld, monkey
     await zhang.send("/export 99")  # not office: refused
     monkeypatch.undo()
     async with world.sessions() as session:
-        kept = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 5103,
-                                                                OutboxMessage.status == OutboxStatus.PENDING))).one()
+        kept = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == 5103, OutboxMessage.status == OutboxStatus.PENDING
+                )
+            )
+        ).one()
     assert kept.call is not None and kept.call["method"] == "SendMessage"
     world.clock.advance(seconds=REPLY_GRACE.total_seconds())
-    sender = OutboxSender(world.bot, world.sessions, render_plain, world.clock,
-                          files_dir=world.settings.data_dir / "files", rate=1000.0, per_chat_interval=0.0)
+    sender = OutboxSender(
+        world.bot,
+        world.sessions,
+        render_plain,
+        world.clock,
+        files_dir=world.settings.data_dir / "files",
+        rate=1000.0,
+        per_chat_interval=0.0,
+    )
     assert await sender.run_once() == 1
     assert "办公室" in said(world, 5103)[-1]

@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from aiogram.methods import SendDocument
 from sqlmodel import select
 
-from models import Ballot, Nomination, NominationMaterial, OutboxMessage, Person, Recusal, ReviewReminder, ReviewRound
+from models import (
+    Ballot,
+    Nomination,
+    NominationMaterial,
+    OutboxMessage,
+    Person,
+    Recusal,
+    ReviewReminder,
+    ReviewRound,
+)
 from services.files import FileStore
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.unit.test_reviews import seed
@@ -17,8 +26,13 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 async def prompt_buttons(world: BotWorld, chat_id: int, nomination_id: int) -> dict[str, str]:
     async with world.sessions() as session:
-        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
-                                                               OutboxMessage.template == "review.prompt"))).all()
+        rows = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == chat_id, OutboxMessage.template == "review.prompt"
+                )
+            )
+        ).all()
         prompt = [r for r in rows if r.params["id"] == nomination_id][-1]
         return {b["label"]: f"t:{b['token']}" for row in prompt.buttons for b in row}
 
@@ -38,8 +52,17 @@ async def test_reviewers_vote_change_comment_and_recuse(world: BotWorld) -> None
     await seed(world.sessions, world.clock.now())
     async with world.sessions() as session:
         sha = FileStore(world.settings.data_dir / "files").put(PDF)
-        session.add(NominationMaterial(nomination_id=2, slot="satisfaction_report", sha256=sha, file_name="测评报告.pdf",
-                                       kind="pdf", size=len(PDF), uploaded_at=world.clock.now()))
+        session.add(
+            NominationMaterial(
+                nomination_id=2,
+                slot="satisfaction_report",
+                sha256=sha,
+                file_name="测评报告.pdf",
+                kind="pdf",
+                size=len(PDF),
+                uploaded_at=world.clock.now(),
+            )
+        )
         await session.commit()
     await open_round_in_chat(world)
     reviewer, other = world.user(5002, "钱委员"), world.user(5003, "孙委员")
@@ -59,7 +82,10 @@ async def test_reviewers_vote_change_comment_and_recuse(world: BotWorld) -> None
     await reviewer.send("服务事迹突出，同意推荐")
     assert "意见已保存（第 2 号）" in reviewer.last_text
     await reviewer.send("/review")
-    assert "待评审（已投 1/3）" in reviewer.last_text and "第 2 号 广东省用户满意服务明星：李娜 —— 同意" in reviewer.last_text
+    assert (
+        "待评审（已投 1/3）" in reviewer.last_text
+        and "第 2 号 广东省用户满意服务明星：李娜 —— 同意" in reviewer.last_text
+    )
     assert "第 3 号 广东省用户满意服务明星：王芳 —— 未投票" in reviewer.last_text
     await other.press_data((await prompt_buttons(world, 5003, 2))["review.recuse"])
     await other.send("候选人是我的亲属")
@@ -71,8 +97,13 @@ async def test_reviewers_vote_change_comment_and_recuse(world: BotWorld) -> None
     assert "第 1 号 广东省用户满意服务明星：张伟 —— 已回避" in recused.last_text
     async with world.sessions() as session:
         ballots = (await session.exec(select(Ballot))).all()
-        assert [(b.nomination_id, b.choice, b.comment, b.changes) for b in ballots] == [(2, "for", "服务事迹突出，同意推荐", 1)]
-        assert {(r.nomination_id, r.automatic) for r in (await session.exec(select(Recusal))).all()} == {(1, True), (2, False)}
+        assert [(b.nomination_id, b.choice, b.comment, b.changes) for b in ballots] == [
+            (2, "for", "服务事迹突出，同意推荐", 1)
+        ]
+        assert {(r.nomination_id, r.automatic) for r in (await session.exec(select(Recusal))).all()} == {
+            (1, True),
+            (2, False),
+        }
 
 
 async def test_the_office_follows_closes_and_gets_the_result(world: BotWorld) -> None:
@@ -88,9 +119,14 @@ async def test_the_office_follows_closes_and_gets_the_result(world: BotWorld) ->
     await office.press("进度")
     progress = office.last_text
     assert "法定人数：未回避委员的 2/3 投票；通过：投票中同意超过 1/2" in progress
-    assert "第 2 号 广东省用户满意服务明星 李娜：同意 1 · 不同意 0 · 弃权 0 · 回避 0 · 已投 1/5 → 投票中" in progress
+    assert (
+        "第 2 号 广东省用户满意服务明星 李娜：同意 1 · 不同意 0 · 弃权 0 · 回避 0 · 已投 1/5 → 投票中"
+        in progress
+    )
     assert "未投票：赵委员、孙委员、李委员、周委员" in progress
-    assert "意见（不记名）：事迹突出" in progress and "钱委员）" not in progress  # secret ballot: not attributed
+    assert (
+        "意见（不记名）：事迹突出" in progress and "钱委员）" not in progress
+    )  # secret ballot: not attributed
     assert "回避：赵委员（您属于其推荐单位）" in progress
     await office.press("立即提醒")
     assert "已提醒 5 位未完成投票的委员" in office.last_text
@@ -102,17 +138,27 @@ async def test_the_office_follows_closes_and_gets_the_result(world: BotWorld) ->
     async with world.sessions() as session:
         due = (await session.exec(select(ReviewReminder).where(ReviewReminder.offset_hours == 2))).all()
         assert {r.due_at for r in due} == {datetime(2026, 3, 6, 8, 0, tzinfo=UTC)}  # 18:00 Beijing, less 2 h
-        told = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.extended_notice"))).all()
+        told = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "review.extended_notice")
+            )
+        ).all()
         assert len(told) == 5
     await office.press("提前结束并计票")
     assert "→ 未达法定人数" in office.last_text
     await reviewer.press_data((await prompt_buttons(world, 5002, 3))["review.vote.for"])
     assert "本轮评审已截止" in reviewer.last_text
     async with world.sessions() as session:
-        notice = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.closed_notice"))).one()
-        reminders = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.reminder"))).all()
+        notice = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.closed_notice"))
+        ).one()
+        reminders = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.reminder"))
+        ).all()
         assert notice.chat_id == OFFICE_ID and len(reminders) == 5
-        assert {n.stage for n in (await session.exec(select(Nomination))).all()} == {"passed"}  # no quorum: unchanged
+        assert {n.stage for n in (await session.exec(select(Nomination))).all()} == {
+            "passed"
+        }  # no quorum: unchanged
     await office.press_data("t:" + notice.buttons[0][0]["token"])
     documents = [r for r in office.replies if isinstance(r, SendDocument)]
     assert len(documents) == 1 and documents[0].caption == "第 1 轮评审结果（Excel）"
@@ -149,9 +195,15 @@ async def test_the_office_sets_thresholds_ballot_honour_and_reminders(world: Bot
     assert "记名投票" in office.last_text
     async with world.sessions() as session:
         review_round = (await session.exec(select(ReviewRound))).one()
-        assert (review_round.quorum_num, review_round.quorum_den, review_round.pass_num, review_round.pass_den,
-                review_round.honour, review_round.open_ballot, review_round.reminder_hours) == (
-            3, 4, 2, 3, "STAR", True, [24, 2])
+        assert (
+            review_round.quorum_num,
+            review_round.quorum_den,
+            review_round.pass_num,
+            review_round.pass_den,
+            review_round.honour,
+            review_round.open_ballot,
+            review_round.reminder_hours,
+        ) == (3, 4, 2, 3, "STAR", True, [24, 2])
         assert len((await session.exec(select(ReviewReminder))).all()) == 5 * 2
 
 
@@ -174,7 +226,9 @@ async def test_the_office_chooses_the_panel_of_a_round(world: BotWorld) -> None:
     assert "第 1 轮评审已开启：3 项申报，委员 4 人" in office.last_text
     async with world.sessions() as session:
         outsider = (await session.exec(select(Person).where(Person.name == left_out))).one()
-        prompts = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.prompt"))).all()
+        prompts = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.prompt"))
+        ).all()
     assert prompts and outsider.telegram_id not in {p.chat_id for p in prompts}
     stranger = world.user(5999, "路人")
     await stranger.press_data("pp:-1")  # a forged panel button from someone with no round being opened

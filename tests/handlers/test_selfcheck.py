@@ -24,16 +24,29 @@ async def open_campaign(world: BotWorld, honours: list[str] | None = None, year:
         actor = await campaigns.people.load_actor(session, OFFICE_ID, fallback_language="zh_CN")
         day = lambda m, d: datetime(year, m, d, tzinfo=UTC)  # noqa: E731
         await campaigns.create(
-            session, actor, year=year, honours=honours or HONOURS, publicity_workdays=5, now=world.clock.now(),
-            dates={"nomination_opens": day(3, 1), "nomination_closes": day(4, 30), "precheck_deadline": day(5, 31),
-                   "review_opens": day(6, 1), "review_closes": day(6, 15), "announcement_at": day(7, 15)},
+            session,
+            actor,
+            year=year,
+            honours=honours or HONOURS,
+            publicity_workdays=5,
+            now=world.clock.now(),
+            dates={
+                "nomination_opens": day(3, 1),
+                "nomination_closes": day(4, 30),
+                "precheck_deadline": day(5, 31),
+                "review_opens": day(6, 1),
+                "review_closes": day(6, 15),
+                "announcement_at": day(7, 15),
+            },
         )
     assert office
 
 
 async def answer_all(client: UserClient, honour: str, answers: list[str], language: str = "zh") -> None:
     await client.send("/selfcheck")
-    await client.press(CATALOGUE.honours[honour].name.zh if language == "zh" else CATALOGUE.honours[honour].name.en)
+    await client.press(
+        CATALOGUE.honours[honour].name.zh if language == "zh" else CATALOGUE.honours[honour].name.en
+    )
     for reply in answers:
         await client.press(reply)
 
@@ -47,7 +60,9 @@ async def test_all_yes_is_eligible(world: BotWorld, honour: str, language: str) 
     await answer_all(client, honour, [yes] * len(CATALOGUE.honours[honour].criteria), language)
     verdict = client.last_text
     assert ("结论：<b>符合</b>" if language == "zh" else "Verdict: <b>eligible</b>") in verdict
-    report = CATALOGUE.satisfaction_report.name.zh if language == "zh" else CATALOGUE.satisfaction_report.name.en
+    report = (
+        CATALOGUE.satisfaction_report.name.zh if language == "zh" else CATALOGUE.satisfaction_report.name.en
+    )
     assert f"☐ {report}" in verdict  # the Art. 16.1 report is always on the checklist
 
 
@@ -81,7 +96,9 @@ async def test_unsure_evidence_gives_the_checklist(world: BotWorld) -> None:
     await open_campaign(world)
     client = await registered(world, 3004, "王芳")
     criteria = CATALOGUE.honours["TEAM"].criteria
-    await answer_all(client, "TEAM", ["不确定" if c.kind == CriterionKind.EVIDENCE else "是" for c in criteria])
+    await answer_all(
+        client, "TEAM", ["不确定" if c.kind == CriterionKind.EVIDENCE else "是" for c in criteria]
+    )
     verdict = client.last_text
     assert "基本符合，需补充材料" in verdict and "需要核实的事项" in verdict
     for criterion in criteria:
@@ -161,7 +178,11 @@ async def test_forged_and_stale_callbacks_change_nothing(world: BotWorld) -> Non
     assert "已经结束" in owner.last_text
     async with world.sessions() as session:
         finished = await session.get(SelfCheck, check.id)
-        assert finished is not None and finished.status == SelfCheckStatus.FINISHED and finished.verdict == "eligible"
+        assert (
+            finished is not None
+            and finished.status == SelfCheckStatus.FINISHED
+            and finished.verdict == "eligible"
+        )
 
 
 async def test_result_is_recorded_and_listed(world: BotWorld) -> None:
@@ -172,8 +193,13 @@ async def test_result_is_recorded_and_listed(world: BotWorld) -> None:
     assert "广东省用户满意服务明星：结论：<b>符合</b>" in client.last_text
     assert f"条件目录 {CATALOGUE.version}" in client.last_text
     async with world.sessions() as session:
-        record = (await session.exec(select(AuditRecord).where(AuditRecord.action == "selfcheck.finished"))).one()
-        assert record.details["verdict"] == "eligible" and record.details["catalogue_version"] == CATALOGUE.version
+        record = (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "selfcheck.finished"))
+        ).one()
+        assert (
+            record.details["verdict"] == "eligible"
+            and record.details["catalogue_version"] == CATALOGUE.version
+        )
 
 
 async def test_an_honour_not_granted_this_year(world: BotWorld) -> None:
@@ -207,4 +233,3 @@ async def test_the_office_sees_statistics_and_a_chart(world: BotWorld) -> None:
     applicant = world.user(3020)
     await applicant.send("/selfcheckstats")
     assert "仅限办公室工作人员" in applicant.last_text
-

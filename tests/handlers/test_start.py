@@ -36,7 +36,9 @@ async def test_a_second_tap_on_agree_only_says_it_was_given(world: BotWorld) -> 
     await zhang.send("/start")
     await zhang.press("同意")
     replies = await zhang.press("同意")  # a double tap, or the old notice pressed days later
-    assert [(type(r), r.show_alert, r.text) for r in replies] == [(AnswerCallbackQuery, True, "您已同意，可发送 /menu 继续。")]
+    assert [(type(r), r.show_alert, r.text) for r in replies] == [
+        (AnswerCallbackQuery, True, "您已同意，可发送 /menu 继续。")
+    ]
     async with world.sessions() as session:
         assert len((await session.exec(select(Person))).all()) == 1
         assert [r.action for r in (await session.exec(select(AuditRecord))).all()] == ["person.consented"]
@@ -100,7 +102,9 @@ async def test_forget_erases_identity_but_keeps_the_audit_chain(world: BotWorld)
     async with world.sessions() as session:
         person = (await session.exec(select(Person))).one()
         assert (person.name, person.telegram_id) == ("", -person.id)
-        actions = [r.action for r in (await session.exec(select(AuditRecord).order_by(AuditRecord.seq))).all()]
+        actions = [
+            r.action for r in (await session.exec(select(AuditRecord).order_by(AuditRecord.seq))).all()
+        ]
         assert actions == ["person.consented", "person.forgotten"]
     await zhang.send("/start")
     assert "个人信息保护说明" in zhang.last_text

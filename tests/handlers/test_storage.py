@@ -29,7 +29,9 @@ async def redis_storage() -> AsyncIterator[RedisStorage]:
 
 
 @pytest.mark.redis
-async def test_a_conversation_resumes_after_a_restart_with_redis(world: BotWorld, redis_storage: RedisStorage) -> None:
+async def test_a_conversation_resumes_after_a_restart_with_redis(
+    world: BotWorld, redis_storage: RedisStorage
+) -> None:
     isolation = RedisEventIsolation(redis_storage.redis)
     world = world.rebuild(redis_storage, isolation)
     office = await registered(world, OFFICE_ID, "王主任")

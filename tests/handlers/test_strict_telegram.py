@@ -66,8 +66,9 @@ async def test_agreeing_twice_on_the_privacy_notice_is_not_dead_lettered(world: 
     """The second 同意 re-renders the same notice: Telegram answers "message is not modified"; that
     is done, not a failure."""
     inbox = InboxProcessor(world.dispatcher, world.bot, world.sessions, world.clock)
-    await inbox.store([start_update(61, user_id=6106), consent_update(62, user_id=6106),
-                       consent_update(63, user_id=6106)])
+    await inbox.store(
+        [start_update(61, user_id=6106), consent_update(62, user_id=6106), consent_update(63, user_id=6106)]
+    )
     assert await inbox.process_pending() == 3
     assert set((await statuses(world)).values()) == {"done"}
     texts = [m.text for m in world.bot.session.requests if isinstance(m, SendMessage)]  # type: ignore[attr-defined]
@@ -83,7 +84,11 @@ async def test_the_honours_button_in_the_menu_shows_the_register(world: BotWorld
 
 async def test_ids_beyond_64_bits_in_button_data_are_refused_as_stale_buttons(world: BotWorld) -> None:
     office = await registered(world, OFFICE_ID, "王主任")
-    for forged in ("po:99999999999999999999", "sa:1:184467440737095516160:yes", "co:-99999999999999999999:show"):
+    for forged in (
+        "po:99999999999999999999",
+        "sa:1:184467440737095516160:yes",
+        "co:-99999999999999999999:show",
+    ):
         await office.press_data(forged)
         assert office.last_text == "这个按钮已失效，请发送 /menu 重新开始。"
         assert len(answers(office)) == 1
@@ -113,4 +118,6 @@ async def test_a_person_who_blocked_the_bot_and_writes_again_is_reached_again(wo
         assert (await session.exec(select(Person).where(Person.telegram_id == 6109))).one().blocked_at is None
         await outbox.enqueue(session, chat_id=6109, template="update.dead_letter", now=world.clock.now())
         await session.commit()
-        assert len((await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 6109))).all()) == 1
+        assert (
+            len((await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 6109))).all()) == 1
+        )

@@ -35,7 +35,11 @@ async def test_without_the_secret_nothing_is_stored(world: BotWorld) -> None:
     runner, url, _ = await serve(world)
     try:
         async with aiohttp.ClientSession() as http:
-            for headers in ({}, {SECRET_HEADER: "guess"}, {SECRET_HEADER: "guess", "X-Forwarded-For": "149.154.167.1"}):
+            for headers in (
+                {},
+                {SECRET_HEADER: "guess"},
+                {SECRET_HEADER: "guess", "X-Forwarded-For": "149.154.167.1"},
+            ):
                 async with http.post(url, json=start_update(1), headers=headers) as response:
                     assert response.status == 401
     finally:
@@ -93,10 +97,18 @@ async def test_webhook_answers_400_to_an_update_id_beyond_64_bits(world: BotWorl
 
 async def test_webhook_answers_400_to_what_is_not_an_update_object(world: BotWorld) -> None:
     refused = [
-        b"not json", b"\xff\xfe\x00", b"[" * 100_000,  # not JSON, not text, nested too deep to read
-        body([start_update(1)]), body("update"), body(None), body({"message": {}}),
-        body({"update_id": "7"}), body({"update_id": 7.0}), body({"update_id": True}),
-        b'{"update_id": 7, "message": {"date": NaN}}', b'{"update_id": 7, "message": {"date": 1e999}}',
+        b"not json",
+        b"\xff\xfe\x00",
+        b"[" * 100_000,  # not JSON, not text, nested too deep to read
+        body([start_update(1)]),
+        body("update"),
+        body(None),
+        body({"message": {}}),
+        body({"update_id": "7"}),
+        body({"update_id": 7.0}),
+        body({"update_id": True}),
+        b'{"update_id": 7, "message": {"date": NaN}}',
+        b'{"update_id": 7, "message": {"date": 1e999}}',
     ]
     statuses, _ = await post_all(world, [*refused, body(start_update(8))])
     assert statuses == [400] * len(refused) + [200]

@@ -23,8 +23,15 @@ async def with_role(world: BotWorld, telegram_id: int, name: str, role: Role) ->
     client = await registered(world, telegram_id, name)
     async with world.sessions() as session:
         person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
-        await people.grant_role(session, person_id=person or 0, role=role, organisation_id=None, granted_by=None,
-                                now=world.clock.now(), reason="test")
+        await people.grant_role(
+            session,
+            person_id=person or 0,
+            role=role,
+            organisation_id=None,
+            granted_by=None,
+            now=world.clock.now(),
+            reason="test",
+        )
     return client
 
 
@@ -42,7 +49,9 @@ async def test_a_nomination_from_its_dossier_to_a_verified_certificate(world: Bo
     await office.press("通过")
     assert await stage(world) == "passed"
 
-    reviewers = [await with_role(world, telegram_id, f"委员{telegram_id}", Role.REVIEWER) for telegram_id in REVIEWERS]
+    reviewers = [
+        await with_role(world, telegram_id, f"委员{telegram_id}", Role.REVIEWER) for telegram_id in REVIEWERS
+    ]
     await office.send("/rounds")
     await office.press("开启新一轮评审")
     await office.send("2026-03-09 18:00")

@@ -55,8 +55,14 @@ class RecordingSession(LocalSession):
 
 
 class UserClient:
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, user_id: int, first_name: str = "张伟",
-                 language_code: str = "zh-hans") -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        user_id: int,
+        first_name: str = "张伟",
+        language_code: str = "zh-hans",
+    ) -> None:
         self.dispatcher, self.bot = dispatcher, bot
         self.user = User(id=user_id, is_bot=False, first_name=first_name, language_code=language_code)
         self.chat = Chat(id=user_id, type="private")
@@ -74,42 +80,68 @@ class UserClient:
         return self.replies
 
     def message(self, **fields: Any) -> Message:
-        return Message(message_id=next(_update_ids), date=datetime.now(UTC), chat=self.chat, from_user=self.user, **fields)
+        return Message(
+            message_id=next(_update_ids),
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=self.user,
+            **fields,
+        )
 
     async def send(self, text: str) -> list[TelegramMethod[Any]]:
         entities = None
         if text.startswith("/"):
             entities = [MessageEntity(type="bot_command", offset=0, length=len(text.split()[0]))]
-        return await self.feed(Update(update_id=next(_update_ids), message=self.message(text=text, entities=entities)))
+        return await self.feed(
+            Update(update_id=next(_update_ids), message=self.message(text=text, entities=entities))
+        )
 
-    async def upload(self, file_name: str, content: bytes, mime_type: str = "application/pdf") -> list[TelegramMethod[Any]]:
+    async def upload(
+        self, file_name: str, content: bytes, mime_type: str = "application/pdf"
+    ) -> list[TelegramMethod[Any]]:
         file_id = f"upload-{next(_update_ids)}"
         self.session.files[file_id] = content
-        document = Document(file_id=file_id, file_unique_id=file_id, file_name=file_name, mime_type=mime_type,
-                            file_size=len(content))
+        document = Document(
+            file_id=file_id,
+            file_unique_id=file_id,
+            file_name=file_name,
+            mime_type=mime_type,
+            file_size=len(content),
+        )
         return await self.feed(Update(update_id=next(_update_ids), message=self.message(document=document)))
 
     async def press(self, label: str, *, contains: bool = False) -> list[TelegramMethod[Any]]:
         """Press the newest button with this label (or containing it) sent to this chat, on the
         message that carried it, as Telegram delivers a press."""
-        for method, result in zip(reversed(self.session.requests), reversed(self.session.results), strict=True):
+        for method, result in zip(
+            reversed(self.session.requests), reversed(self.session.results), strict=True
+        ):
             markup = getattr(method, "reply_markup", None)
-            if getattr(method, "chat_id", None) != self.chat.id or not isinstance(markup, InlineKeyboardMarkup):
+            if getattr(method, "chat_id", None) != self.chat.id or not isinstance(
+                markup, InlineKeyboardMarkup
+            ):
                 continue
             for row in markup.inline_keyboard:
                 for button in row:
                     if button.text == label or (contains and label in button.text):
                         message = Message.model_validate(result) if isinstance(result, dict) else None
-                        return await self.press_data(button.callback_data or "", text=getattr(method, "text", ""),
-                                                     message=message)
+                        return await self.press_data(
+                            button.callback_data or "", text=getattr(method, "text", ""), message=message
+                        )
         raise AssertionError(f"no button {label!r} in this chat; sent: {self.texts(all_requests=True)[-5:]}")
 
-    async def press_data(self, data: str, text: str = "", message: Message | None = None) -> list[TelegramMethod[Any]]:
+    async def press_data(
+        self, data: str, text: str = "", message: Message | None = None
+    ) -> list[TelegramMethod[Any]]:
         """Press a button carrying `data`, as Telegram would deliver it (or as a forger would)."""
         if message is None:
-            message = Message(message_id=next(_update_ids), date=datetime.now(UTC), chat=self.chat, text=text or "…")
+            message = Message(
+                message_id=next(_update_ids), date=datetime.now(UTC), chat=self.chat, text=text or "…"
+            )
             self.session.rules.shown(self.chat.id, message.message_id, message.text)
-        query = CallbackQuery(id=str(next(_query_ids)), from_user=self.user, chat_instance="1", message=message, data=data)
+        query = CallbackQuery(
+            id=str(next(_query_ids)), from_user=self.user, chat_instance="1", message=message, data=data
+        )
         self.last_query_id = query.id
         self.last_press = (data, message)
         return await self.feed(Update(update_id=next(_update_ids), callback_query=query))

@@ -1,7 +1,6 @@
 """Fresh, migrated databases for tests: SQLite files, and PostgreSQL databases cloned from a
 migrated template. PostgreSQL and Redis tests skip where the server is absent, except under CI."""
 
-import asyncio
 import os
 import shutil
 import uuid
@@ -79,7 +78,7 @@ class PostgresDatabases:
                 clause = f' TEMPLATE "{template}"' if template else ""
                 await conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
                 self.created.append(name)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             unavailable("PostgreSQL", exc)
         finally:
             await admin.dispose()

@@ -31,16 +31,40 @@ from aiohttp import web
 from bot.bot_api_rules import BotAPIRules, Refused
 
 BOT = {"id": 42, "is_bot": True, "first_name": "ServiceStar", "username": "servicestar_test_bot"}
-TEXT_FIELDS = frozenset({"text", "caption", "parse_mode", "callback_query_id", "file_id", "url", "secret_token",
-                         "description", "language_code", "inline_message_id"})
+TEXT_FIELDS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "file_id",
+        "url",
+        "secret_token",
+        "description",
+        "language_code",
+        "inline_message_id",
+    }
+)
 SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "copyMessage"})
 FILE_FIELDS = {"sendDocument": "document", "sendPhoto": "photo"}
 EDITS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
 MESSAGES = SENDS | EDITS  # what Telegram's ~30 messages a second counts
-TRUE_METHODS = frozenset({"setMyCommands", "deleteMyCommands", "setChatMenuButton",
-                          "answerCallbackQuery", "deleteMessage", "close", "logOut"})
+TRUE_METHODS = frozenset(
+    {
+        "setMyCommands",
+        "deleteMyCommands",
+        "setChatMenuButton",
+        "answerCallbackQuery",
+        "deleteMessage",
+        "close",
+        "logOut",
+    }
+)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-WEBHOOK_CONFLICT = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 
 
 @dataclass
@@ -144,20 +168,37 @@ class BotAPIEmulator:
         return update["update_id"]
 
     def _message(self, user_id: int, first_name: str, language_code: str, **content: Any) -> dict[str, Any]:
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": user_id, "type": "private"}, "from": self._user(user_id, first_name, language_code),
-                **content}
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self._user(user_id, first_name, language_code),
+            **content,
+        }
 
-    def user_sends_text(self, user_id: int, text: str, first_name: str = "测试用户", language_code: str = "zh-hans") -> int:
+    def user_sends_text(
+        self, user_id: int, text: str, first_name: str = "测试用户", language_code: str = "zh-hans"
+    ) -> int:
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return self._queue({"message": self._message(user_id, first_name, language_code, **content)})
 
-    def user_presses(self, user_id: int, message: dict[str, Any], callback_data: str, first_name: str = "测试用户",
-                     language_code: str = "zh-hans") -> int:
-        query = {"id": secrets.token_hex(8), "from": self._user(user_id, first_name, language_code),
-                 "chat_instance": "e2e", "message": message, "data": callback_data}
+    def user_presses(
+        self,
+        user_id: int,
+        message: dict[str, Any],
+        callback_data: str,
+        first_name: str = "测试用户",
+        language_code: str = "zh-hans",
+    ) -> int:
+        query = {
+            "id": secrets.token_hex(8),
+            "from": self._user(user_id, first_name, language_code),
+            "chat_instance": "e2e",
+            "message": message,
+            "data": callback_data,
+        }
         return self._queue({"callback_query": query})
 
     def press_button(self, user_id: int, message: dict[str, Any], label: str, **user: Any) -> int:
@@ -172,23 +213,42 @@ class BotAPIEmulator:
         self.files[file_id] = data
         return {"file_id": file_id, "file_unique_id": file_id[5:], "file_size": len(data)}
 
-    def user_sends_document(self, user_id: int, file_name: str, data: bytes, mime_type: str,
-                            first_name: str = "测试用户", language_code: str = "zh-hans") -> int:
+    def user_sends_document(
+        self,
+        user_id: int,
+        file_name: str,
+        data: bytes,
+        mime_type: str,
+        first_name: str = "测试用户",
+        language_code: str = "zh-hans",
+    ) -> int:
         document = {**self._store_file(data), "file_name": file_name, "mime_type": mime_type}
         return self._queue({"message": self._message(user_id, first_name, language_code, document=document)})
 
-    def user_sends_photo(self, user_id: int, data: bytes, first_name: str = "测试用户",
-                         language_code: str = "zh-hans") -> int:
+    def user_sends_photo(
+        self, user_id: int, data: bytes, first_name: str = "测试用户", language_code: str = "zh-hans"
+    ) -> int:
         photo = [{**self._store_file(data), "width": 100, "height": 100}]
         return self._queue({"message": self._message(user_id, first_name, language_code, photo=photo)})
 
     # Fault injection ------------------------------------------------------------------------------
 
-    def fail_next(self, method: str, error_code: int = 429, retry_after: int | None = None,
-                  description: str | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        error_code: int = 429,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+    ) -> None:
         for _ in range(times):
-            self._faults[method].append({"error_code": error_code, "retry_after": retry_after,
-                                         "description": description or _describe(error_code)})
+            self._faults[method].append(
+                {
+                    "error_code": error_code,
+                    "retry_after": retry_after,
+                    "description": description or _describe(error_code),
+                }
+            )
 
     def block(self, chat_id: int) -> None:
         self.rules.blocked.add(chat_id)
@@ -215,10 +275,13 @@ class BotAPIEmulator:
         """When sends and edits (what Telegram's message limits count) arrived, in order; to one
         chat if given, only those accepted (200) if asked."""
         calls = self.timeline if chat_id is None else self._chat_calls.get(chat_id, [])
-        return [call.at for call in calls if call.method in MESSAGES and (not accepted_only or call.status == 200)]
+        return [
+            call.at for call in calls if call.method in MESSAGES and (not accepted_only or call.status == 200)
+        ]
 
-    async def wait_for(self, chat_id: int, predicate: Callable[[dict[str, Any]], bool] | None = None,
-                       timeout: float = 5.0) -> dict[str, Any]:
+    async def wait_for(
+        self, chat_id: int, predicate: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
         """The first message to chat_id, sent or edited from now on, that matches predicate."""
         seen = len(self._sent[chat_id])
 
@@ -279,17 +342,28 @@ class BotAPIEmulator:
         if method == "getWebhookInfo":
             hook = self.webhook or {}
             pending = sum(1 for d in self.deliveries.values() if d.acknowledged_at is None)
-            return _ok({"url": hook.get("url", ""), "has_custom_certificate": False,
-                        "pending_update_count": pending if hook else len(self.queue),
-                        "max_connections": hook.get("max_connections", 40)})
+            return _ok(
+                {
+                    "url": hook.get("url", ""),
+                    "has_custom_certificate": False,
+                    "pending_update_count": pending if hook else len(self.queue),
+                    "max_connections": hook.get("max_connections", 40),
+                }
+            )
         if method == "getMe":
             return _ok(BOT)
         if method == "getFile":
             file_id = params.get("file_id", "")
             if file_id not in self.files:
                 return _error(400, "Bad Request: invalid file_id")
-            return _ok({"file_id": file_id, "file_unique_id": file_id[5:], "file_size": len(self.files[file_id]),
-                        "file_path": f"documents/{file_id}"})
+            return _ok(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": file_id[5:],
+                    "file_size": len(self.files[file_id]),
+                    "file_path": f"documents/{file_id}",
+                }
+            )
         if method in TRUE_METHODS:
             return _ok(True)
         if method in SENDS or method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
@@ -319,7 +393,9 @@ class BotAPIEmulator:
         if not self.queue:
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), timeout=min(float(_int(params.get("timeout")) or 0), 25))
+                await asyncio.wait_for(
+                    self._arrived.wait(), timeout=min(float(_int(params.get("timeout")) or 0), 25)
+                )
             except TimeoutError:
                 return []
         limit = _int(params.get("limit")) or 100
@@ -327,15 +403,26 @@ class BotAPIEmulator:
 
     async def _record(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _int(params.get("chat_id")) or 0
-        message: dict[str, Any] = {"message_id": _int(params.get("message_id")) or next(self._message_ids),
-                                   "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "from": BOT}
+        message: dict[str, Any] = {
+            "message_id": _int(params.get("message_id")) or next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT,
+        }
         for field in ("text", "caption", "reply_markup", "protect_content"):
             if params.get(field) is not None:
                 message[field] = params[field]
         if method in FILE_FIELDS:
             upload = params.get(FILE_FIELDS[method])
-            stored = self._store_file(upload) if isinstance(upload, bytes) else {
-                "file_id": upload, "file_unique_id": str(upload)[5:], "file_size": len(self.files.get(upload, b""))}
+            stored = (
+                self._store_file(upload)
+                if isinstance(upload, bytes)
+                else {
+                    "file_id": upload,
+                    "file_unique_id": str(upload)[5:],
+                    "file_size": len(self.files.get(upload, b"")),
+                }
+            )
             if method == "sendDocument":
                 message["document"] = {**stored, "file_name": params.get("_file_name", "document")}
             else:
@@ -355,7 +442,11 @@ class BotAPIEmulator:
         connections = min(max(_int(params.get("max_connections")) or 40, 1), 100)
         if self._push_slots is None or self.webhook is None or self.webhook["max_connections"] != connections:
             self._push_slots = asyncio.Semaphore(connections)
-        self.webhook = {"url": url, "secret_token": params.get("secret_token"), "max_connections": connections}
+        self.webhook = {
+            "url": url,
+            "secret_token": params.get("secret_token"),
+            "max_connections": connections,
+        }
         if self._push_session is None:
             self._push_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         waiting, self.queue = self.queue, []  # not yet confirmed through getUpdates: pushed now
@@ -400,8 +491,12 @@ class BotAPIEmulator:
         if hook["secret_token"]:
             headers[SECRET_HEADER] = str(hook["secret_token"])
         try:
-            async with self._push_session.post(hook["url"], data=json.dumps(update), headers=headers,
-                                               timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)) as response:
+            async with self._push_session.post(
+                hook["url"],
+                data=json.dumps(update),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+            ) as response:
                 await response.read()
                 return response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -452,8 +547,13 @@ def _ok(result: Any) -> web.Response:
 
 
 def _describe(code: int) -> str:
-    return {429: "Too Many Requests: retry later", 403: "Forbidden: bot was blocked by the user",
-            400: "Bad Request", 500: "Internal Server Error", 502: "Bad Gateway"}.get(code, "Error")
+    return {
+        429: "Too Many Requests: retry later",
+        403: "Forbidden: bot was blocked by the user",
+        400: "Bad Request",
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+    }.get(code, "Error")
 
 
 def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:

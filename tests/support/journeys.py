@@ -99,6 +99,7 @@ REDELIVERY_HORIZON = 24 * 3600  # Telegram keeps (and may re-send) an update for
 
 # The cast ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Actor:
     key: str
@@ -107,21 +108,28 @@ class Actor:
     language_code: str = "zh-hans"
 
     def user(self) -> dict[str, Any]:
-        return {"id": self.telegram_id, "is_bot": False, "first_name": self.first_name,
-                "language_code": self.language_code}
+        return {
+            "id": self.telegram_id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
 
 
-CAST = {actor.key: actor for actor in (
-    Actor("office", OFFICE_ID, "王主任"),
-    Actor("recommender", 4300, "陈女士"),  # 广东质协 (organisation 1)
-    Actor("applicant", 4301, "张伟"),
-    Actor("applicant2", 4302, "李娜"),
-    Actor("reviewer", 7101, "李教授"),  # joined through an invitation
-    Actor("reviewer2", 7102, "Prof. Zhao", "en"),
-    Actor("leader", 7201, "林组长"),  # the leading group
-    Actor("customer", 7301, "顾客"),  # never registers: rates an evaluation card through its link
-    Actor("stranger", 7302, "Tom", "en"),  # never consented
-)}
+CAST = {
+    actor.key: actor
+    for actor in (
+        Actor("office", OFFICE_ID, "王主任"),
+        Actor("recommender", 4300, "陈女士"),  # 广东质协 (organisation 1)
+        Actor("applicant", 4301, "张伟"),
+        Actor("applicant2", 4302, "李娜"),
+        Actor("reviewer", 7101, "李教授"),  # joined through an invitation
+        Actor("reviewer2", 7102, "Prof. Zhao", "en"),
+        Actor("leader", 7201, "林组长"),  # the leading group
+        Actor("customer", 7301, "顾客"),  # never registers: rates an evaluation card through its link
+        Actor("stranger", 7302, "Tom", "en"),  # never consented
+    )
+}
 
 KEYS = {actor.telegram_id: actor.key for actor in CAST.values()}
 NEVER_REGISTERED = (CAST["customer"], CAST["stranger"])  # not in the seed; they may agree during a sequence
@@ -130,11 +138,13 @@ CONSENT = Consent(agree=True).pack()
 
 # Files people send ---------------------------------------------------------------------------------
 
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>> endobj\n"
-       b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
-       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 9 9]>> endobj\nxref\n0 4\n0000000000 65535 f \n"
-       b"0000000009 00000 n \n0000000053 00000 n \n0000000103 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
-       b"startxref\n163\n%%EOF\n")
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>> endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 9 9]>> endobj\nxref\n0 4\n0000000000 65535 f \n"
+    b"0000000009 00000 n \n0000000053 00000 n \n0000000103 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
+    b"startxref\n163\n%%EOF\n"
+)
 
 
 def _png() -> bytes:
@@ -156,6 +166,7 @@ UPLOADS: dict[str, tuple[str, bytes, str, int | None, bool]] = {
 
 
 # Telegram's side ----------------------------------------------------------------------------------
+
 
 class Numbers(Iterator[int]):
     """A counter that deep-copies (itertools.count does not, cleanly)."""
@@ -205,8 +216,11 @@ class Telegram:
 
     def buttons(self, chat_id: int) -> list[tuple[Shown, str, str]]:
         """Every button on the chat's screen, oldest message first."""
-        return [(shown, label, data) for _, shown in sorted(self.screens.get(chat_id, {}).items())
-                for label, data in shown.buttons]
+        return [
+            (shown, label, data)
+            for _, shown in sorted(self.screens.get(chat_id, {}).items())
+            for label, data in shown.buttons
+        ]
 
 
 _RESPONSES: dict[Any, Any] = {}  # Response[T] by T, held (see TelegramDouble.make_request)
@@ -231,7 +245,7 @@ class TelegramDouble(RecordingSession):
 
     def observe(self) -> None:
         """Read new requests: what each screen shows now, and the answers to presses."""
-        for method, result in zip(self.requests[self.seen:], self.results[self.seen:], strict=True):
+        for method, result in zip(self.requests[self.seen :], self.results[self.seen :], strict=True):
             self._observe(method, result)
         self.seen = len(self.requests)
 
@@ -251,8 +265,9 @@ class TelegramDouble(RecordingSession):
         markup = getattr(method, "reply_markup", None)
         rows = markup.inline_keyboard if isinstance(markup, InlineKeyboardMarkup) else []
         buttons = [(b.text, b.callback_data) for row in rows for b in row if b.callback_data]
-        message = {key: result[key] for key in ("message_id", "date", "chat", "text", "caption")
-                   if key in result}
+        message = {
+            key: result[key] for key in ("message_id", "date", "chat", "text", "caption") if key in result
+        }
         message["from"] = BOT_USER
         old = screen.get(result["message_id"])
         if isinstance(method, EditMessageReplyMarkup) and old is not None:
@@ -321,6 +336,7 @@ class Errors(logging.Handler):
 
 # One sequence's world -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Violation:
     kind: str
@@ -337,8 +353,9 @@ class Slot:
         self.root, self.i18n = root, i18n
         self.database = root / "bot.db"
         self.clock = FakeClock()
-        self.settings = Settings(_env_file=None, bot_token=TOKEN, office_ids=(OFFICE_ID,),
-                                 data_dir=root / "data")
+        self.settings = Settings(
+            _env_file=None, bot_token=TOKEN, office_ids=(OFFICE_ID,), data_dir=root / "data"
+        )
         self.engine: AsyncEngine = create_engine(f"sqlite+aiosqlite:///{self.database}")
         self.sessions = session_factory(self.engine)
         # The checks read through a plain connection of their own: the bot's engine begins every
@@ -387,9 +404,15 @@ class World:
         self.bot: Bot = create_bot(TOKEN, self.double)
         self.inbox = InboxProcessor(self.dispatcher, self.bot, self.sessions, self.clock)
         self.sender = CountingSender(
-            self.bot, self.sessions, outbox_renderer(self.i18n), self.clock,
-            files_dir=self.settings.data_dir / "files", default_locale=self.settings.default_locale,
-            claims=self.telegram.claims, monotonic=FakeMonotonic(), sleep=_no_sleep,
+            self.bot,
+            self.sessions,
+            outbox_renderer(self.i18n),
+            self.clock,
+            files_dir=self.settings.data_dir / "files",
+            default_locale=self.settings.default_locale,
+            claims=self.telegram.claims,
+            monotonic=FakeMonotonic(),
+            sleep=_no_sleep,
             concurrency=1,  # one worker, rows in id order, as on SQLite
         )
 
@@ -409,9 +432,13 @@ class World:
     # What people and Telegram do --------------------------------------------------------------
 
     def _message(self, actor: Actor, **content: Any) -> dict[str, Any]:
-        return {"message_id": next(self.telegram.ids), "date": int(self.clock.now().timestamp()),
-                "chat": {"id": actor.telegram_id, "type": "private", "first_name": actor.first_name},
-                "from": actor.user(), **content}
+        return {
+            "message_id": next(self.telegram.ids),
+            "date": int(self.clock.now().timestamp()),
+            "chat": {"id": actor.telegram_id, "type": "private", "first_name": actor.first_name},
+            "from": actor.user(),
+            **content,
+        }
 
     def _writes(self, actor: Actor) -> None:
         """Someone who blocked the bot must unblock it to write to it again (Telegram's 重新开始)."""
@@ -429,13 +456,15 @@ class World:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         await self._deliver_message(actor, content, then_block=then_block)
 
-    async def _deliver_message(self, actor: Actor, content: dict[str, Any], *,
-                               then_block: bool = False) -> None:
+    async def _deliver_message(
+        self, actor: Actor, content: dict[str, Any], *, then_block: bool = False
+    ) -> None:
         message = self._message(actor, **content)
         update_id = next(self.telegram.ids)
         before = self._said_to(actor)
-        await self.deliver([{"update_id": update_id, "message": message}],
-                           then_block=actor if then_block else None)
+        await self.deliver(
+            [{"update_id": update_id, "message": message}], then_block=actor if then_block else None
+        )
         if not then_block and self._said_to(actor) == before:
             self.unanswered.append((update_id, f"{actor.key}: {str(content)[:200]}"))
 
@@ -465,12 +494,21 @@ class World:
         """The update of a press, not delivered yet."""
         self._writes(actor)
         if message is None:
-            message = {"message_id": next(self.telegram.message_ids),
-                       "date": int(self.clock.now().timestamp()),
-                       "chat": {"id": actor.telegram_id, "type": "private"}, "from": BOT_USER, "text": "…"}
+            message = {
+                "message_id": next(self.telegram.message_ids),
+                "date": int(self.clock.now().timestamp()),
+                "chat": {"id": actor.telegram_id, "type": "private"},
+                "from": BOT_USER,
+                "text": "…",
+            }
             self.telegram.rules.shown(actor.telegram_id, message["message_id"], "…")
-        query = {"id": str(next(self.telegram.ids)), "from": actor.user(),
-                 "chat_instance": str(actor.telegram_id), "message": message, "data": data}
+        query = {
+            "id": str(next(self.telegram.ids)),
+            "from": actor.user(),
+            "chat_instance": str(actor.telegram_id),
+            "message": message,
+            "data": data,
+        }
         update_id = next(self.telegram.ids)
         self.telegram.presses.append(Press(actor.key, update_id, query))
         return {"update_id": update_id, "callback_query": query}
@@ -515,8 +553,14 @@ class World:
         self.double.observe()
 
     async def _outbox_waiting(self) -> bool:
-        due = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING,
-                                             col(OutboxMessage.not_before) <= self.clock.now()).limit(1)
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.not_before) <= self.clock.now(),
+            )
+            .limit(1)
+        )
         with self.reader.connect() as db:
             return db.execute(due).first() is not None
 
@@ -532,13 +576,23 @@ class World:
             loaded = await people.load_actor(session, actor.telegram_id, fallback_language="zh_CN")
             person = loaded.person_id
             assert person is not None, f"{actor.key} has not consented"
-            await people.grant_role(session, person_id=person, role=role, organisation_id=organisation_id,
-                                    granted_by=None, now=self.clock.now(), reason="fuzz seed")
+            await people.grant_role(
+                session,
+                person_id=person,
+                role=role,
+                organisation_id=organisation_id,
+                granted_by=None,
+                now=self.clock.now(),
+                reason="fuzz seed",
+            )
 
     def texts(self, actor: Actor) -> list[str]:
         """What the bot said to the actor since the last restart."""
-        return [str(m.text) for m in self.double.requests  # type: ignore[attr-defined]
-                if getattr(m, "chat_id", None) == actor.telegram_id and getattr(m, "text", None)]
+        return [
+            str(m.text)
+            for m in self.double.requests  # type: ignore[attr-defined]
+            if getattr(m, "chat_id", None) == actor.telegram_id and getattr(m, "text", None)
+        ]
 
     def last_text(self, actor: Actor) -> str:
         texts = self.texts(actor)
@@ -568,29 +622,47 @@ class World:
             found.append(("exception escaped", index, text))
         if self.unanswered:
             with self.reader.connect() as db:
-                settled = set(db.execute(select(InboxUpdate.update_id).where(
-                    col(InboxUpdate.update_id).in_([update_id for update_id, _ in self.unanswered]),
-                    InboxUpdate.status == InboxStatus.DONE)).scalars())
+                settled = set(
+                    db.execute(
+                        select(InboxUpdate.update_id).where(
+                            col(InboxUpdate.update_id).in_([update_id for update_id, _ in self.unanswered]),
+                            InboxUpdate.status == InboxStatus.DONE,
+                        )
+                    ).scalars()
+                )
             # Silence is the fallback router's to prevent; an update that failed is reported as that.
-            found.extend(("a message met with silence", update_id, f"update {update_id} from {what}")
-                         for update_id, what in self.unanswered if update_id in settled)
+            found.extend(
+                ("a message met with silence", update_id, f"update {update_id} from {what}")
+                for update_id, what in self.unanswered
+                if update_id in settled
+            )
         found.extend(
             ("outbox row sent twice", row_id, f"outbox row {row_id} claimed {claims} times")
-            for row_id, claims in self.telegram.claims.items() if claims > 1
+            for row_id, claims in self.telegram.claims.items()
+            if claims > 1
         )
         with self.reader.connect() as db:
             # A press is judged once its update is done: one waiting behind a failed update of its
             # chat is that failure's consequence, reported as the failure.
-            unsettled = set(db.execute(
-                select(InboxUpdate.update_id).where(InboxUpdate.status != InboxStatus.DONE)).scalars())
+            unsettled = set(
+                db.execute(
+                    select(InboxUpdate.update_id).where(InboxUpdate.status != InboxStatus.DONE)
+                ).scalars()
+            )
             for press in self.telegram.presses:
                 answers = self.telegram.answers[press.query["id"]]
                 if answers != 1 and press.update_id not in unsettled:
-                    found.append(("press not answered exactly once", press.query["id"],
-                                  f"{press.actor} pressed {press.query['data']!r}: {answers} answers"))
+                    found.append(
+                        (
+                            "press not answered exactly once",
+                            press.query["id"],
+                            f"{press.actor} pressed {press.query['data']!r}: {answers} answers",
+                        )
+                    )
             for update_id, status, error in db.execute(
-                select(InboxUpdate.update_id, InboxUpdate.status, InboxUpdate.last_error)
-                .where((col(InboxUpdate.attempts) > 0) | (InboxUpdate.status == InboxStatus.DEAD))
+                select(InboxUpdate.update_id, InboxUpdate.status, InboxUpdate.last_error).where(
+                    (col(InboxUpdate.attempts) > 0) | (InboxUpdate.status == InboxStatus.DEAD)
+                )
             ).all():
                 kind = "dead letter" if status == InboxStatus.DEAD else "unhandled exception"
                 found.append((kind, update_id, f"update {update_id}: {error[:1500]}"))
@@ -601,11 +673,21 @@ class World:
             # Sent twice, maybe (a send interrupted), or refused: none of them in a sequence without crashes.
             suspect = (OutboxStatus.SENDING, OutboxStatus.UNCERTAIN, OutboxStatus.FAILED)
             for row_id, status, template, chat_id, error in db.execute(
-                select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.template, OutboxMessage.chat_id,
-                       OutboxMessage.error).where(col(OutboxMessage.status).in_(suspect))
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.status,
+                    OutboxMessage.template,
+                    OutboxMessage.chat_id,
+                    OutboxMessage.error,
+                ).where(col(OutboxMessage.status).in_(suspect))
             ).all():
-                found.append((f"outbox row {OutboxStatus(status).value}", row_id,
-                              f"outbox row {row_id} ({template} to {chat_id}): {error[:500]}"))
+                found.append(
+                    (
+                        f"outbox row {OutboxStatus(status).value}",
+                        row_id,
+                        f"outbox row {row_id} ({template} to {chat_id}): {error[:500]}",
+                    )
+                )
             found.extend(self._audit(db))
         new = [(kind, key, detail) for kind, key, detail in found if (kind, key) not in self.reported]
         self.reported.update((kind, key) for kind, key, _ in new)
@@ -615,9 +697,12 @@ class World:
         """Nothing personal is kept about someone who never agreed (the customer, the stranger)."""
         agreed = {press.actor for press in self.telegram.presses if press.query["data"] == CONSENT}
         strangers = {actor.telegram_id: actor.key for actor in NEVER_REGISTERED if actor.key not in agreed}
-        return [("a person kept without consent", telegram_id, f"{strangers[telegram_id]} has a Person row")
-                for telegram_id in db.execute(select(Person.telegram_id).where(
-                    col(Person.telegram_id).in_(list(strangers)))).scalars()]
+        return [
+            ("a person kept without consent", telegram_id, f"{strangers[telegram_id]} has a Person row")
+            for telegram_id in db.execute(
+                select(Person.telegram_id).where(col(Person.telegram_id).in_(list(strangers)))
+            ).scalars()
+        ]
 
     def _reachable(self, db: Connection) -> list[tuple[str, object, str]]:
         """Whoever just wrote to the bot and has not blocked it since is not left marked as blocked
@@ -625,37 +710,60 @@ class World:
         spoke, self.spoke = self.spoke - self.telegram.rules.blocked, set()
         if not spoke:
             return []
-        marked = db.execute(select(Person.telegram_id, Person.blocked_at).where(
-            col(Person.telegram_id).in_(list(spoke)), col(Person.blocked_at).is_not(None))).all()
-        return [("a person writing to the bot is still marked blocked", (telegram_id, blocked_at),
-                 f"{KEYS.get(telegram_id, telegram_id)} wrote to the bot, marked blocked since {blocked_at}")
-                for telegram_id, blocked_at in marked]
+        marked = db.execute(
+            select(Person.telegram_id, Person.blocked_at).where(
+                col(Person.telegram_id).in_(list(spoke)), col(Person.blocked_at).is_not(None)
+            )
+        ).all()
+        return [
+            (
+                "a person writing to the bot is still marked blocked",
+                (telegram_id, blocked_at),
+                f"{KEYS.get(telegram_id, telegram_id)} wrote to the bot, marked blocked since {blocked_at}",
+            )
+            for telegram_id, blocked_at in marked
+        ]
 
     def _stages(self, db: Connection) -> list[tuple[str, object, str]]:
         """Every nomination is in a stage of the table, reached through its moves, each one allowed."""
         found: list[tuple[str, object, str]] = []
         moves: dict[int, list[tuple[int, str, str]]] = {}
-        history = select(NominationMove.id, NominationMove.nomination_id, NominationMove.from_stage,
-                         NominationMove.to_stage).order_by(col(NominationMove.id))
+        history = select(
+            NominationMove.id,
+            NominationMove.nomination_id,
+            NominationMove.from_stage,
+            NominationMove.to_stage,
+        ).order_by(col(NominationMove.id))
         for move_id, nomination_id, before, after in db.execute(history).all():
             moves.setdefault(nomination_id, []).append((move_id or 0, before, after))
         for nomination_id, stage in db.execute(select(Nomination.id, Nomination.stage)).all():
             at = Stage.DRAFT.value
             for move_id, before, after in moves.get(nomination_id or 0, []):
                 if before != at or (before, after) not in LEGAL_MOVES:
-                    found.append(("illegal nomination move", move_id,
-                                  f"nomination {nomination_id} was {at}, then moved {before} -> {after}"))
+                    found.append(
+                        (
+                            "illegal nomination move",
+                            move_id,
+                            f"nomination {nomination_id} was {at}, then moved {before} -> {after}",
+                        )
+                    )
                 at = after
             if stage not in STAGES or stage != at:
-                found.append(("illegal nomination stage", (nomination_id, stage),
-                              f"nomination {nomination_id} is {stage!r}; its moves end at {at!r}"))
+                found.append(
+                    (
+                        "illegal nomination stage",
+                        (nomination_id, stage),
+                        f"nomination {nomination_id} is {stage!r}; its moves end at {at!r}",
+                    )
+                )
         return found
 
     def _ballots(self, db: Connection) -> list[tuple[str, object, str]]:
         """Ballots only from the round's panel, on its nominations, not from a recused reviewer,
         cast while the reviewer held the role, and none changed after the round closed."""
-        ballots = db.execute(select(Ballot.id, Ballot.round_id, Ballot.nomination_id, Ballot.reviewer_id,
-                                    Ballot.changed_at)).all()
+        ballots = db.execute(
+            select(Ballot.id, Ballot.round_id, Ballot.nomination_id, Ballot.reviewer_id, Ballot.changed_at)
+        ).all()
         if not ballots:
             return []
         seats = set(db.execute(select(PanelSeat.round_id, PanelSeat.reviewer_id)).all())
@@ -664,8 +772,9 @@ class World:
         closed = dict(db.execute(select(ReviewRound.id, ReviewRound.closed_at)).all())
         roles: dict[int, list[tuple[datetime, datetime | None]]] = {}
         for person_id, granted, revoked in db.execute(
-            select(RoleAssignment.person_id, RoleAssignment.granted_at, RoleAssignment.revoked_at)
-            .where(RoleAssignment.role == Role.REVIEWER)
+            select(RoleAssignment.person_id, RoleAssignment.granted_at, RoleAssignment.revoked_at).where(
+                RoleAssignment.role == Role.REVIEWER
+            )
         ).all():
             roles.setdefault(person_id, []).append((granted, revoked))
         # /forget erases a person's roles (their ballots stay, accountable under a bare number)
@@ -677,8 +786,10 @@ class World:
                 found.append(("ballot outside the panel", ballot_id, what))
             if (round_id, nomination_id, reviewer_id) in recused:
                 found.append(("ballot from a recused reviewer", ballot_id, what))
-            held = any(granted <= changed_at and (revoked is None or changed_at < revoked)
-                       for granted, revoked in roles.get(reviewer_id, []))
+            held = any(
+                granted <= changed_at and (revoked is None or changed_at < revoked)
+                for granted, revoked in roles.get(reviewer_id, [])
+            )
             if not held and reviewer_id not in forgotten:
                 found.append(("ballot without the reviewer role", ballot_id, f"{what}, at {changed_at}"))
             if closed.get(round_id) is not None and changed_at > closed[round_id]:
@@ -689,12 +800,32 @@ class World:
         """The records appended since the last step follow the chain, by the production hash
         (the whole chain goes through audit.verify_chain at the end of the sequence)."""
         seq, prev = self.audit_verified
-        appended = select(AuditRecord.seq, AuditRecord.at, AuditRecord.actor_id, AuditRecord.action,
-                          AuditRecord.subject, AuditRecord.reason, AuditRecord.details, AuditRecord.prev_hash,
-                          AuditRecord.hash).where(AuditRecord.seq > seq).order_by(col(AuditRecord.seq))
+        appended = (
+            select(
+                AuditRecord.seq,
+                AuditRecord.at,
+                AuditRecord.actor_id,
+                AuditRecord.action,
+                AuditRecord.subject,
+                AuditRecord.reason,
+                AuditRecord.details,
+                AuditRecord.prev_hash,
+                AuditRecord.hash,
+            )
+            .where(AuditRecord.seq > seq)
+            .order_by(col(AuditRecord.seq))
+        )
         for record in db.execute(appended).all():
-            digest = audit.record_hash(record.prev_hash, record.seq, record.at, record.actor_id,
-                                       record.action, record.subject, record.reason, record.details)
+            digest = audit.record_hash(
+                record.prev_hash,
+                record.seq,
+                record.at,
+                record.actor_id,
+                record.action,
+                record.subject,
+                record.reason,
+                record.details,
+            )
             if record.seq != seq + 1:
                 problem = "missing record"
             elif record.prev_hash != prev:
@@ -707,8 +838,13 @@ class World:
             return [("audit chain broken", record.seq, f"record {record.seq}: {problem}")]
         head = db.execute(select(AuditHead.seq, AuditHead.hash)).first()
         if head is not None and tuple(head) != (seq, prev):
-            return [("audit chain broken", ("head", *head),
-                     f"the head says {tuple(head)}, the records end at {seq}")]
+            return [
+                (
+                    "audit chain broken",
+                    ("head", *head),
+                    f"the head says {tuple(head)}, the records end at {seq}",
+                )
+            ]
         self.audit_verified = (seq, prev)
         return []
 
@@ -721,6 +857,7 @@ class World:
 
 
 # The seeded worlds, built once per process ---------------------------------------------------------
+
 
 @dataclass
 class Snapshot:
@@ -798,12 +935,20 @@ async def _build(root: Path) -> Seeded:
         await snapshot("awarded")
     finally:
         await world.close()
-    return Seeded(root, i18n, snapshots, invitation, card_link, certificate,
-                  build_seconds=time.perf_counter() - started)
+    return Seeded(
+        root, i18n, snapshots, invitation, card_link, certificate, build_seconds=time.perf_counter() - started
+    )
 
 
-FIELDS = {"姓名/名称": None, "工作单位": "广州地铁", "岗位": "站务员", "一线工作年限": "８",
-          "所在城市": "广州", "行业": "交通运输", "联系电话": "138 0013 8000"}  # None: the applicant's name
+FIELDS = {
+    "姓名/名称": None,
+    "工作单位": "广州地铁",
+    "岗位": "站务员",
+    "一线工作年限": "８",
+    "所在城市": "广州",
+    "行业": "交通运输",
+    "联系电话": "138 0013 8000",
+}  # None: the applicant's name
 
 
 async def _consent(world: World, actor: Actor) -> None:
@@ -837,13 +982,25 @@ async def seed_nominating(world: World) -> tuple[str, str]:
     await _consent(world, office)
     async with world.sessions() as session:
         actor = await people.load_actor(session, OFFICE_ID, fallback_language="zh_CN")
-        day = lambda m, d: datetime(2026, m, d, tzinfo=UTC)
+
+        def day(m: int, d: int) -> datetime:
+            return datetime(2026, m, d, tzinfo=UTC)
+
         await campaigns.create(
-            session, actor, year=2026, honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
-            publicity_workdays=5, now=world.clock.now(),
-            dates={"nomination_opens": day(3, 1), "nomination_closes": day(4, 30),
-                   "precheck_deadline": day(5, 31), "review_opens": day(6, 1), "review_closes": day(6, 15),
-                   "announcement_at": day(7, 15)},
+            session,
+            actor,
+            year=2026,
+            honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
+            publicity_workdays=5,
+            now=world.clock.now(),
+            dates={
+                "nomination_opens": day(3, 1),
+                "nomination_closes": day(4, 30),
+                "precheck_deadline": day(5, 31),
+                "review_opens": day(6, 1),
+                "review_closes": day(6, 15),
+                "announcement_at": day(7, 15),
+            },
         )
     await _consent(world, recommender)
     await world.grant(recommender, Role.RECOMMENDER, organisation_id=1)
@@ -916,18 +1073,72 @@ async def _card(session: AsyncSession, actor: ServiceActor, now: datetime) -> st
 
 # What the machine draws ----------------------------------------------------------------------------
 
-OFFICE_COMMANDS = ("precheck", "rounds", "publicity", "approve", "award", "invite", "roles", "announce",
-                   "newcampaign", "export", "verify", "pending", "review", "deadletters", "workday",
-                   "selfcheckstats", "cardreport", "cardflags", "heldcomments", "certificate", "rereview",
-                   "revoke", "national", "national_export", "unsubscribe")
+OFFICE_COMMANDS = (
+    "precheck",
+    "rounds",
+    "publicity",
+    "approve",
+    "award",
+    "invite",
+    "roles",
+    "announce",
+    "newcampaign",
+    "export",
+    "verify",
+    "pending",
+    "review",
+    "deadletters",
+    "workday",
+    "selfcheckstats",
+    "cardreport",
+    "cardflags",
+    "heldcomments",
+    "certificate",
+    "rereview",
+    "revoke",
+    "national",
+    "national_export",
+    "unsubscribe",
+)
 ALL_COMMANDS = tuple(dict.fromkeys((*COMMANDS, *OFFICE_COMMANDS)))
 
 # Words that mean something to one of the bot's questions, beside random ones.
-MEANINGFUL = ("2026-03-09 18:00", "2026-03-09 18:00 open", "2026-03-09 18:00 panel",
-              "2026-03-05 18:00 quorum=1/2", "2027-01-01 00:00", "2026-03-20", "138 0013 8000",
-              "１３８ ００１３ ８０００", "12345", "张伟", "广州地铁", "８", "该同志服务成绩突出，同意推荐。", "材料不全",
-              "取消", "cancel", "GD-2026-STAR-0001", "是", "否", "yes", "1", "0", "-1", "99999999999999999999",
-              "", " ", "\u202e反转", "=1+1", "<b>粗体</b>", "<b>未闭合", "a & b < c", "&lt;", "😀🎉", "x" * 5000)
+MEANINGFUL = (
+    "2026-03-09 18:00",
+    "2026-03-09 18:00 open",
+    "2026-03-09 18:00 panel",
+    "2026-03-05 18:00 quorum=1/2",
+    "2027-01-01 00:00",
+    "2026-03-20",
+    "138 0013 8000",
+    "１３８ ００１３ ８０００",
+    "12345",
+    "张伟",
+    "广州地铁",
+    "８",
+    "该同志服务成绩突出，同意推荐。",
+    "材料不全",
+    "取消",
+    "cancel",
+    "GD-2026-STAR-0001",
+    "是",
+    "否",
+    "yes",
+    "1",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "",
+    " ",
+    "\u202e反转",
+    "=1+1",
+    "<b>粗体</b>",
+    "<b>未闭合",
+    "a & b < c",
+    "&lt;",
+    "😀🎉",
+    "x" * 5000,
+)
 TEXTS = st.one_of(
     st.sampled_from(MEANINGFUL),
     st.text(max_size=40),
@@ -936,32 +1147,113 @@ TEXTS = st.one_of(
 )
 ARGS = st.one_of(
     st.just(""),
-    st.sampled_from(("1", "2", "3", "0", "-5", "99999999999999999999", "GD-2026-STAR-0001", "STAR", "all",
-                     "2026", "abc", "１", "1 2")),
+    st.sampled_from(
+        (
+            "1",
+            "2",
+            "3",
+            "0",
+            "-5",
+            "99999999999999999999",
+            "GD-2026-STAR-0001",
+            "STAR",
+            "all",
+            "2026",
+            "abc",
+            "１",
+            "1 2",
+        )
+    ),
     st.text(max_size=20),
 )
 # "card", "invitation" and "certificate" are the seed's real ones; the rest are made up.
-PAYLOAD_SHAPES = ("card", "invitation", "certificate", "c-xxx", "v-GD-2026-STAR-0001", "v-GD-2026-STAR-9999",
-                  "i-xxx", "inv_xxx", "c-", "v-", "inv_", "x" * 80, "")
+PAYLOAD_SHAPES = (
+    "card",
+    "invitation",
+    "certificate",
+    "c-xxx",
+    "v-GD-2026-STAR-0001",
+    "v-GD-2026-STAR-9999",
+    "i-xxx",
+    "inv_xxx",
+    "c-",
+    "v-",
+    "inv_",
+    "x" * 80,
+    "",
+)
 TOKEN_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 FORGED = st.one_of(
     st.builds(lambda token: f"t:{token}", st.text(alphabet=TOKEN_CHARACTERS, max_size=30)),
-    st.sampled_from((
-        "sa:1:2:yes", "sa:1:99:back", "sa:99999999999999999999:0:yes", "po:1", "po:2",
-        "po:99999999999999999999", "po:-1", "ne:1:submit", "ne:2:submit", "ne:1:org-1", "ne:2:files",
-        "ne:99999999999999999999:x", "nm:STAR:0", "nm:XX:0", "nm:STAR:99", "pp:-1", "pp:0", "pp:5", "pt:0",
-        "pt:99", "ps:xlsx", "ps:done", "co:1:pdf", "co:1:qr", "co:2:show", "ob:1", "ob:2", "os:skip",
-        "os:person", "ir:reviewer:0", "ir:recommender:1", "ir:office:0", "ir:x:99999999999999999999",
-        "cf:1:nomination_opens", "lang:en", "lang:xx", "m:precheck", "m:rounds", "m:nominate", "m:approve",
-        "m:award", "consent:1", "consent:0", "ok:forget:0", "hl:STAR::0", "hl:::99999999999999999999",
-        "ca:1:0:5", "ca:1:99:0", "x", "sub:1", "sub:0", "an:preview", "an:cancel", "t:", "t", ":", "::::", "",
-    )),
+    st.sampled_from(
+        (
+            "sa:1:2:yes",
+            "sa:1:99:back",
+            "sa:99999999999999999999:0:yes",
+            "po:1",
+            "po:2",
+            "po:99999999999999999999",
+            "po:-1",
+            "ne:1:submit",
+            "ne:2:submit",
+            "ne:1:org-1",
+            "ne:2:files",
+            "ne:99999999999999999999:x",
+            "nm:STAR:0",
+            "nm:XX:0",
+            "nm:STAR:99",
+            "pp:-1",
+            "pp:0",
+            "pp:5",
+            "pt:0",
+            "pt:99",
+            "ps:xlsx",
+            "ps:done",
+            "co:1:pdf",
+            "co:1:qr",
+            "co:2:show",
+            "ob:1",
+            "ob:2",
+            "os:skip",
+            "os:person",
+            "ir:reviewer:0",
+            "ir:recommender:1",
+            "ir:office:0",
+            "ir:x:99999999999999999999",
+            "cf:1:nomination_opens",
+            "lang:en",
+            "lang:xx",
+            "m:precheck",
+            "m:rounds",
+            "m:nominate",
+            "m:approve",
+            "m:award",
+            "consent:1",
+            "consent:0",
+            "ok:forget:0",
+            "hl:STAR::0",
+            "hl:::99999999999999999999",
+            "ca:1:0:5",
+            "ca:1:99:0",
+            "x",
+            "sub:1",
+            "sub:0",
+            "an:preview",
+            "an:cancel",
+            "t:",
+            "t",
+            ":",
+            "::::",
+            "",
+        )
+    ),
     st.text(max_size=10),
     st.text(min_size=65, max_size=80),  # beyond the 64 bytes Telegram allows
 )
 
 
 # The machine ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Figures:
@@ -1042,8 +1334,9 @@ class JourneyMachine(RuleBasedStateMachine):
     def _close(self, world: World) -> None:
         logging.getLogger().removeHandler(world.errors)
         FIGURES.presses += len(world.telegram.presses)
-        FIGURES.answered_once += sum(1 for press in world.telegram.presses
-                                     if world.telegram.answers[press.query["id"]] == 1)
+        FIGURES.answered_once += sum(
+            1 for press in world.telegram.presses if world.telegram.answers[press.query["id"]] == 1
+        )
         FIGURES.updates += len(world.telegram.delivered) - world.seed_updates
         FIGURES.tolerated_refusals.update(world.tolerated)
         try:
@@ -1074,8 +1367,11 @@ class JourneyMachine(RuleBasedStateMachine):
     @rule(who=ACTORS, text=st.one_of(TEXTS, st.sampled_from(tuple(f"/{c}" for c in COMMANDS))))
     def send_then_block(self, who: str, text: str) -> None:
         """The person writes, then blocks the bot before it has answered."""
-        self._step("write and block", f"{who} sends {text[:80]!r} and blocks the bot at once",
-                   self.world.send(CAST[who], text, then_block=True))
+        self._step(
+            "write and block",
+            f"{who} sends {text[:80]!r} and blocks the bot at once",
+            self.world.send(CAST[who], text, then_block=True),
+        )
 
     @rule(who=ACTORS, command=st.sampled_from(ALL_COMMANDS), args=ARGS)
     def send_command(self, who: str, command: str, args: str) -> None:
@@ -1084,8 +1380,11 @@ class JourneyMachine(RuleBasedStateMachine):
 
     @rule(who=ACTORS, shape=st.sampled_from(PAYLOAD_SHAPES))
     def deep_link(self, who: str, shape: str) -> None:
-        links = {"card": self.seeded.card_link, "invitation": self.seeded.invitation,
-                 "certificate": f"v-{self.seeded.certificate}"}
+        links = {
+            "card": self.seeded.card_link,
+            "invitation": self.seeded.invitation,
+            "certificate": f"v-{self.seeded.certificate}",
+        }
         text = f"/start {links.get(shape, shape)}".rstrip()
         self._step("deep link", f"{who} sends {text!r}", self.world.send(CAST[who], text))
 
@@ -1100,8 +1399,11 @@ class JourneyMachine(RuleBasedStateMachine):
         if seen is None:
             return
         shown, label, data = seen
-        self._step("press", f"{who} presses {label!r} ({data}) on message {shown.message['message_id']}",
-                   self.world.press(CAST[who], data, copy.deepcopy(shown.message)))
+        self._step(
+            "press",
+            f"{who} presses {label!r} ({data}) on message {shown.message['message_id']}",
+            self.world.press(CAST[who], data, copy.deepcopy(shown.message)),
+        )
 
     @rule(who=ACTORS, pick=st.integers(min_value=0, max_value=4))
     def press_recent(self, who: str, pick: int) -> None:
@@ -1116,8 +1418,10 @@ class JourneyMachine(RuleBasedStateMachine):
         presses = [(who, button) for who, button in seen if button is not None]
         if len(presses) < 2:
             return
-        updates = [self.world.pressing(CAST[who], data, copy.deepcopy(shown.message))
-                   for who, (shown, _, data) in presses]
+        updates = [
+            self.world.pressing(CAST[who], data, copy.deepcopy(shown.message))
+            for who, (shown, _, data) in presses
+        ]
         labels = " and ".join(f"{who} {label!r} ({data})" for who, (_, label, data) in presses)
         self._step("presses at once", f"at once: {labels}", self.world.deliver(updates))
 
@@ -1129,8 +1433,11 @@ class JourneyMachine(RuleBasedStateMachine):
             return
         shown, label, data = seen
         update = self.world.pressing(CAST[who], data, copy.deepcopy(shown.message))
-        self._step("press delivered twice", f"{who} presses {label!r} ({data}), delivered twice",
-                   self.world.deliver([update, copy.deepcopy(update)]))
+        self._step(
+            "press delivered twice",
+            f"{who} presses {label!r} ({data}), delivered twice",
+            self.world.deliver([update, copy.deepcopy(update)]),
+        )
 
     @rule(who=ACTORS, data=FORGED)
     def press_forged(self, who: str, data: str) -> None:
@@ -1143,8 +1450,11 @@ class JourneyMachine(RuleBasedStateMachine):
         if seen is None or who == owner:
             return
         _, label, data = seen
-        self._step("cross-user press", f"{who} presses {owner}'s {label!r} ({data})",
-                   self.world.press(CAST[who], data))
+        self._step(
+            "cross-user press",
+            f"{who} presses {owner}'s {label!r} ({data})",
+            self.world.press(CAST[who], data),
+        )
 
     @precondition(lambda self: self._world is not None and self._world.telegram.presses)
     @rule(pick=PICKS)
@@ -1163,6 +1473,7 @@ class JourneyMachine(RuleBasedStateMachine):
     @rule(pick=PICKS, twice=st.booleans())
     def redeliver(self, pick: int, twice: bool) -> None:
         """Telegram delivers an update it delivered before (the same update_id), maybe twice at once."""
+
         async def go() -> None:
             payload = await self.world.redeliver(pick, twice)
             note(f"  (update {payload and payload['update_id']})")
@@ -1185,8 +1496,9 @@ class JourneyMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from((60, 3600, 6 * 3600, 86400, 3 * 86400, 8 * 86400, 30 * 86400)))
     def time_passes(self, seconds: int) -> None:
-        self._step("time", f"{seconds / 3600:g} h pass (the periodic jobs run)",
-                   self.world.time_passes(seconds))
+        self._step(
+            "time", f"{seconds / 3600:g} h pass (the periodic jobs run)", self.world.time_passes(seconds)
+        )
 
     # Promises -------------------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ STEP_TIMEOUT = 60.0
 
 # The emulator ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Shown:
     """A message as the bot showed it: sent, or edited in place."""
@@ -150,8 +151,17 @@ class KillingEmulator(BotAPIEmulator):
         markup = message.get("reply_markup") or {}
         labels = tuple(b.get("text", "") for row in (markup.get("inline_keyboard") or []) for b in row)
         text = message.get("text") or message.get("caption") or ""
-        self.shown.append(Shown(len(self.shown), time.monotonic(), method, int(message["chat"]["id"]),
-                                int(message["message_id"]), text, labels))
+        self.shown.append(
+            Shown(
+                len(self.shown),
+                time.monotonic(),
+                method,
+                int(message["chat"]["id"]),
+                int(message["message_id"]),
+                text,
+                labels,
+            )
+        )
         return message
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -197,8 +207,11 @@ class KillingEmulator(BotAPIEmulator):
     def answers(self, since: int, with_text: bool = False) -> int:
         """Presses answered; `with_text`: only those the person sees (an alert or a notice), not
         the bare answer that only stops the button's spinner."""
-        return sum(1 for c in self.calls_log[since:] if c.method == "answerCallbackQuery" and c.status == 200
-                   and (c.description or not with_text))
+        return sum(
+            1
+            for c in self.calls_log[since:]
+            if c.method == "answerCallbackQuery" and c.status == 200 and (c.description or not with_text)
+        )
 
     def last_with(self, chat: int, label: str) -> dict[str, Any] | None:
         """The newest message in `chat` that shows a button `label` now (as last sent or edited)."""
@@ -228,6 +241,7 @@ def _state(pid: int) -> str | None:
 
 # Starting the bot -----------------------------------------------------------------------------------
 
+
 def bot_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KILL_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -242,8 +256,15 @@ class Zygote:
         self.started = time.monotonic()
         with log.open("ab") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.support.killable_bot", "--zygote"], cwd=ROOT, env=bot_env(),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)
+                [sys.executable, "-m", "tests.support.killable_bot", "--zygote"],
+                cwd=ROOT,
+                env=bot_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                bufsize=1,
+            )
         self.ready = threading.Event()
         self.ready_seconds: float | None = None
         self._started: queue.Queue[int] = queue.Queue()
@@ -314,8 +335,13 @@ class Launcher:
         else:
             with open(env["KILL_LOG"], "ab") as log:
                 self._direct = subprocess.Popen(
-                    [sys.executable, "-m", "tests.support.killable_bot"], cwd=ROOT, env={**bot_env(), **env},
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                    [sys.executable, "-m", "tests.support.killable_bot"],
+                    cwd=ROOT,
+                    env={**bot_env(), **env},
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                )
             self.pid = self._direct.pid
         return self.pid
 
@@ -323,8 +349,11 @@ class Launcher:
     def alive(self) -> bool:
         if self.pid is None:
             return False
-        code = self._direct.poll() if self._direct is not None else (
-            self.zygote.exit_code(self.pid) if self.zygote is not None else None)
+        code = (
+            self._direct.poll()
+            if self._direct is not None
+            else (self.zygote.exit_code(self.pid) if self.zygote is not None else None)
+        )
         if code is None:
             return True
         self.exit_code, self.pid = code, None
@@ -346,6 +375,7 @@ class Launcher:
 
 
 # The trace ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Event:
@@ -401,6 +431,7 @@ class Trace:
 
 # Databases ------------------------------------------------------------------------------------------
 
+
 class Target:
     """A fresh database per run of the journey, migrated by the bot itself."""
 
@@ -440,7 +471,7 @@ class PostgresTarget(Target):
         try:
             async with admin.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except (OSError, asyncio.TimeoutError, DBAPIError) as exc:
+        except (TimeoutError, OSError, DBAPIError) as exc:
             unavailable("PostgreSQL", exc)
         finally:
             await admin.dispose()
@@ -510,8 +541,12 @@ class Reader:
             if self.sqlite:
                 names = {r[1] for r in await self.rows(f"PRAGMA table_info({table})")}
             else:
-                names = {r[0] for r in await self.rows(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = :t", t=table)}
+                names = {
+                    r[0]
+                    for r in await self.rows(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = :t", t=table
+                    )
+                }
             if names:
                 self._columns[table] = names
             return names
@@ -523,9 +558,13 @@ class Reader:
         # a retry after a 5xx; not a reminder due in days.
         soon = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=30)
         pending = (await self.rows("SELECT count(*) FROM inboxupdate WHERE status = 'pending'"))[0][0]
-        outbox = (await self.rows(
-            "SELECT count(*) FROM outboxmessage WHERE status = 'sending' "
-            "OR (status = 'pending' AND not_before <= :soon)", soon=soon))[0][0]
+        outbox = (
+            await self.rows(
+                "SELECT count(*) FROM outboxmessage WHERE status = 'sending' "
+                "OR (status = 'pending' AND not_before <= :soon)",
+                soon=soon,
+            )
+        )[0][0]
         running = (await self.rows("SELECT count(*) FROM broadcast WHERE finished_at IS NULL"))[0][0]
         return [what for what, n in (("inbox", pending), ("outbox", outbox), ("broadcast", running)) if n]
 
@@ -550,22 +589,34 @@ async def open_campaign(reader: Reader) -> None:
     """A campaign in its nomination window now (the bot runs on the real clock), as the office's
     /newcampaign form would leave it (as tests/e2e/test_nomination_journey.py does)."""
     now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
-    days = {"opens": -1, "closes": 20, "precheck": 25, "review_opens": 26, "review_closes": 30,
-            "announced": 45, "created": 0}
+    days = {
+        "opens": -1,
+        "closes": 20,
+        "precheck": 25,
+        "review_opens": 26,
+        "review_closes": 30,
+        "announced": 45,
+        "created": 0,
+    }
     await reader.write(
         "INSERT INTO campaign (year, honours, nomination_opens, nomination_closes, precheck_deadline, "
         "review_opens, review_closes, publicity_workdays, announcement_at, created_at) "
         "VALUES (:year, :honours, :opens, :closes, :precheck, :review_opens, :review_closes, 5, :announced, "
         ":created)",
-        year=now.year, honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
-        **{name: now + timedelta(days=offset) for name, offset in days.items()})
+        year=now.year,
+        honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
+        **{name: now + timedelta(days=offset) for name, offset in days.items()},
+    )
 
 
 # The journey ----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Step:
-    key: str  # the step of its template ("applicant: 同意"): the instances of a template share its kill points
+    key: (
+        str  # the step of its template ("applicant: 同意"): the instances of a template share its kill points
+    )
     instance: str  # whose ("A1")
     segment: str  # the conversation it belongs to ("A1.check"): one that diverged from the clean run
     needs: tuple[str, ...]  # stops there; so does any step that needs it
@@ -582,37 +633,47 @@ OFFICE_BASE, APPLICANT_BASE = 830000, 831000
 
 
 def registration(template: str, who: str, user: int) -> list[Step]:
-    return [Step(f"{template}: /start", who, f"{who}.reg", (), user, "say", "/start", "个人信息保护说明"),
-            Step(f"{template}: 同意", who, f"{who}.reg", (), user, "press", "同意", "请选择")]
+    return [
+        Step(f"{template}: /start", who, f"{who}.reg", (), user, "say", "/start", "个人信息保护说明"),
+        Step(f"{template}: 同意", who, f"{who}.reg", (), user, "press", "同意", "请选择"),
+    ]
 
 
 def announcement(who: str, user: int, number: int) -> list[Step]:
     segment = f"{who}.announce{number}"
-    return [Step("office: /announce", who, segment, (), user, "say", "/announce", "公告"),
-            Step("office: text", who, segment, (), user, "say", f"第十届服务明星表彰大会（第 {number} 次）", ""),
-            Step("office: 预览", who, segment, (), user, "press", "预览", "确认发送吗"),
-            Step("office: 确认发送", who, segment, (), user, "press", "确认发送", "公告发送")]
+    return [
+        Step("office: /announce", who, segment, (), user, "say", "/announce", "公告"),
+        Step("office: text", who, segment, (), user, "say", f"第十届服务明星表彰大会（第 {number} 次）", ""),
+        Step("office: 预览", who, segment, (), user, "press", "预览", "确认发送吗"),
+        Step("office: 确认发送", who, segment, (), user, "press", "确认发送", "公告发送"),
+    ]
 
 
 def applicant(who: str, user: int) -> list[Step]:
     check, nominate = f"{who}.check", f"{who}.nominate"
-    steps = [*registration("applicant", who, user),
-             Step("applicant: /selfcheck", who, check, (), user, "say", "/selfcheck", "请选择要申报的称号"),
-             Step("applicant: honour", who, check, (), user, "press", "广东省用户满意服务明星", "第 1/7 题")]
+    steps = [
+        *registration("applicant", who, user),
+        Step("applicant: /selfcheck", who, check, (), user, "say", "/selfcheck", "请选择要申报的称号"),
+        Step("applicant: honour", who, check, (), user, "press", "广东省用户满意服务明星", "第 1/7 题"),
+    ]
     # Questions 1-6 are one step of the template (the same handler, the same calls): their
     # instances share the kill points of one sweep. The seventh brings the verdict.
-    steps += [Step("applicant: 是 (Q1-6)", who, check, (), user, "press", "是", f"第 {number + 1}/7 题")
-              for number in range(1, 7)]
-    steps += [Step("applicant: 是 (Q7, verdict)", who, check, (), user, "press", "是", "自评结果"),
-              Step("applicant: 开始申报", who, check, (), user, "press", "开始申报", "号申报："),
-              # The draft again, as a person finds it later: a conversation of its own.
-              Step("applicant: /nominate", who, nominate, (), user, "say", "/nominate", "申报哪个称号"),
-              Step("applicant: the draft", who, nominate, (), user, "press", "广东省用户满意服务明星", "号申报："),
-              Step("applicant: 姓名/名称", who, nominate, (), user, "press", "姓名/名称", "请输入"),
-              Step("applicant: 张伟", who, nominate, (), user, "say", "张伟", "✅ 姓名/名称"),
-              Step("applicant: 工作单位", who, nominate, (), user, "press", "工作单位", "请输入"),
-              Step("applicant: /cancel", who, nominate, (), user, "say", "/cancel", ""),
-              Step("applicant: /mystatus", who, f"{who}.status", (), user, "say", "/mystatus", "")]
+    steps += [
+        Step("applicant: 是 (Q1-6)", who, check, (), user, "press", "是", f"第 {number + 1}/7 题")
+        for number in range(1, 7)
+    ]
+    steps += [
+        Step("applicant: 是 (Q7, verdict)", who, check, (), user, "press", "是", "自评结果"),
+        Step("applicant: 开始申报", who, check, (), user, "press", "开始申报", "号申报："),
+        # The draft again, as a person finds it later: a conversation of its own.
+        Step("applicant: /nominate", who, nominate, (), user, "say", "/nominate", "申报哪个称号"),
+        Step("applicant: the draft", who, nominate, (), user, "press", "广东省用户满意服务明星", "号申报："),
+        Step("applicant: 姓名/名称", who, nominate, (), user, "press", "姓名/名称", "请输入"),
+        Step("applicant: 张伟", who, nominate, (), user, "say", "张伟", "✅ 姓名/名称"),
+        Step("applicant: 工作单位", who, nominate, (), user, "press", "工作单位", "请输入"),
+        Step("applicant: /cancel", who, nominate, (), user, "say", "/cancel", ""),
+        Step("applicant: /mystatus", who, f"{who}.status", (), user, "say", "/mystatus", ""),
+    ]
     return steps
 
 
@@ -623,8 +684,10 @@ def journey(applicants: int = 3) -> tuple[list[Step], list[int]]:
     everyone registered so far (after the second applicant, office person O2 registers first and
     sends it). Returns the steps and the office ids (OFFICE_IDS)."""
     offices = [OFFICE_BASE + 1, OFFICE_BASE + 2]
-    steps = [*registration("office", "O1", offices[0]),
-             Step("office: /campaign", "O1", "O1.campaign", (), offices[0], "say", "/campaign", "")]
+    steps = [
+        *registration("office", "O1", offices[0]),
+        Step("office: /campaign", "O1", "O1.campaign", (), offices[0], "say", "/campaign", ""),
+    ]
     for number in range(1, applicants + 1):
         steps += applicant(f"A{number}", APPLICANT_BASE + number)
         if number == 2:
@@ -635,6 +698,7 @@ def journey(applicants: int = 3) -> tuple[list[Step], list[int]]:
 
 
 # Running it -----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Planned:
@@ -684,9 +748,13 @@ class Outcome:
     log: list[str] = field(default_factory=list)  # what happened, for the steps file
 
 
-CLASSES = ("after a commit, before a send", "after a commit, before the next commit",
-           "before a request goes out", "in flight (Telegram has it, no response yet)",
-           "after a response, before the next commit")
+CLASSES = (
+    "after a commit, before a send",
+    "after a commit, before the next commit",
+    "before a request goes out",
+    "in flight (Telegram has it, no response yet)",
+    "after a response, before the next commit",
+)
 
 
 def classify(events: list[Event], index: int, mode: str) -> str:
@@ -718,8 +786,10 @@ def plan(clean: list[Outcome], round_number: int = 0, rounds: int = 1) -> list[P
         # Every event is a candidate, except the inbox's lease bookkeeping after its first (the
         # claim): letting go of a chat and claiming nothing are points a step has several of.
         leases = [i for i, e in enumerate(events) if e.kind == "commit" and _lease_only(e)]
-        candidates = sorted([(i, "self") for i in range(len(events)) if i not in leases[1:]]
-                            + [(i, "inflight") for i, e in enumerate(events) if e.kind == "out"])
+        candidates = sorted(
+            [(i, "self") for i in range(len(events)) if i not in leases[1:]]
+            + [(i, "inflight") for i, e in enumerate(events) if e.kind == "out"]
+        )
         if not candidates:
             plans.append(None)
             continue
@@ -778,11 +848,19 @@ class Run:
         self.diverged: set[str] = set()  # segments that left the clean run's path
 
     def env(self) -> dict[str, str]:
-        return {"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": self.emulator.base_url,
-                "DATA_DIR": str(self.work / "data"), "DATABASE_URL": self.url,
-                "OFFICE_IDS": ",".join(map(str, self.offices)), "REDIS_URL": "",
-                "WEBHOOK_URL": "", "KILL_TRACE": str(self.trace.path), "KILL_CONTROL": str(self.control),
-                "KILL_INFLIGHT": str(self.emulator.inflight), "KILL_LOG": str(self.work / "bot.log")}
+        return {
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE": self.emulator.base_url,
+            "DATA_DIR": str(self.work / "data"),
+            "DATABASE_URL": self.url,
+            "OFFICE_IDS": ",".join(map(str, self.offices)),
+            "REDIS_URL": "",
+            "WEBHOOK_URL": "",
+            "KILL_TRACE": str(self.trace.path),
+            "KILL_CONTROL": str(self.control),
+            "KILL_INFLIGHT": str(self.emulator.inflight),
+            "KILL_LOG": str(self.work / "bot.log"),
+        }
 
     async def __aenter__(self) -> "Run":
         await self.emulator.start()
@@ -803,8 +881,9 @@ class Run:
         await self.launcher.start(self.env(), direct=direct)
         while self.emulator.polls == polls:
             if not self.launcher.alive:
-                raise AssertionError(f"the bot exited ({self.launcher.exit_code}) while starting:\n"
-                                     f"{self.log_tail()}")
+                raise AssertionError(
+                    f"the bot exited ({self.launcher.exit_code}) while starting:\n{self.log_tail()}"
+                )
             if time.monotonic() - started > 90:
                 raise AssertionError(f"the bot did not poll within 90 s:\n{self.log_tail()}")
             await asyncio.sleep(0.01)
@@ -903,8 +982,9 @@ class Run:
         if clean is None:
             if step.expect and not any(step.expect in m.text for m in new):
                 got = [m.text[:80] for m in new]
-                raise AssertionError(f"clean run, {step}: expected {step.expect!r}, got {got}\n"
-                                     f"{self.log_tail()}")
+                raise AssertionError(
+                    f"clean run, {step}: expected {step.expect!r}, got {got}\n{self.log_tail()}"
+                )
         else:
             await self._measure(outcome, clean, calls, resends)
             if clean.per_user and not outcome.per_user:
@@ -932,13 +1012,19 @@ class Run:
 
     def describe(self, first_event: int, shown: int, calls: int) -> list[str]:
         self.trace.read()
-        lines = [f"  {e.pid} {e.n} {e.kind} {e.detail} {e.mark}".rstrip()
-                 for e in self.trace.events[first_event:]]
-        lines += [f"  shown {m.chat} {m.method} #{m.message_id}: {(m.text.splitlines() or [''])[0][:50]}"
-                  f" {list(m.labels)[:4]}" for m in self.emulator.shown[shown:]]
-        lines += [f"  call {c.method} {c.chat or ''} {c.status} {c.description[:60]}".rstrip()
-                  for c in self.emulator.calls_log[calls:]
-                  if c.method not in SENDS | EDITS or c.status != 200]
+        lines = [
+            f"  {e.pid} {e.n} {e.kind} {e.detail} {e.mark}".rstrip() for e in self.trace.events[first_event:]
+        ]
+        lines += [
+            f"  shown {m.chat} {m.method} #{m.message_id}: {(m.text.splitlines() or [''])[0][:50]}"
+            f" {list(m.labels)[:4]}"
+            for m in self.emulator.shown[shown:]
+        ]
+        lines += [
+            f"  call {c.method} {c.chat or ''} {c.status} {c.description[:60]}".rstrip()
+            for c in self.emulator.calls_log[calls:]
+            if c.method not in SENDS | EDITS or c.status != 200
+        ]
         return lines
 
     async def resync(self, outcome: Outcome, wanted: tuple[str, tuple[str, ...]]) -> bool:
@@ -950,14 +1036,14 @@ class Run:
         kind = step.segment.rsplit(".", 1)[1].rstrip("0123456789")
         log.append(f"diverged: sees {visible(self.emulator.shown, step.user)}, the clean run showed {wanted}")
         marks = self.marks()
-        for action, text in RESYNC.get(kind, ()):
+        for action, label in RESYNC.get(kind, ()):
             if action == "say":
-                self.emulator.user_sends_text(step.user, text)
+                self.emulator.user_sends_text(step.user, label)
             else:
-                message = self.emulator.last_with(step.user, text)
+                message = self.emulator.last_with(step.user, label)
                 if message is None:
                     continue  # not offered: nothing to press
-                self.emulator.press_button(step.user, message, text)
+                self.emulator.press_button(step.user, message, label)
             await self.settle(outcome)
         back = visible(self.emulator.shown, step.user) == wanted
         if not back:
@@ -986,6 +1072,7 @@ class Run:
 
 
 # The figures ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Figures:
@@ -1043,19 +1130,27 @@ class Figures:
         self.other_refusals.update(outcome.other_refusals)
         self.stuck += bool(outcome.stuck)
         kill = outcome.kills[0] if outcome.kills else None
-        shifted = (f" (clean run: {kill.planned.expected})" if kill and kill.event
-                   and kill.event.where != kill.planned.expected_where else "")
-        where = f"killed {kill.point} [{kill.event.short if kill.event else '?'}]{shifted}" if kill else (
-            f"planned {planned.mode}@{planned.offset}, not reached" if planned else "no kill point")
-        flags = [f"lost {outcome.lost}" if outcome.lost else "",
-                 f"duplicates {outcome.duplicates}" if outcome.duplicates else "",
-                 f"counted {outcome.counted}" if outcome.counted else "",
-                 f"acknowledged-but-lost {outcome.acked_lost}" if outcome.acked_lost else "",
-                 f"answer-twice {outcome.answer_twice}" if outcome.answer_twice else "",
-                 f"refused {outcome.other_refusals}" if outcome.other_refusals else "",
-                 "repeated by the person" if outcome.repeated else "",
-                 ("diverged, resynced" if outcome.resynced else "diverged") if outcome.diverged else "",
-                 f"stuck on {outcome.stuck}" if outcome.stuck else ""]
+        shifted = (
+            f" (clean run: {kill.planned.expected})"
+            if kill and kill.event and kill.event.where != kill.planned.expected_where
+            else ""
+        )
+        where = (
+            f"killed {kill.point} [{kill.event.short if kill.event else '?'}]{shifted}"
+            if kill
+            else (f"planned {planned.mode}@{planned.offset}, not reached" if planned else "no kill point")
+        )
+        flags = [
+            f"lost {outcome.lost}" if outcome.lost else "",
+            f"duplicates {outcome.duplicates}" if outcome.duplicates else "",
+            f"counted {outcome.counted}" if outcome.counted else "",
+            f"acknowledged-but-lost {outcome.acked_lost}" if outcome.acked_lost else "",
+            f"answer-twice {outcome.answer_twice}" if outcome.answer_twice else "",
+            f"refused {outcome.other_refusals}" if outcome.other_refusals else "",
+            "repeated by the person" if outcome.repeated else "",
+            ("diverged, resynced" if outcome.resynced else "diverged") if outcome.diverged else "",
+            f"stuck on {outcome.stuck}" if outcome.stuck else "",
+        ]
         self.details.append(f"{outcome.step}: {where}: {', '.join(f for f in flags if f) or 'ok'}")
         self.log += [self.details[-1], *outcome.log]
 
@@ -1086,12 +1181,16 @@ def report(figures: list[Figures]) -> str:
     row("answer-twice refusals (invisible)", [f.answer_twice for f in figures])
     row("other refusals", [sum(f.other_refusals.values()) for f in figures])
     row("steps stuck", [f.stuck for f in figures])
-    row("restart to polling, mean s", [f"{sum(f.restarts) / len(f.restarts):.2f}" if f.restarts else "-"
-                                       for f in figures])
+    row(
+        "restart to polling, mean s",
+        [f"{sum(f.restarts) / len(f.restarts):.2f}" if f.restarts else "-" for f in figures],
+    )
     row("restart to polling, max s", [f"{max(f.restarts):.2f}" if f.restarts else "-" for f in figures])
     row("cold start, python -m …killable_bot, s", [f"{f.first_start:.2f}" for f in figures])
     row("clean run, s", [f"{f.clean_seconds:.0f}" for f in figures])
     row("whole case, s", [f"{f.seconds:.0f}" for f in figures])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
-                               for i, cell in enumerate(r)) for r in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(r))
+        for r in rows
+    )

@@ -64,8 +64,9 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def spawn(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None,
-          nice: int = 0) -> subprocess.Popen[bytes]:
+def spawn(
+    command: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None, nice: int = 0
+) -> subprocess.Popen[bytes]:
     """Start `command` in a process group of its own that dies with the test process (SIGKILL on the
     parent's death, through setpriv where it is, so the spawn needs no fork of this big process)."""
     pdeathsig: dict[str, Any] = {}
@@ -74,8 +75,16 @@ def spawn(command: list[str], log: Path, cwd: Path, env: dict[str, str] | None =
     else:
         pdeathsig["preexec_fn"] = _die_with_parent
     with log.open("ab") as out:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, process_group=0, **pdeathsig)
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+            **pdeathsig,
+        )
     if nice:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, process.pid, nice)
@@ -159,12 +168,16 @@ class Worker:
         while time.monotonic() < deadline:
             if not self.alive():
                 code = self.process.returncode if self.process else None
-                raise AssertionError(f"worker {self.current.label} exited ({code}):\n{tail(self.current.log)}")
+                raise AssertionError(
+                    f"worker {self.current.label} exited ({code}):\n{tail(self.current.log)}"
+                )
             if _accepts(self.port):
                 self.current.ready = time.time()
                 return
             await asyncio.sleep(0.1)
-        raise AssertionError(f"worker {self.current.label} not ready after {timeout}s:\n{tail(self.current.log)}")
+        raise AssertionError(
+            f"worker {self.current.label} not ready after {timeout}s:\n{tail(self.current.log)}"
+        )
 
 
 @dataclass
@@ -181,8 +194,12 @@ class Incarnation:
         """When this process logged that it runs the scheduler (time.time(), from its log lines)."""
         found = []
         for line in tail(self.log, 1_000_000).splitlines():
-            if SCHEDULER_LINE in line and (stamp := re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})", line)):
-                found.append(datetime.strptime(stamp[1], "%Y-%m-%d %H:%M:%S").timestamp() + int(stamp[2]) / 1000)
+            if SCHEDULER_LINE in line and (
+                stamp := re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})", line)
+            ):
+                found.append(
+                    datetime.strptime(stamp[1], "%Y-%m-%d %H:%M:%S").timestamp() + int(stamp[2]) / 1000
+                )
         return found
 
 
@@ -197,10 +214,16 @@ class Nginx:
         self.process: subprocess.Popen[bytes] | None = None
 
     def config(self) -> str:
-        servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in self.ports)
-        temp = "\n".join(f"    {name}_temp_path {self.root}/{name};"
-                         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        user = "user root;\n" if os.geteuid() == 0 else ""  # else its workers would be nobody, locked out of root
+        servers = "\n".join(
+            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in self.ports
+        )
+        temp = "\n".join(
+            f"    {name}_temp_path {self.root}/{name};"
+            for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        user = (
+            "user root;\n" if os.geteuid() == 0 else ""
+        )  # else its workers would be nobody, locked out of root
         # One process, no master: a master SIGKILLed with the test would leave its workers behind.
         return f"""{user}daemon off;
 master_process off;
@@ -235,10 +258,18 @@ http {{
     async def start(self, timeout: float = 20.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "nginx.conf").write_text(self.config())
-        command = [NGINX, "-p", f"{self.root}/", "-c", str(self.root / "nginx.conf"),
-                   "-e", str(self.root / "error.log")]
-        checking = await asyncio.create_subprocess_exec(*command, "-t", stdout=asyncio.subprocess.PIPE,
-                                                        stderr=asyncio.subprocess.STDOUT)
+        command = [
+            NGINX,
+            "-p",
+            f"{self.root}/",
+            "-c",
+            str(self.root / "nginx.conf"),
+            "-e",
+            str(self.root / "error.log"),
+        ]
+        checking = await asyncio.create_subprocess_exec(
+            *command, "-t", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
         said, _ = await checking.communicate()
         if checking.returncode != 0:
             raise AssertionError(f"nginx refuses its config:\n{said.decode(errors='replace')}")
@@ -343,16 +374,43 @@ class Deployment:
         ports = [free_port() for _ in range(self.workers_count)]
         self.nginx = Nginx(self.root / "nginx", ports, free_port())
         await self.nginx.start()
-        base = {key: value for key, value in os.environ.items()
-                if not key.startswith(("BOT_", "TELEGRAM_", "DATABASE_", "REDIS_", "WEBHOOK_", "OFFICE_", "DATA_",
-                                       "ANNOUNCEMENT_", "DEFAULT_LOCALE", "TIMEZONE", "REREVIEW_"))}
-        common = {**base, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "BOT_TOKEN": TOKEN,
-                  "TELEGRAM_API_BASE": self.emulator.base_url, "DATABASE_URL": self.database_url,
-                  "REDIS_URL": WORKERS_REDIS, "WEBHOOK_URL": f"http://127.0.0.1:{self.nginx.port}/telegram",
-                  "WEBHOOK_SECRET": self.secret, "WEBHOOK_HOST": "127.0.0.1",
-                  "OFFICE_IDS": ",".join(map(str, self.office_ids)), "DATA_DIR": str(data)}
-        self.workers = [Worker(chr(ord("a") + i), {**common, "WEBHOOK_PORT": str(port)}, logs, self.root)
-                        for i, port in enumerate(ports)]
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(
+                (
+                    "BOT_",
+                    "TELEGRAM_",
+                    "DATABASE_",
+                    "REDIS_",
+                    "WEBHOOK_",
+                    "OFFICE_",
+                    "DATA_",
+                    "ANNOUNCEMENT_",
+                    "DEFAULT_LOCALE",
+                    "TIMEZONE",
+                    "REREVIEW_",
+                )
+            )
+        }
+        common = {
+            **base,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE": self.emulator.base_url,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": WORKERS_REDIS,
+            "WEBHOOK_URL": f"http://127.0.0.1:{self.nginx.port}/telegram",
+            "WEBHOOK_SECRET": self.secret,
+            "WEBHOOK_HOST": "127.0.0.1",
+            "OFFICE_IDS": ",".join(map(str, self.office_ids)),
+            "DATA_DIR": str(data),
+        }
+        self.workers = [
+            Worker(chr(ord("a") + i), {**common, "WEBHOOK_PORT": str(port)}, logs, self.root)
+            for i, port in enumerate(ports)
+        ]
         for worker in self.workers:  # at the same moment: they migrate the empty database together
             worker.start()
         await asyncio.gather(*(worker.ready() for worker in self.workers))
@@ -398,7 +456,10 @@ class Deployment:
 
     async def has_column(self, table: str, column: str) -> bool:
         rows = await self.query(
-            "SELECT 1 FROM information_schema.columns WHERE table_name = :t AND column_name = :c", t=table, c=column)
+            "SELECT 1 FROM information_schema.columns WHERE table_name = :t AND column_name = :c",
+            t=table,
+            c=column,
+        )
         return bool(rows)
 
     async def scheduler_holders(self) -> int:
@@ -408,5 +469,7 @@ class Deployment:
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
             " AND classid = :high AND objid = :low"
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            high=SCHEDULER_LOCK >> 32, low=SCHEDULER_LOCK & 0xFFFFFFFF)
+            high=SCHEDULER_LOCK >> 32,
+            low=SCHEDULER_LOCK & 0xFFFFFFFF,
+        )
         return int(rows[0][0])

@@ -13,7 +13,9 @@ def refusal(rules: BotAPIRules, method: str, **params: object) -> str:
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> dict:
-    return {"inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row] for row in rows]}
+    return {
+        "inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row] for row in rows]
+    }
 
 
 def test_a_press_is_answered_once() -> None:
@@ -27,18 +29,28 @@ def test_a_press_is_answered_once() -> None:
 def test_an_edit_that_changes_nothing_is_refused_and_one_that_changes_the_keyboard_is_not() -> None:
     rules = BotAPIRules()
     buttons = keyboard([("同意", "consent:1")])
-    rules.accepted("sendMessage", {"chat_id": 1, "text": "说明", "reply_markup": buttons},
-                   {"message_id": 5, "chat": {"id": 1}, "text": "说明"})
+    rules.accepted(
+        "sendMessage",
+        {"chat_id": 1, "text": "说明", "reply_markup": buttons},
+        {"message_id": 5, "chat": {"id": 1}, "text": "说明"},
+    )
     same = {"chat_id": 1, "message_id": 5, "text": "说明", "reply_markup": buttons}
     assert refusal(rules, "editMessageText", **same) == NOT_MODIFIED
-    assert refusal(rules, "editMessageReplyMarkup", chat_id=1, message_id=5, reply_markup=buttons) == NOT_MODIFIED
-    rules.check("editMessageText", {"chat_id": 1, "message_id": 5, "text": "说明"})  # the keyboard goes: a change
+    assert (
+        refusal(rules, "editMessageReplyMarkup", chat_id=1, message_id=5, reply_markup=buttons)
+        == NOT_MODIFIED
+    )
+    rules.check(
+        "editMessageText", {"chat_id": 1, "message_id": 5, "text": "说明"}
+    )  # the keyboard goes: a change
 
 
 def test_html_must_parse_and_is_counted_as_shown() -> None:
     rules = BotAPIRules()
     for broken in ("<b>粗体", "a < b", "<div>x</div>", "<b><i>x</b></i>", "&nbsp;"):
-        assert "can't parse entities" in refusal(rules, "sendMessage", chat_id=1, text=broken, parse_mode="HTML")
+        assert "can't parse entities" in refusal(
+            rules, "sendMessage", chat_id=1, text=broken, parse_mode="HTML"
+        )
     assert shown_length("<b>服务</b>明星 &lt;3", "HTML") == 7
     assert shown_length("<b>", None) == 3  # no parse mode: the tags are text
     rules.check("sendMessage", {"chat_id": 1, "text": "<b>" + "长" * 4096 + "</b>", "parse_mode": "HTML"})
@@ -48,9 +60,13 @@ def test_limits_of_text_caption_and_keyboards() -> None:
     rules = BotAPIRules()
     assert refusal(rules, "sendMessage", chat_id=1, text="长" * 4097) == "Bad Request: message is too long"
     assert refusal(rules, "sendMessage", chat_id=1, text="") == "Bad Request: message text is empty"
-    assert "caption is too long" in refusal(rules, "sendPhoto", chat_id=1, photo="attach://p", caption="长" * 1025)
-    assert refusal(rules, "sendMessage", chat_id=1, text="x", reply_markup=keyboard([("x", "长" * 22)])) == \
-        "Bad Request: BUTTON_DATA_INVALID"  # 66 bytes
+    assert "caption is too long" in refusal(
+        rules, "sendPhoto", chat_id=1, photo="attach://p", caption="长" * 1025
+    )
+    assert (
+        refusal(rules, "sendMessage", chat_id=1, text="x", reply_markup=keyboard([("x", "长" * 22)]))
+        == "Bad Request: BUTTON_DATA_INVALID"
+    )  # 66 bytes
     many = keyboard(*[[(str(i), str(i))] for i in range(101)])
     assert "too many" in refusal(rules, "sendMessage", chat_id=1, text="x", reply_markup=many)
 
@@ -62,7 +78,9 @@ def test_a_blocked_chat_and_an_unknown_file() -> None:
     assert caught.value.status == 403
     assert "wrong file identifier" in refusal(rules, "sendDocument", chat_id=1, document="no-such-file")
     assert refusal(rules, "getFile", file_id="no-such-file") == "Bad Request: invalid file_id"
-    rules.accepted("sendDocument", {"chat_id": 1}, {"message_id": 3, "chat": {"id": 1}, "document": {"file_id": "f1"}})
+    rules.accepted(
+        "sendDocument", {"chat_id": 1}, {"message_id": 3, "chat": {"id": 1}, "document": {"file_id": "f1"}}
+    )
     rules.check("sendDocument", {"chat_id": 1, "document": "f1"})  # a file Telegram has: sent again by id
 
 

@@ -29,16 +29,28 @@ def translator(locale: str) -> Any:
 
 def built(answers: list[satisfaction.Answer], comments: list[str] | None = None) -> CardReport:
     raised = satisfaction.flags(answers)
-    return CardReport(scope="card", title="张伟", unit="广州地铁", cards=1, since=None, until=None,
-                      summary=satisfaction.summarise(answers), flagged=raised,
-                      flag_counts=satisfaction.flag_counts(raised), index_unflagged=None,
-                      comments=comments or [], generated_at=datetime(2026, 3, 20, 2, 0, tzinfo=UTC))
+    return CardReport(
+        scope="card",
+        title="张伟",
+        unit="广州地铁",
+        cards=1,
+        since=None,
+        until=None,
+        summary=satisfaction.summarise(answers),
+        flagged=raised,
+        flag_counts=satisfaction.flag_counts(raised),
+        index_unflagged=None,
+        comments=comments or [],
+        generated_at=datetime(2026, 3, 20, 2, 0, tzinfo=UTC),
+    )
 
 
 def pdf_text(tmp_path: Path, data: bytes) -> tuple[str, str]:
     path = tmp_path / "out.pdf"
     path.write_bytes(data)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     return text, fonts
 
@@ -49,7 +61,9 @@ def embedded(fonts: str) -> bool:
 
 
 def test_the_report_pdf_says_what_it_is_and_shows_the_hand_computed_figures(tmp_path: Path) -> None:
-    text, fonts = pdf_text(tmp_path, card_reports.report_pdf(built(sample(), ["服务周到<好>"]), translator("zh_CN")))
+    text, fonts = pdf_text(
+        tmp_path, card_reports.report_pdf(built(sample(), ["服务周到<好>"]), translator("zh_CN"))
+    )
     flat = "".join(text.split())
     assert "用户（顾客）评价汇总：张伟（广州地铁）" in flat
     assert "内部的用户（顾客）评价汇总" in flat and "第十六条第1项" in flat and "独立的第三方机构" in flat
@@ -63,12 +77,24 @@ def test_the_report_pdf_says_what_it_is_and_shows_the_hand_computed_figures(tmp_
 
 
 def test_the_report_in_english_and_with_flags(tmp_path: Path) -> None:
-    answers = [satisfaction.Answer(id=i, card_id=1, at=datetime(2026, 3, 2, 2, i, tzinfo=UTC), overall=0,
-                                   aspects=(0, 0, 0, 0), recommend=10) for i in range(10)]
+    answers = [
+        satisfaction.Answer(
+            id=i,
+            card_id=1,
+            at=datetime(2026, 3, 2, 2, i, tzinfo=UTC),
+            overall=0,
+            aspects=(0, 0, 0, 0),
+            recommend=10,
+        )
+        for i in range(10)
+    ]
     report = built(answers)
     text, _ = pdf_text(tmp_path, card_reports.report_pdf(report, translator("en")))
     flat = " ".join(text.split())
-    assert "internal customer-evaluation summary" in flat and "Art. 16.1 may come from an independent body" in flat
+    assert (
+        "internal customer-evaluation summary" in flat
+        and "Art. 16.1 may come from an independent body" in flat
+    )
     assert "Ratings that look staged: 10 flagged (burst 10" in flat and "none dropped" in flat
 
 

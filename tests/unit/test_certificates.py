@@ -9,9 +9,15 @@ import pytest
 from services.certificates import CertificateText, render, verification_link
 from services.errors import DomainError
 
-CERTIFICATE = CertificateText(number="GD-2026-STAR-0001", holder="张伟", honour="STAR", unit="广州地铁集团有限公司",
-                              campaign_year=2026, valid_from=datetime(2026, 7, 15, 2, tzinfo=UTC),
-                              valid_until=datetime(2029, 7, 15, 2, tzinfo=UTC))
+CERTIFICATE = CertificateText(
+    number="GD-2026-STAR-0001",
+    holder="张伟",
+    honour="STAR",
+    unit="广州地铁集团有限公司",
+    campaign_year=2026,
+    valid_from=datetime(2026, 7, 15, 2, tzinfo=UTC),
+    valid_until=datetime(2029, 7, 15, 2, tzinfo=UTC),
+)
 
 
 def run(*command: str) -> str:
@@ -22,8 +28,14 @@ def test_the_certificate_reads_in_chinese_with_the_font_embedded(tmp_path: Path)
     pdf = tmp_path / "cert.pdf"
     pdf.write_bytes(render(CERTIFICATE, "servicestar_bot"))
     text = run("pdftotext", str(pdf), "-")
-    for expected in ("荣誉证书", "张伟", "GD-2026-STAR-0001", "广东省用户满意服务明星", "广州地铁集团有限公司",
-                     "2026年7月15日 至 2029年7月15日"):
+    for expected in (
+        "荣誉证书",
+        "张伟",
+        "GD-2026-STAR-0001",
+        "广东省用户满意服务明星",
+        "广州地铁集团有限公司",
+        "2026年7月15日 至 2029年7月15日",
+    ):
         assert expected in text.replace("荣 誉 证 书", "荣誉证书"), expected
     fonts = [line.split() for line in run("pdffonts", str(pdf)).splitlines()[2:]]
     assert fonts and all(row[-5] == "yes" for row in fonts), fonts  # the emb column, for every font

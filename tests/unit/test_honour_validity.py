@@ -61,7 +61,9 @@ def test_a_late_reminder_still_goes_out_once() -> None:
 def test_past_the_end_the_honour_expires_and_nothing_more_is_due() -> None:
     step = sweep_step("valid", UNTIL, 7, UNTIL + timedelta(days=400))
     assert step.expire and step.remind_days is None and step.next_due_at is None
-    assert sweep_step("revoked", UNTIL, None, UNTIL - timedelta(days=100)) == sweep_step("revoked", UNTIL, None, UNTIL)
+    assert sweep_step("revoked", UNTIL, None, UNTIL - timedelta(days=100)) == sweep_step(
+        "revoked", UNTIL, None, UNTIL
+    )
 
 
 def test_reminder_days_are_configurable_and_checked() -> None:

@@ -60,7 +60,11 @@ class Runs:
 
         self.monkeypatch.setattr(world.dispatcher, "feed_update", feed)
         return InboxProcessor(
-            world.dispatcher, world.bot, world.sessions, world.clock, **options  # type: ignore[arg-type]
+            world.dispatcher,
+            world.bot,
+            world.sessions,
+            world.clock,
+            **options,  # type: ignore[arg-type]
         )
 
     def hold(self, chat: int) -> asyncio.Event:
@@ -118,8 +122,9 @@ async def test_two_workers_never_run_the_same_update(
     assert await leases(world) == []  # every chat let go
 
 
-async def test_workers_add_throughput(world: BotWorld, monkeypatch: pytest.MonkeyPatch,
-                                      caplog: pytest.LogCaptureFixture) -> None:
+async def test_workers_add_throughput(
+    world: BotWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """Not timed: two workers running as deployed, each storing what its webhook receives, do no
     work twice. (Before claims, every worker ran every pending update and the guard dropped copies.)"""
     caplog.set_level(logging.INFO, logger="bot.middlewares.database")
@@ -129,7 +134,7 @@ async def test_workers_add_throughput(world: BotWorld, monkeypatch: pytest.Monke
     running = [asyncio.create_task(worker.run_forever(stop, retry_every=0.1)) for worker in workers]
     updates = updates_of_chats(100)
     for start in range(0, 100, 20):  # half the chats write to one worker, half to the other
-        await workers[start // 20 % 2].store(updates[start:start + 20])
+        await workers[start // 20 % 2].store(updates[start : start + 20])
     await eventually(lambda: all_done(world, list(range(1, 101))))
     stop.set()
     await asyncio.gather(*running)
@@ -166,8 +171,12 @@ async def test_a_restart_takes_back_the_chats_of_a_killed_process_of_its_host(
     ended.wait()  # its pid names no process now, as a killed worker's
     until = world.clock.now() + timedelta(seconds=30)
     async with world.sessions() as session:
-        session.add_all([InboxLease(chat_key=7000, worker=f"{here}:{ended.pid}:0badf00d", until=until),
-                         InboxLease(chat_key=7001, worker=f"{here}:{os.getpid()}:0badf00d", until=until)])
+        session.add_all(
+            [
+                InboxLease(chat_key=7000, worker=f"{here}:{ended.pid}:0badf00d", until=until),
+                InboxLease(chat_key=7001, worker=f"{here}:{os.getpid()}:0badf00d", until=until),
+            ]
+        )
         await session.commit()
     await worker.store([start_update(1, 7000), start_update(2, 7001)])
     stop = asyncio.Event()
@@ -221,9 +230,7 @@ async def test_process_pending_also_waits_for_what_run_forever_took(
     await running
 
 
-async def test_a_long_running_chat_keeps_its_lease(
-    world: BotWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_long_running_chat_keeps_its_lease(world: BotWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     runs = Runs(monkeypatch)
     worker = runs.worker("busy", world, lease=timedelta(seconds=0.3))  # renewed every 0.1 s
     other = runs.worker("other", world.rebuild())
@@ -303,8 +310,9 @@ async def test_claims_from_two_engines_never_give_one_chat_to_both(
             await engine.dispose()
 
 
-async def test_updates_with_no_chat_wait_for_nobody(sessions: async_sessionmaker[AsyncSession],
-                                                    clock: FakeClock) -> None:
+async def test_updates_with_no_chat_wait_for_nobody(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
     lone = [{"update_id": n, "poll": {"id": str(n)}} for n in (1, 3)]
     async with sessions() as session:
         await inbox.store(session, [lone[0], start_update(2, 7000), lone[1]], clock.now())
@@ -329,16 +337,36 @@ async def test_the_upgrade_gives_waiting_updates_their_chat(tmp_path: Path) -> N
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
     try:
         await upgrade(engine, "0011")
-        rows = [(1, start_update(1, 7000), "pending"), (2, start_update(2, 7001), "dead"),
-                (3, start_update(3, 7002), "done"), (4, ["not", "an", "object"], "pending")]
-        inbox_table = sa.table("inboxupdate", sa.column("update_id"), sa.column("payload", sa.JSON()),
-                               sa.column("status"), sa.column("attempts"), sa.column("last_error"),
-                               sa.column("received_at"))
+        rows = [
+            (1, start_update(1, 7000), "pending"),
+            (2, start_update(2, 7001), "dead"),
+            (3, start_update(3, 7002), "done"),
+            (4, ["not", "an", "object"], "pending"),
+        ]
+        inbox_table = sa.table(
+            "inboxupdate",
+            sa.column("update_id"),
+            sa.column("payload", sa.JSON()),
+            sa.column("status"),
+            sa.column("attempts"),
+            sa.column("last_error"),
+            sa.column("received_at"),
+        )
         async with engine.begin() as conn:
-            await conn.execute(inbox_table.insert(), [
-                {"update_id": i, "payload": p, "status": s, "attempts": 0, "last_error": "",
-                 "received_at": "2026-03-02 01:00:00"} for i, p, s in rows
-            ])
+            await conn.execute(
+                inbox_table.insert(),
+                [
+                    {
+                        "update_id": i,
+                        "payload": p,
+                        "status": s,
+                        "attempts": 0,
+                        "last_error": "",
+                        "received_at": "2026-03-02 01:00:00",
+                    }
+                    for i, p, s in rows
+                ],
+            )
         await upgrade(engine, "head")
         async with engine.connect() as conn:
             query = sa.text("SELECT update_id, chat_id FROM inboxupdate ORDER BY update_id")

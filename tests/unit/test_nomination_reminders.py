@@ -2,14 +2,13 @@
 
 import asyncio
 from datetime import UTC, datetime
-
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
 from models import NominationReminder, OutboxMessage
-from services import nomination_reminders, nominations
 from scheduler import create_scheduler, register_jobs
+from services import nomination_reminders, nominations
 from services.actors import Actor
 from tests.support.clock import FakeClock
 from tests.unit.test_nominations import Sessions, call, cast, person, ready_nomination  # noqa: F401  (cast: fixture)
@@ -27,38 +26,60 @@ async def two_waiting(sessions: Sessions, clock: FakeClock, cast: dict[str, Acto
 
 async def reminders(sessions: Sessions) -> list[tuple[int, str, int]]:
     async with sessions() as session:
-        rows = (await session.exec(select(OutboxMessage).where(
-            OutboxMessage.template.startswith("reminder.")).order_by(OutboxMessage.id))).all()  # type: ignore[attr-defined]
+        rows = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.template.startswith("reminder."))  # type: ignore[attr-defined]
+                .order_by(OutboxMessage.id)
+            )
+        ).all()
         return [(r.chat_id, r.template, r.params["days"]) for r in rows]
 
 
-async def test_each_reminder_is_sent_once_at_seven_and_one_day(sessions: Sessions, clock: FakeClock,
-                                                               cast: dict[str, Actor]) -> None:  # noqa: F811
+async def test_each_reminder_is_sent_once_at_seven_and_one_day(
+    sessions: Sessions,
+    clock: FakeClock,
+    cast: dict[str, Actor],  # noqa: F811
+) -> None:
     await two_waiting(sessions, clock, cast)
     assert await call(sessions, nomination_reminders.sweep, clock.now()) == 0  # weeks before the close
     assert await call(sessions, nomination_reminders.sweep, SEVEN_DAYS_BEFORE) == 2
     assert await call(sessions, nomination_reminders.sweep, SEVEN_DAYS_BEFORE) == 0  # the sweep ran twice
     assert await call(sessions, nomination_reminders.sweep, ONE_DAY_BEFORE) == 2
-    assert await reminders(sessions) == [(2, "reminder.nomination_unfinished", 7), (3, "reminder.nomination_pending", 7),
-                                         (2, "reminder.nomination_unfinished", 1), (3, "reminder.nomination_pending", 1)]
+    assert await reminders(sessions) == [
+        (2, "reminder.nomination_unfinished", 7),
+        (3, "reminder.nomination_pending", 7),
+        (2, "reminder.nomination_unfinished", 1),
+        (3, "reminder.nomination_pending", 1),
+    ]
     async with sessions() as session:
         row = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 3))).all()[-1]
         assert row.params == {"count": 1, "closes": "2026-04-30 08:00", "days": 1}
-    assert await call(sessions, nomination_reminders.sweep, datetime(2026, 4, 30, 1, tzinfo=UTC)) == 0  # closed
+    assert (
+        await call(sessions, nomination_reminders.sweep, datetime(2026, 4, 30, 1, tzinfo=UTC)) == 0
+    )  # closed
 
 
-async def test_a_late_sweep_sends_only_the_nearest_reminder(sessions: Sessions, clock: FakeClock,
-                                                           cast: dict[str, Actor]) -> None:  # noqa: F811
+async def test_a_late_sweep_sends_only_the_nearest_reminder(
+    sessions: Sessions,
+    clock: FakeClock,
+    cast: dict[str, Actor],  # noqa: F811
+) -> None:
     await two_waiting(sessions, clock, cast)
     assert await call(sessions, nomination_reminders.sweep, ONE_DAY_BEFORE) == 2
     assert [days for _, _, days in await reminders(sessions)] == [1, 1]
 
 
-async def test_two_sweeps_at_once_send_each_reminder_once(sessions: Sessions, clock: FakeClock,
-                                                          cast: dict[str, Actor]) -> None:  # noqa: F811
+async def test_two_sweeps_at_once_send_each_reminder_once(
+    sessions: Sessions,
+    clock: FakeClock,
+    cast: dict[str, Actor],  # noqa: F811
+) -> None:
     await two_waiting(sessions, clock, cast)
-    sent = await asyncio.gather(call(sessions, nomination_reminders.sweep, SEVEN_DAYS_BEFORE),
-                                call(sessions, nomination_reminders.sweep, SEVEN_DAYS_BEFORE))
+    sent = await asyncio.gather(
+        call(sessions, nomination_reminders.sweep, SEVEN_DAYS_BEFORE),
+        call(sessions, nomination_reminders.sweep, SEVEN_DAYS_BEFORE),
+    )
     assert sum(sent) == 2
     assert len(await reminders(sessions)) == 2
     async with sessions() as session:

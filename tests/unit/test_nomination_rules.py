@@ -19,7 +19,9 @@ def refused(code: str, call, *args, **kwargs) -> DomainError:  # type: ignore[no
     return error.value
 
 
-@pytest.mark.parametrize(("move", "rule"), list(TRANSITIONS.items()), ids=[f"{a}->{b}" for a, b in TRANSITIONS])
+@pytest.mark.parametrize(
+    ("move", "rule"), list(TRANSITIONS.items()), ids=[f"{a}->{b}" for a, b in TRANSITIONS]
+)
 def test_each_move_is_allowed_only_to_its_movers(move: tuple[Stage, Stage], rule) -> None:  # type: ignore[no-untyped-def]
     current, target = move
     for mover in Mover:
@@ -31,22 +33,51 @@ def test_each_move_is_allowed_only_to_its_movers(move: tuple[Stage, Stage], rule
 
 
 def test_returns_and_rejections_need_a_reason_and_returns_a_deadline() -> None:
-    refused("nomination.reason_required", check_move, Stage.SUBMITTED, Stage.RETURNED_BY_RECOMMENDER,
-            Mover.RECOMMENDER, reason=" ", now=NOW)
+    refused(
+        "nomination.reason_required",
+        check_move,
+        Stage.SUBMITTED,
+        Stage.RETURNED_BY_RECOMMENDER,
+        Mover.RECOMMENDER,
+        reason=" ",
+        now=NOW,
+    )
     refused("nomination.reason_required", check_move, Stage.ENDORSED, Stage.REJECTED, Mover.OFFICE, now=NOW)
-    refused("nomination.deadline_required", check_move, Stage.ENDORSED, Stage.RETURNED_FOR_SUPPLEMENT, Mover.OFFICE,
-            reason="缺材料", deadline=NOW - timedelta(days=1), now=NOW)
+    refused(
+        "nomination.deadline_required",
+        check_move,
+        Stage.ENDORSED,
+        Stage.RETURNED_FOR_SUPPLEMENT,
+        Mover.OFFICE,
+        reason="缺材料",
+        deadline=NOW - timedelta(days=1),
+        now=NOW,
+    )
 
 
 def test_a_supplement_after_the_deadline_is_refused() -> None:
-    check_move(Stage.RETURNED_FOR_SUPPLEMENT, Stage.RESUBMITTED, Mover.APPLICANT, deadline=NOW + timedelta(hours=1),
-               now=NOW)
-    refused("nomination.deadline_passed", check_move, Stage.RETURNED_FOR_SUPPLEMENT, Stage.RESUBMITTED,
-            Mover.APPLICANT, deadline=NOW, now=NOW)
+    check_move(
+        Stage.RETURNED_FOR_SUPPLEMENT,
+        Stage.RESUBMITTED,
+        Mover.APPLICANT,
+        deadline=NOW + timedelta(hours=1),
+        now=NOW,
+    )
+    refused(
+        "nomination.deadline_passed",
+        check_move,
+        Stage.RETURNED_FOR_SUPPLEMENT,
+        Stage.RESUBMITTED,
+        Mover.APPLICANT,
+        deadline=NOW,
+        now=NOW,
+    )
 
 
 def test_nothing_skips_the_recommending_body_or_the_office() -> None:
-    refused("nomination.move_not_allowed", check_move, Stage.DRAFT, Stage.ENDORSED, Mover.RECOMMENDER, now=NOW)
+    refused(
+        "nomination.move_not_allowed", check_move, Stage.DRAFT, Stage.ENDORSED, Mover.RECOMMENDER, now=NOW
+    )
     refused("nomination.move_not_allowed", check_move, Stage.SUBMITTED, Stage.PASSED, Mover.OFFICE, now=NOW)
     assert editable(Stage.DRAFT) and not editable(Stage.ENDORSED) and not editable(Stage.PASSED)
 
@@ -81,5 +112,5 @@ def test_text_others_will_read_is_clean() -> None:
 
 
 def test_cells_that_look_like_formulas_stay_text() -> None:
-    assert excel_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert excel_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert excel_safe("张伟") == "张伟" and excel_safe(12) == 12

@@ -16,19 +16,40 @@ from services.errors import DomainError
 from tests.support.clock import FakeClock
 
 Sessions = async_sessionmaker[AsyncSession]
-STAR = {"name": "张伟", "employer": "广州地铁", "position": "站务员", "years_front_line": "8", "city": "广州",
-        "industry": "交通运输", "phone": "13800138000"}
+STAR = {
+    "name": "张伟",
+    "employer": "广州地铁",
+    "position": "站务员",
+    "years_front_line": "8",
+    "city": "广州",
+    "industry": "交通运输",
+    "phone": "13800138000",
+}
 REPORT = {"sha256": "a" * 64, "file_name": "满意度测评报告.pdf", "kind": "pdf", "size": 1000}
 
 
-async def person(sessions: Sessions, clock: FakeClock, telegram_id: int, name: str, role: Role | None = None,
-                 organisation_id: int | None = None) -> Actor:
+async def person(
+    sessions: Sessions,
+    clock: FakeClock,
+    telegram_id: int,
+    name: str,
+    role: Role | None = None,
+    organisation_id: int | None = None,
+) -> Actor:
     async with sessions() as session:
-        created = await people.register(session, telegram_id=telegram_id, name=name, language="zh_CN",
-                                        now=clock.now())
+        created = await people.register(
+            session, telegram_id=telegram_id, name=name, language="zh_CN", now=clock.now()
+        )
         if role is not None:
-            await people.grant_role(session, person_id=created.id or 0, role=role, organisation_id=organisation_id,
-                                    granted_by=None, now=clock.now(), reason="test")
+            await people.grant_role(
+                session,
+                person_id=created.id or 0,
+                role=role,
+                organisation_id=organisation_id,
+                granted_by=None,
+                now=clock.now(),
+                reason="test",
+            )
         return await people.load_actor(session, telegram_id, fallback_language="zh_CN")
 
 
@@ -41,10 +62,23 @@ async def call(sessions: Sessions, function, *args, **kwargs):  # type: ignore[n
 async def cast(sessions: Sessions, clock: FakeClock) -> dict[str, Actor]:
     office = await person(sessions, clock, 1, "王主任", Role.OFFICE)
     day = lambda m, d: datetime(2026, m, d, tzinfo=UTC)  # noqa: E731
-    await call(sessions, campaigns.create, office, year=2026, honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
-               publicity_workdays=5, now=clock.now(),
-               dates={"nomination_opens": day(3, 1), "nomination_closes": day(4, 30), "precheck_deadline": day(5, 31),
-                      "review_opens": day(6, 1), "review_closes": day(6, 15), "announcement_at": day(7, 15)})
+    await call(
+        sessions,
+        campaigns.create,
+        office,
+        year=2026,
+        honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
+        publicity_workdays=5,
+        now=clock.now(),
+        dates={
+            "nomination_opens": day(3, 1),
+            "nomination_closes": day(4, 30),
+            "precheck_deadline": day(5, 31),
+            "review_opens": day(6, 1),
+            "review_closes": day(6, 15),
+            "announcement_at": day(7, 15),
+        },
+    )
     return {
         "office": office,
         "applicant": await person(sessions, clock, 2, "张伟"),
@@ -58,8 +92,15 @@ async def ready_nomination(sessions: Sessions, clock: FakeClock, applicant: Acto
     for field, value in STAR.items():
         await call(sessions, nominations.set_field, applicant, nomination.id, field, value, clock.now())
     await call(sessions, nominations.choose_organisation, applicant, nomination.id, 1, clock.now())
-    await call(sessions, nominations.add_material, applicant, nomination.id, "satisfaction_report", now=clock.now(),
-               **REPORT)
+    await call(
+        sessions,
+        nominations.add_material,
+        applicant,
+        nomination.id,
+        "satisfaction_report",
+        now=clock.now(),
+        **REPORT,
+    )
     await call(sessions, nominations.consent_to_publish, applicant, nomination.id, clock.now())
     return nomination.id
 
@@ -77,8 +118,9 @@ async def refused(code: str, sessions: Sessions, function, *args, **kwargs) -> N
     assert error.value.code == code
 
 
-async def test_the_whole_path_with_a_return_for_supplement(sessions: Sessions, clock: FakeClock,
-                                                           cast: dict[str, Actor]) -> None:
+async def test_the_whole_path_with_a_return_for_supplement(
+    sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
+) -> None:
     applicant, recommender, office = cast["applicant"], cast["recommender"], cast["office"]
     nomination_id = await ready_nomination(sessions, clock, applicant)
     await call(sessions, nominations.submit, applicant, nomination_id, clock.now())
@@ -89,32 +131,59 @@ async def test_the_whole_path_with_a_return_for_supplement(sessions: Sessions, c
         assert [b["label"] for b in prompt.buttons[0]] == ["nomination.endorse", "nomination.return"]
     await call(sessions, nominations.endorse, recommender, nomination_id, "同意推荐。", "b" * 64, clock.now())
     deadline = clock.now() + timedelta(days=7)
-    await call(sessions, nominations.precheck_return, office, nomination_id,
-               [("field:phone", "号码无法接通"), ("material:satisfaction_report", "缺少测评机构盖章页")], deadline,
-               clock.now())
+    await call(
+        sessions,
+        nominations.precheck_return,
+        office,
+        nomination_id,
+        [("field:phone", "号码无法接通"), ("material:satisfaction_report", "缺少测评机构盖章页")],
+        deadline,
+        clock.now(),
+    )
     assert await stage(sessions, nomination_id) == "returned_for_supplement"
     assert await call(sessions, nominations.open_deficiencies, nomination_id) == {
-        "field:phone": "号码无法接通", "material:satisfaction_report": "缺少测评机构盖章页"}
+        "field:phone": "号码无法接通",
+        "material:satisfaction_report": "缺少测评机构盖章页",
+    }
     # Only the items the office ticked reopen.
-    await refused("nomination.item_not_reopened", sessions, nominations.set_field, applicant, nomination_id, "name",
-                  "张三", clock.now())
+    await refused(
+        "nomination.item_not_reopened",
+        sessions,
+        nominations.set_field,
+        applicant,
+        nomination_id,
+        "name",
+        "张三",
+        clock.now(),
+    )
     await call(sessions, nominations.set_field, applicant, nomination_id, "phone", "13900139000", clock.now())
     await call(sessions, nominations.submit, applicant, nomination_id, clock.advance(days=2))
     await call(sessions, nominations.precheck_pass, office, nomination_id, clock.now())
     assert await stage(sessions, nomination_id) == "passed"
     moves = [(m.from_stage, m.to_stage) for m in await call(sessions, nominations.history, nomination_id)]
-    assert moves == [("draft", "submitted"), ("submitted", "endorsed"), ("endorsed", "returned_for_supplement"),
-                     ("returned_for_supplement", "resubmitted"), ("resubmitted", "passed")]
+    assert moves == [
+        ("draft", "submitted"),
+        ("submitted", "endorsed"),
+        ("endorsed", "returned_for_supplement"),
+        ("returned_for_supplement", "resubmitted"),
+        ("resubmitted", "passed"),
+    ]
     async with sessions() as session:
-        audited = (await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))).all()
+        audited = (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))
+        ).all()
         assert [(r.actor_id, r.details["to_stage"]) for r in audited] == [
-            (applicant.person_id, "submitted"), (recommender.person_id, "endorsed"),
-            (office.person_id, "returned_for_supplement"), (applicant.person_id, "resubmitted"),
-            (office.person_id, "passed")]
+            (applicant.person_id, "submitted"),
+            (recommender.person_id, "endorsed"),
+            (office.person_id, "returned_for_supplement"),
+            (applicant.person_id, "resubmitted"),
+            (office.person_id, "passed"),
+        ]
 
 
-async def test_submission_needs_everything_and_the_publication_consent(sessions: Sessions, clock: FakeClock,
-                                                                       cast: dict[str, Actor]) -> None:
+async def test_submission_needs_everything_and_the_publication_consent(
+    sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
+) -> None:
     applicant = cast["applicant"]
     nomination = await call(sessions, nominations.start, applicant, "STAR", clock.now())
     with pytest.raises(DomainError) as error:
@@ -125,23 +194,43 @@ async def test_submission_needs_everything_and_the_publication_consent(sessions:
     assert await stage(sessions, nomination.id) == "draft"
 
 
-async def test_the_wrong_people_cannot_endorse(sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]) -> None:
+async def test_the_wrong_people_cannot_endorse(
+    sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
+) -> None:
     nomination_id = await ready_nomination(sessions, clock, cast["applicant"])
     await call(sessions, nominations.submit, cast["applicant"], nomination_id, clock.now())
-    await refused("nomination.other_organisation", sessions, nominations.endorse, cast["stranger"], nomination_id,
-                  "同意", "b" * 64, clock.now())
-    await refused("role.required", sessions, nominations.endorse, cast["applicant"], nomination_id, "同意", "b" * 64,
-                  clock.now())
+    await refused(
+        "nomination.other_organisation",
+        sessions,
+        nominations.endorse,
+        cast["stranger"],
+        nomination_id,
+        "同意",
+        "b" * 64,
+        clock.now(),
+    )
+    await refused(
+        "role.required",
+        sessions,
+        nominations.endorse,
+        cast["applicant"],
+        nomination_id,
+        "同意",
+        "b" * 64,
+        clock.now(),
+    )
     own = await person(sessions, clock, 5, "自荐者", Role.RECOMMENDER, 1)
     own_id = await ready_nomination(sessions, clock, own)
     await call(sessions, nominations.submit, own, own_id, clock.now())
-    await refused("nomination.own_nomination", sessions, nominations.endorse, own, own_id, "同意", "b" * 64,
-                  clock.now())
+    await refused(
+        "nomination.own_nomination", sessions, nominations.endorse, own, own_id, "同意", "b" * 64, clock.now()
+    )
     assert await stage(sessions, nomination_id) == "submitted"
 
 
-async def test_a_body_cannot_endorse_beyond_its_quota(sessions: Sessions, clock: FakeClock,
-                                                      cast: dict[str, Actor]) -> None:
+async def test_a_body_cannot_endorse_beyond_its_quota(
+    sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
+) -> None:
     async with sessions() as session:
         campaign_id = (await campaigns.current(session, clock.now())).campaign.id  # type: ignore[union-attr]
     await call(sessions, nominations.set_quota, cast["office"], campaign_id, 1, "STAR", 1, clock.now())
@@ -153,39 +242,71 @@ async def test_a_body_cannot_endorse_beyond_its_quota(sessions: Sessions, clock:
     await call(sessions, nominations.endorse, cast["recommender"], first, "同意", "b" * 64, clock.now())
     use = await call(sessions, nominations.quota_use, campaign_id, 1, "STAR")
     assert (use.places, use.used, use.left) == (1, 1, 0)
-    await refused("nomination.quota_full", sessions, nominations.endorse, cast["recommender"], second, "同意",
-                  "b" * 64, clock.now())
+    await refused(
+        "nomination.quota_full",
+        sessions,
+        nominations.endorse,
+        cast["recommender"],
+        second,
+        "同意",
+        "b" * 64,
+        clock.now(),
+    )
 
 
-async def test_a_supplement_after_the_deadline_is_refused(sessions: Sessions, clock: FakeClock,
-                                                          cast: dict[str, Actor]) -> None:
+async def test_a_supplement_after_the_deadline_is_refused(
+    sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
+) -> None:
     nomination_id = await ready_nomination(sessions, clock, cast["applicant"])
     await call(sessions, nominations.submit, cast["applicant"], nomination_id, clock.now())
-    await call(sessions, nominations.endorse, cast["recommender"], nomination_id, "同意", "b" * 64, clock.now())
-    await call(sessions, nominations.precheck_return, cast["office"], nomination_id, [("seal", "公章不清晰")],
-               clock.now() + timedelta(days=3), clock.now())
+    await call(
+        sessions, nominations.endorse, cast["recommender"], nomination_id, "同意", "b" * 64, clock.now()
+    )
+    await call(
+        sessions,
+        nominations.precheck_return,
+        cast["office"],
+        nomination_id,
+        [("seal", "公章不清晰")],
+        clock.now() + timedelta(days=3),
+        clock.now(),
+    )
     clock.advance(days=4)
-    await refused("nomination.deadline_passed", sessions, nominations.submit, cast["applicant"], nomination_id,
-                  clock.now())
+    await refused(
+        "nomination.deadline_passed",
+        sessions,
+        nominations.submit,
+        cast["applicant"],
+        nomination_id,
+        clock.now(),
+    )
     assert await stage(sessions, nomination_id) == "returned_for_supplement"
 
 
-async def test_two_office_decisions_at_once_cannot_both_win(sessions: Sessions, clock: FakeClock,
-                                                            cast: dict[str, Actor]) -> None:
+async def test_two_office_decisions_at_once_cannot_both_win(
+    sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
+) -> None:
     nomination_id = await ready_nomination(sessions, clock, cast["applicant"])
     await call(sessions, nominations.submit, cast["applicant"], nomination_id, clock.now())
-    await call(sessions, nominations.endorse, cast["recommender"], nomination_id, "同意", "b" * 64, clock.now())
+    await call(
+        sessions, nominations.endorse, cast["recommender"], nomination_id, "同意", "b" * 64, clock.now()
+    )
     colleague = await person(sessions, clock, 7, "赵科长", Role.OFFICE)
     outcomes = await asyncio.gather(
         call(sessions, nominations.precheck_pass, cast["office"], nomination_id, clock.now()),
         call(sessions, nominations.precheck_reject, colleague, nomination_id, "材料不实", clock.now()),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     refusals = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(refusals) == 1 and refusals[0].code == "nomination.move_not_allowed"
     assert await stage(sessions, nomination_id) in ("passed", "rejected")
     assert len(await call(sessions, nominations.history, nomination_id)) == 3
 
 
-async def test_no_nomination_outside_the_window(sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]) -> None:
+async def test_no_nomination_outside_the_window(
+    sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
+) -> None:
     clock.current = datetime(2026, 6, 5, tzinfo=UTC)  # the review has started: dossiers are locked
-    await refused("campaign.not_allowed_in_phase", sessions, nominations.start, cast["applicant"], "STAR", clock.now())
+    await refused(
+        "campaign.not_allowed_in_phase", sessions, nominations.start, cast["applicant"], "STAR", clock.now()
+    )

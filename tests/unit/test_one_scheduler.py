@@ -21,7 +21,8 @@ from tests.support.databases import PostgresDatabases, SqliteDatabases, _with_db
 
 @pytest.mark.postgres
 async def test_two_workers_migrating_an_empty_postgres_database_at_once_both_start(
-        postgres_databases: PostgresDatabases) -> None:
+    postgres_databases: PostgresDatabases,
+) -> None:
     name = await postgres_databases.empty()
     engines = [create_engine(_with_db(name)) for _ in range(3)]
     try:
@@ -33,7 +34,9 @@ async def test_two_workers_migrating_an_empty_postgres_database_at_once_both_sta
             await engine.dispose()
 
 
-async def test_one_process_holds_the_scheduler_and_another_takes_over_when_it_stops(database_url: str) -> None:
+async def test_one_process_holds_the_scheduler_and_another_takes_over_when_it_stops(
+    database_url: str,
+) -> None:
     first, second = create_engine(database_url), create_engine(database_url)
     try:
         one, other = Leadership(first), Leadership(second)
@@ -60,8 +63,12 @@ asyncio.run(main())
 
 
 async def test_a_killed_scheduler_holder_is_replaced_at_once(database_url: str) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, database_url], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).parents[2])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, database_url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     engine = create_engine(database_url)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "True"

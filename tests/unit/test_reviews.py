@@ -32,9 +32,18 @@ from services.errors import DomainError
 
 START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Beijing
 OFFICE_TG, LEADER_TG = 900001, 7001
-REVIEWERS = {5001: ("赵委员", 1), 5002: ("钱委员", 2), 5003: ("孙委员", None), 5004: ("李委员", None),
-             5005: ("周委员", None)}  # 5001 sits in 广东质协, which recommended the first nomination
-NOMINEES = [(6001, "张伟", "广州地铁", 1, True), (6002, "李娜", "深圳供电局", 4, True), (6003, "王芳", "佛山银行", 4, False)]
+REVIEWERS = {
+    5001: ("赵委员", 1),
+    5002: ("钱委员", 2),
+    5003: ("孙委员", None),
+    5004: ("李委员", None),
+    5005: ("周委员", None),
+}  # 5001 sits in 广东质协, which recommended the first nomination
+NOMINEES = [
+    (6001, "张伟", "广州地铁", 1, True),
+    (6002, "李娜", "深圳供电局", 4, True),
+    (6003, "王芳", "佛山银行", 4, False),
+]
 
 
 @pytest.fixture
@@ -47,27 +56,69 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
     """An office member, a leading-group member, five reviewers, and three nominations that passed the
     preliminary check (the third without consent to publication)."""
     async with sessions() as session:
-        office = await people.register(session, telegram_id=OFFICE_TG, name="王主任", language="zh_CN", now=now,
-                                       office_ids=(OFFICE_TG,))
-        leader = await people.register(session, telegram_id=LEADER_TG, name="林组长", language="zh_CN", now=now)
-        await people.grant_role(session, person_id=leader.id or 0, role=Role.LEADING_GROUP, organisation_id=None,
-                                granted_by=office.id, now=now, reason="test")
+        office = await people.register(
+            session, telegram_id=OFFICE_TG, name="王主任", language="zh_CN", now=now, office_ids=(OFFICE_TG,)
+        )
+        leader = await people.register(
+            session, telegram_id=LEADER_TG, name="林组长", language="zh_CN", now=now
+        )
+        await people.grant_role(
+            session,
+            person_id=leader.id or 0,
+            role=Role.LEADING_GROUP,
+            organisation_id=None,
+            granted_by=office.id,
+            now=now,
+            reason="test",
+        )
         for telegram_id, (name, organisation) in REVIEWERS.items():
-            person = await people.register(session, telegram_id=telegram_id, name=name, language="zh_CN", now=now)
-            await people.grant_role(session, person_id=person.id or 0, role=Role.REVIEWER,
-                                    organisation_id=organisation, granted_by=office.id, now=now, reason="test")
+            person = await people.register(
+                session, telegram_id=telegram_id, name=name, language="zh_CN", now=now
+            )
+            await people.grant_role(
+                session,
+                person_id=person.id or 0,
+                role=Role.REVIEWER,
+                organisation_id=organisation,
+                granted_by=office.id,
+                now=now,
+                reason="test",
+            )
         actor = await people.load_actor(session, OFFICE_TG, fallback_language="zh_CN")
         day = lambda days: now + timedelta(days=days)  # noqa: E731  (the review phase is under way at `now`)
         campaign = await campaigns.create(
-            session, actor, year=now.year, honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"], publicity_workdays=5,
-            now=now, dates={"nomination_opens": day(-90), "nomination_closes": day(-60), "precheck_deadline": day(-30),
-                            "review_opens": day(-1), "review_closes": day(14), "announcement_at": day(45)})
+            session,
+            actor,
+            year=now.year,
+            honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
+            publicity_workdays=5,
+            now=now,
+            dates={
+                "nomination_opens": day(-90),
+                "nomination_closes": day(-60),
+                "precheck_deadline": day(-30),
+                "review_opens": day(-1),
+                "review_closes": day(14),
+                "announcement_at": day(45),
+            },
+        )
         for telegram_id, name, employer, organisation, consent in NOMINEES:
-            person = await people.register(session, telegram_id=telegram_id, name=name, language="zh_CN", now=now)
-            session.add(Nomination(campaign_id=campaign.id or 0, honour="STAR", applicant_id=person.id or 0,
-                                   organisation_id=organisation, stage="passed", created_at=now, updated_at=now,
-                                   fields={"name": name, "employer": employer, "phone": "+8613800138000"},
-                                   publish_consent_at=now if consent else None))
+            person = await people.register(
+                session, telegram_id=telegram_id, name=name, language="zh_CN", now=now
+            )
+            session.add(
+                Nomination(
+                    campaign_id=campaign.id or 0,
+                    honour="STAR",
+                    applicant_id=person.id or 0,
+                    organisation_id=organisation,
+                    stage="passed",
+                    created_at=now,
+                    updated_at=now,
+                    fields={"name": name, "employer": employer, "phone": "+8613800138000"},
+                    publish_consent_at=now if consent else None,
+                )
+            )
         await session.commit()
         return {"campaign": campaign.id or 0}
 
@@ -79,38 +130,69 @@ async def actor_of(session: AsyncSession, telegram_id: int) -> Actor:
 async def open_round(sessions: async_sessionmaker[AsyncSession], now: datetime = START, **options) -> int:  # type: ignore[no-untyped-def]
     async with sessions() as session:
         office = await actor_of(session, OFFICE_TG)
-        campaign = (await campaigns.current(session, now))
+        campaign = await campaigns.current(session, now)
         assert campaign is not None
-        review_round = await reviews.open_round(session, office, campaign_id=campaign.campaign.id or 0,
-                                                closes_at=now + timedelta(days=3), now=now, **options)
+        review_round = await reviews.open_round(
+            session,
+            office,
+            campaign_id=campaign.campaign.id or 0,
+            closes_at=now + timedelta(days=3),
+            now=now,
+            **options,
+        )
         return review_round.id or 0
 
 
-async def vote(sessions: async_sessionmaker[AsyncSession], telegram_id: int, round_id: int, nomination_id: int,
-               choice: str, now: datetime = START) -> reviews.VoteResult:
+async def vote(
+    sessions: async_sessionmaker[AsyncSession],
+    telegram_id: int,
+    round_id: int,
+    nomination_id: int,
+    choice: str,
+    now: datetime = START,
+) -> reviews.VoteResult:
     async with sessions() as session:
-        return await reviews.cast_vote(session, await actor_of(session, telegram_id), round_id, nomination_id, choice, now)
+        return await reviews.cast_vote(
+            session, await actor_of(session, telegram_id), round_id, nomination_id, choice, now
+        )
 
 
 async def test_opening_a_round_recuses_prompts_and_schedules_reminders(ready) -> None:  # type: ignore[no-untyped-def]
     round_id = await open_round(ready)
     async with ready() as session:
         recusals = (await session.exec(select(Recusal))).all()
-        assert [(r.nomination_id, r.reason, r.automatic) for r in recusals] == [(1, "auto.recommending_body", True)]
-        prompts = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.prompt"))).all()
+        assert [(r.nomination_id, r.reason, r.automatic) for r in recusals] == [
+            (1, "auto.recommending_body", True)
+        ]
+        prompts = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.prompt"))
+        ).all()
         assert len(prompts) == 5 * 3 - 1 and all(p.protect for p in prompts)
         assert not [p for p in prompts if p.chat_id == 5001 and p.params["id"] == 1]
         labels = [b["label"] for row in prompts[0].buttons for b in row]
-        assert labels == ["review.vote.for", "review.vote.against", "review.vote.abstain", "review.files",
-                          "review.comment", "review.recuse"]
-        notice = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.recused_notice"))).one()
+        assert labels == [
+            "review.vote.for",
+            "review.vote.against",
+            "review.vote.abstain",
+            "review.files",
+            "review.comment",
+            "review.recuse",
+        ]
+        notice = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.recused_notice"))
+        ).one()
         assert notice.chat_id == 5001 and notice.params["why_key"] == "review.recusal.auto.recommending_body"
         assert len((await session.exec(select(ReviewReminder))).all()) == 5 * 3
         audit = (await session.exec(select(AuditRecord.action))).all()
         assert "review.round_opened" in audit and "review.recused" in audit
         with pytest.raises(DomainError) as again:  # every passed nomination is already in an open round
-            await reviews.open_round(session, await actor_of(session, OFFICE_TG), campaign_id=1,
-                                     closes_at=START + timedelta(days=1), now=START)
+            await reviews.open_round(
+                session,
+                await actor_of(session, OFFICE_TG),
+                campaign_id=1,
+                closes_at=START + timedelta(days=1),
+                now=START,
+            )
         assert again.value.code == "review.nothing_to_review"
     assert round_id == 1
 
@@ -124,7 +206,9 @@ async def test_the_employer_match_recuses_too(ready) -> None:  # type: ignore[no
         await session.commit()
     await open_round(ready)
     async with ready() as session:
-        pairs = {(r.reviewer_id, r.nomination_id, r.reason) for r in (await session.exec(select(Recusal))).all()}
+        pairs = {
+            (r.reviewer_id, r.nomination_id, r.reason) for r in (await session.exec(select(Recusal))).all()
+        }
         person = (await session.exec(select(Person).where(Person.telegram_id == 5002))).one()
         assert (person.id, 2, "auto.employer") in pairs
 
@@ -134,9 +218,18 @@ async def test_votes_change_until_everyone_voted_then_the_round_is_counted(ready
     first = await vote(ready, 5002, round_id, 1, "against")
     again = await vote(ready, 5002, round_id, 1, "for", START + timedelta(hours=1))
     same = await vote(ready, 5002, round_id, 1, "for", START + timedelta(hours=2))  # a re-sent press
-    assert (first.changed, again.changed, same.changed, again.voted, again.total) == (False, True, False, 1, 3)
-    plan = {1: ["for", "for", "against", "abstain"],  # 5002..5005: 2 of 4 for, not more than half
-            2: ["for", "for", "for", "against", "abstain"], 3: ["against", "against", "for", "for", "abstain"]}
+    assert (first.changed, again.changed, same.changed, again.voted, again.total) == (
+        False,
+        True,
+        False,
+        1,
+        3,
+    )
+    plan = {
+        1: ["for", "for", "against", "abstain"],  # 5002..5005: 2 of 4 for, not more than half
+        2: ["for", "for", "for", "against", "abstain"],
+        3: ["against", "against", "for", "for", "abstain"],
+    }
     result = None
     for nomination_id, choices in plan.items():
         voters = [5002, 5003, 5004, 5005] if nomination_id == 1 else [5001, 5002, 5003, 5004, 5005]
@@ -148,12 +241,25 @@ async def test_votes_change_until_everyone_voted_then_the_round_is_counted(ready
         stages = {n.id: n.stage for n in (await session.exec(select(Nomination))).all()}
         assert stages == {1: "not_selected", 2: "shortlisted", 3: "not_selected"}
         items = {i.nomination_id: i for i in (await session.exec(select(RoundNomination))).all()}
-        assert items[1].counts == {"for": 2, "against": 1, "abstain": 1, "recused": 1, "eligible": 4, "cast": 4}
-        changes = (await session.exec(select(AuditRecord).where(AuditRecord.action == "review.vote_changed"))).all()
+        assert items[1].counts == {
+            "for": 2,
+            "against": 1,
+            "abstain": 1,
+            "recused": 1,
+            "eligible": 4,
+            "cast": 4,
+        }
+        changes = (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "review.vote_changed"))
+        ).all()
         assert len(changes) == 1 and changes[0].details["before"] == "against"
-        moved = (await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))).all()
+        moved = (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))
+        ).all()
         assert {m.details["article"] for m in moved} == {"第十六条第2项"} and len(moved) == 3
-        notice = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.closed_notice"))).one()
+        notice = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.closed_notice"))
+        ).one()
         assert notice.chat_id == OFFICE_TG and notice.params["passed"] == 1
         with pytest.raises(DomainError) as late:
             await reviews.cast_vote(session, await actor_of(session, 5002), round_id, 1, "against", START)
@@ -162,9 +268,13 @@ async def test_votes_change_until_everyone_voted_then_the_round_is_counted(ready
 
 async def test_bad_votes_are_refused_and_change_nothing(ready) -> None:  # type: ignore[no-untyped-def]
     round_id = await open_round(ready)
-    cases = [(OFFICE_TG, 2, "for", START, "review.not_on_panel"), (5001, 1, "for", START, "review.recused"),
-             (5002, 99, "for", START, "review.not_in_round"), (5002, 2, "maybe", START, "review.bad_choice"),
-             (5002, 2, "for", START + timedelta(days=3), "review.round_closed")]
+    cases = [
+        (OFFICE_TG, 2, "for", START, "review.not_on_panel"),
+        (5001, 1, "for", START, "review.recused"),
+        (5002, 99, "for", START, "review.not_in_round"),
+        (5002, 2, "maybe", START, "review.bad_choice"),
+        (5002, 2, "for", START + timedelta(days=3), "review.round_closed"),
+    ]
     for telegram_id, nomination_id, choice, now, code in cases:
         with pytest.raises(DomainError) as refused:
             await vote(ready, telegram_id, round_id, nomination_id, choice, now)
@@ -180,11 +290,21 @@ async def test_the_database_refuses_ballots_for_a_closed_round(ready) -> None:  
     round_id = await open_round(ready)
     await vote(ready, 5002, round_id, 2, "for")
     async with ready() as session:
-        await reviews.close_early(session, await actor_of(session, OFFICE_TG), round_id, START + timedelta(hours=1))
+        await reviews.close_early(
+            session, await actor_of(session, OFFICE_TG), round_id, START + timedelta(hours=1)
+        )
     async with ready() as session:  # around the code: straight into the table
         reviewer = (await session.exec(select(Person).where(Person.telegram_id == 5003))).one()
-        session.add(Ballot(round_id=round_id, nomination_id=2, reviewer_id=reviewer.id or 0, choice="for",
-                           cast_at=START, changed_at=START))
+        session.add(
+            Ballot(
+                round_id=round_id,
+                nomination_id=2,
+                reviewer_id=reviewer.id or 0,
+                choice="for",
+                cast_at=START,
+                changed_at=START,
+            )
+        )
         with pytest.raises((IntegrityError, DBAPIError), match="round closed"):
             await session.commit()
     async with ready() as session:
@@ -209,8 +329,14 @@ async def test_reminders_reach_non_voters_once_and_the_sweep_closes_the_round(re
 
     async def reminded() -> list[int]:
         async with ready() as session:
-            return sorted(m.chat_id for m in (await session.exec(select(OutboxMessage).where(
-                OutboxMessage.template == "review.reminder"))).all())
+            return sorted(
+                m.chat_id
+                for m in (
+                    await session.exec(
+                        select(OutboxMessage).where(OutboxMessage.template == "review.reminder")
+                    )
+                ).all()
+            )
 
     assert await sweep(closes - timedelta(hours=49)) == (0, 0)
     assert await sweep(closes - timedelta(hours=48)) == (4, 0)
@@ -218,7 +344,10 @@ async def test_reminders_reach_non_voters_once_and_the_sweep_closes_the_round(re
     assert await reminded() == [5001, 5003, 5004, 5005]
     async with ready() as session:
         assert await reviews.remind_now(session, await actor_of(session, OFFICE_TG), round_id, START) == 4
-    assert await sweep(closes - timedelta(hours=1)) == (4, 0)  # 24 h and 2 h both due after downtime: one each
+    assert await sweep(closes - timedelta(hours=1)) == (
+        4,
+        0,
+    )  # 24 h and 2 h both due after downtime: one each
     assert len(await reminded()) == 12
     assert await sweep(closes + timedelta(hours=1)) == (0, 1)  # past the close: counted, nobody reminded
     async with ready() as session:
@@ -239,7 +368,13 @@ async def test_thresholds_and_the_result_workbook(ready) -> None:  # type: ignor
     from openpyxl import load_workbook
 
     round_id = await open_round(ready, passing=Fraction(2, 3), open_ballot=True)
-    for telegram_id, choice in {5001: "for", 5002: "for", 5003: "for", 5004: "against", 5005: "abstain"}.items():
+    for telegram_id, choice in {
+        5001: "for",
+        5002: "for",
+        5003: "for",
+        5004: "against",
+        5005: "abstain",
+    }.items():
         await vote(ready, telegram_id, round_id, 2, choice)
     async with ready() as session:
         await reviews.comment(session, await actor_of(session, 5003), round_id, 2, "服务事迹突出", START)
@@ -255,6 +390,7 @@ async def test_thresholds_and_the_result_workbook(ready) -> None:  # type: ignor
 
 
 # 公示 ----------------------------------------------------------------------------------------------
+
 
 async def shortlist_two(sessions: async_sessionmaker[AsyncSession]) -> None:
     round_id = await open_round(sessions)
@@ -273,14 +409,27 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         assert listing.nomination_ids == [1, 2]  # the third did not agree to publication
         # Monday 1 June 2026: five working days after it end with Monday 8 June, so 公示 ends at its midnight
         assert listing.ends_at == datetime(2026, 6, 8, 16, 0, tzinfo=UTC)
-        announcements = (await session.exec(select(OutboxMessage).where(
-            OutboxMessage.template == "publicity.announcement"))).all()
-        assert -100123 in {a.chat_id for a in announcements} and "张伟 · 广东质协" in announcements[0].params["entries"]
+        announcements = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "publicity.announcement")
+            )
+        ).all()
+        assert (
+            -100123 in {a.chat_id for a in announcements}
+            and "张伟 · 广东质协" in announcements[0].params["entries"]
+        )
         objector = await actor_of(session, 6003)
-        base = dict(grounds="事迹不实", contact_name="王芳", contact_phone="13800138000", now=START + timedelta(days=1))
-        for changes, code in [({"contact_phone": ""}, "publicity.anonymous"),
-                              ({"organisation": "某公司"}, "publicity.letter_required"),
-                              ({"now": listing.ends_at}, "publicity.period_over")]:
+        base = dict(
+            grounds="事迹不实",
+            contact_name="王芳",
+            contact_phone="13800138000",
+            now=START + timedelta(days=1),
+        )
+        for changes, code in [
+            ({"contact_phone": ""}, "publicity.anonymous"),
+            ({"organisation": "某公司"}, "publicity.letter_required"),
+            ({"now": listing.ends_at}, "publicity.period_over"),
+        ]:
             with pytest.raises(DomainError) as refused:
                 await publicity.lodge_objection(session, objector, 1, **{**base, **changes})  # type: ignore[arg-type]
             assert refused.value.code == code
@@ -288,8 +437,16 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
             await publicity.lodge_objection(session, objector, 3, **base)  # type: ignore[arg-type]
         assert off_list.value.code == "publicity.not_on_list"
         upheld = await publicity.lodge_objection(session, objector, 1, **base)  # type: ignore[arg-type]
-        dismissed = await publicity.lodge_objection(session, objector, 2, **{**base, "organisation": "某公司",  # type: ignore[arg-type]
-                                                                               "letter_sha256": "a" * 64})
+        dismissed = await publicity.lodge_objection(
+            session,
+            objector,
+            2,
+            **{
+                **base,
+                "organisation": "某公司",  # type: ignore[arg-type]
+                "letter_sha256": "a" * 64,
+            },
+        )
         assert upheld.contact_phone == "+8613800138000" and upheld.deadline > upheld.lodged_at
         assert len((await session.exec(select(Objection))).all()) == 2
         leader = await actor_of(session, LEADER_TG)
@@ -299,19 +456,32 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         with pytest.raises(DomainError) as reasonless:
             await publicity.rule(session, office, upheld.id or 0, True, " ", START)
         assert reasonless.value.code == "publicity.reason_required"
-        await publicity.rule(session, office, upheld.id or 0, True, "经核实事迹不实", START + timedelta(days=2))
+        await publicity.rule(
+            session, office, upheld.id or 0, True, "经核实事迹不实", START + timedelta(days=2)
+        )
         await publicity.rule(session, office, dismissed.id or 0, False, "材料属实", START + timedelta(days=2))
         listing = (await session.exec(select(PublicityList))).one()
         assert (listing.nomination_ids, listing.edition) == ([2], 2)
-        told = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "objection.ruled_notice"))).all()
-        assert [t.params["status_key"] for t in told] == ["objection.status.upheld", "objection.status.dismissed"]
+        told = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "objection.ruled_notice")
+            )
+        ).all()
+        assert [t.params["status_key"] for t in told] == [
+            "objection.status.upheld",
+            "objection.status.dismissed",
+        ]
         assert (await session.get(Nomination, 1)).stage == "withdrawn_on_objection"  # type: ignore[union-attr]
         with pytest.raises(DomainError) as running:
             await publicity.approve(session, leader, 1, START + timedelta(days=3))
         assert running.value.code == "publicity.period_running"
         assert await publicity.sweep(session, listing.ends_at) == 1
         assert await publicity.sweep(session, listing.ends_at) == 0
-        prompt = (await session.exec(select(OutboxMessage).where(OutboxMessage.template == "publicity.for_approval"))).one()
+        prompt = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.template == "publicity.for_approval")
+            )
+        ).one()
         assert prompt.chat_id == LEADER_TG
         with pytest.raises(DomainError) as no_document:
             await publicity.approve(session, office, 1, listing.ends_at)
@@ -322,7 +492,9 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         with pytest.raises(DomainError) as twice:
             await publicity.approve(session, leader, 1, listing.ends_at)
         assert twice.value.code == "publicity.already_approved"
-        assert (await session.exec(select(RoleAssignment).where(col(RoleAssignment.role) == Role.LEADING_GROUP))).one()
+        assert (
+            await session.exec(select(RoleAssignment).where(col(RoleAssignment.role) == Role.LEADING_GROUP))
+        ).one()
 
 
 async def test_the_sweep_is_one_periodic_job(ready) -> None:  # type: ignore[no-untyped-def]
@@ -342,7 +514,9 @@ async def test_the_sweep_is_one_periodic_job(ready) -> None:  # type: ignore[no-
     async with ready() as session:
         review_round = await session.get(ReviewRound, round_id)
         assert review_round is not None and review_round.closed_at == clock.now()
-        closed = (await session.exec(select(AuditRecord).where(AuditRecord.action == "review.round_closed"))).all()
+        closed = (
+            await session.exec(select(AuditRecord).where(AuditRecord.action == "review.round_closed"))
+        ).all()
         assert len(closed) == 1 and closed[0].reason == "closing_time"
 
 
@@ -352,21 +526,35 @@ async def test_the_owner_of_an_open_objection_is_reminded_once_before_its_deadli
         office = await actor_of(session, OFFICE_TG)
         await publicity.publish(session, office, 1, START)
         objector = await actor_of(session, 6003)
-        case = await publicity.lodge_objection(session, objector, 1, grounds="事迹不实", contact_name="王芳",  # type: ignore[arg-type]
-                                               contact_phone="13800138000", now=START + timedelta(days=1))
+        case = await publicity.lodge_objection(
+            session,
+            objector,
+            1,
+            grounds="事迹不实",
+            contact_name="王芳",  # type: ignore[arg-type]
+            contact_phone="13800138000",
+            now=START + timedelta(days=1),
+        )
         deadline, owner = case.deadline, case.owner_id
 
     async def reminders() -> list[OutboxMessage]:
         async with ready() as session:
-            return list((await session.exec(select(OutboxMessage).where(
-                OutboxMessage.template == "objection.deadline_reminder"))).all())
+            return list(
+                (
+                    await session.exec(
+                        select(OutboxMessage).where(OutboxMessage.template == "objection.deadline_reminder")
+                    )
+                ).all()
+            )
 
     async with ready() as session:
         await publicity.sweep(session, deadline - timedelta(days=2))
     assert await reminders() == []  # not yet
     async with ready() as session, ready() as other:
-        await asyncio.gather(publicity.sweep(session, deadline - timedelta(hours=20)),
-                             publicity.sweep(other, deadline - timedelta(hours=19)))  # two workers at once
+        await asyncio.gather(
+            publicity.sweep(session, deadline - timedelta(hours=20)),
+            publicity.sweep(other, deadline - timedelta(hours=19)),
+        )  # two workers at once
     async with ready() as session:
         await publicity.sweep(session, deadline + timedelta(days=1))  # and again, late
         owner_person = await session.get(Person, owner)

@@ -9,17 +9,36 @@ from services.rules import satisfaction as s
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, ISO week 2026-W10
 
 
-def answer(i: int, overall: int, recommend: int, at: datetime | None = None, *, card: int = 1, comment: str = "",
-           new: bool = False, skill: int = 1) -> s.Answer:
-    return s.Answer(id=i, card_id=card, at=at or MONDAY, overall=overall, aspects=(overall, skill, 0, 4),
-                    recommend=recommend, comment=comment, new_rater=new)
+def answer(
+    i: int,
+    overall: int,
+    recommend: int,
+    at: datetime | None = None,
+    *,
+    card: int = 1,
+    comment: str = "",
+    new: bool = False,
+    skill: int = 1,
+) -> s.Answer:
+    return s.Answer(
+        id=i,
+        card_id=card,
+        at=at or MONDAY,
+        overall=overall,
+        aspects=(overall, skill, 0, 4),
+        recommend=recommend,
+        comment=comment,
+        new_rater=new,
+    )
 
 
 def sample() -> list[s.Answer]:
     levels = [0, 0, 0, 1, 1, 1, 1, 2, 3, 4]  # scores 100,100,100,80,80,80,80,60,30,0
     recommend = [10, 9, 9, 9, 8, 7, 6, 10, 3, 0]
-    return [answer(i, level, r, MONDAY + timedelta(days=0 if i < 6 else 7))
-            for i, (level, r) in enumerate(zip(levels, recommend, strict=True))]
+    return [
+        answer(i, level, r, MONDAY + timedelta(days=0 if i < 6 else 7))
+        for i, (level, r) in enumerate(zip(levels, recommend, strict=True))
+    ]
 
 
 def test_the_figures_match_a_hand_computation() -> None:
@@ -33,11 +52,18 @@ def test_the_figures_match_a_hand_computation() -> None:
     assert summary.small_sample  # 10 < 30: the report warns
     # CSAT: 很满意 3 + 满意 4 = 7 of 10 = 70 %.
     assert summary.csat == pytest.approx(70.0)
-    # NPS: promoters 10,9,9,9,10 = 5 (50 %), passives 8,7 = 2 (20 %), detractors 6,3,0 = 3 (30 %): 50 − 30 = 20.
+    # NPS: promoters 10,9,9,9,10 = 5 (50 %), passives 8,7 = 2 (20 %), detractors 6,3,0 = 3 (30 %):
+    # 50 − 30 = 20.
     assert (summary.promoters, summary.passives, summary.detractors) == (50.0, 20.0, 30.0)
     assert summary.nps == pytest.approx(20.0)
-    # Aspects: attitude follows overall (71.0); skill is always 满意 (80); efficiency 很满意 (100); promise 不满意 (0).
-    assert summary.aspects == {"attitude": pytest.approx(71.0), "skill": 80.0, "efficiency": 100.0, "promise": 0.0}
+    # Aspects: attitude follows overall (71.0); skill is always 满意 (80); efficiency 很满意 (100);
+    # promise 不满意 (0).
+    assert summary.aspects == {
+        "attitude": pytest.approx(71.0),
+        "skill": 80.0,
+        "efficiency": 100.0,
+        "promise": 0.0,
+    }
     assert summary.distribution == (3, 4, 1, 1, 1)
     # Trend: week 10 has scores 100,100,100,80,80,80 (mean 90); week 11 has 80,60,30,0 (mean 42.5).
     assert summary.weeks == [("2026-W10", 6, 90.0), ("2026-W11", 4, 42.5)]
@@ -80,9 +106,13 @@ def test_raters_first_seen_that_day_are_flagged_when_they_dominate_the_day() -> 
 
 def test_identical_comments_are_flagged_whatever_their_spacing_and_punctuation() -> None:
     hours = [MONDAY + timedelta(hours=i) for i in range(5)]
-    answers = [answer(0, 0, 10, hours[0], comment="服务太棒了！"), answer(1, 0, 10, hours[1], comment="服务 太棒了!!"),
-               answer(2, 0, 10, hours[2], comment="ＳＥＲＶＩＣＥ太棒了"), answer(3, 0, 10, hours[3], comment="服务太棒了。"),
-               answer(4, 0, 10, hours[4], comment="很好")]
+    answers = [
+        answer(0, 0, 10, hours[0], comment="服务太棒了！"),
+        answer(1, 0, 10, hours[1], comment="服务 太棒了!!"),
+        answer(2, 0, 10, hours[2], comment="ＳＥＲＶＩＣＥ太棒了"),
+        answer(3, 0, 10, hours[3], comment="服务太棒了。"),
+        answer(4, 0, 10, hours[4], comment="很好"),
+    ]
     assert s.flags(answers) == {0: {s.SAME_COMMENT}, 1: {s.SAME_COMMENT}, 3: {s.SAME_COMMENT}}
     assert s.flag_counts(s.flags(answers)) == {s.BURST: 0, s.NEW_RATERS: 0, s.SAME_COMMENT: 3}
 

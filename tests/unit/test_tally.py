@@ -37,7 +37,9 @@ def test_recused_reviewers_leave_the_quorum_base() -> None:
 def test_abstentions_count_toward_quorum_but_not_toward_passing() -> None:
     result = tally.count(["for", "for", "abstain", "abstain"], panel=4, recused=0)
     assert result.has_quorum and result.outcome == Outcome.NOT_PASSED  # 2 of 4 cast is not more than half
-    assert tally.count(["for", "for", "for", "abstain", "against"], panel=5, recused=0).outcome == Outcome.PASSED
+    assert (
+        tally.count(["for", "for", "for", "abstain", "against"], panel=5, recused=0).outcome == Outcome.PASSED
+    )
 
 
 def test_thresholds_are_configurable_fractions() -> None:
@@ -55,8 +57,12 @@ def test_thresholds_are_configurable_fractions() -> None:
 def test_vote_validity() -> None:
     ok = dict(state=RoundState.OPEN, closes_at=CLOSES, now=NOW, on_panel=True, recused=False)
     assert tally.check_vote(**ok, choice="abstain") == Choice.ABSTAIN
-    for change, code in [({"state": RoundState.CLOSED}, "review.round_closed"), ({"now": CLOSES}, "review.round_closed"),
-                         ({"on_panel": False}, "review.not_on_panel"), ({"recused": True}, "review.recused")]:
+    for change, code in [
+        ({"state": RoundState.CLOSED}, "review.round_closed"),
+        ({"now": CLOSES}, "review.round_closed"),
+        ({"on_panel": False}, "review.not_on_panel"),
+        ({"recused": True}, "review.recused"),
+    ]:
         with pytest.raises(DomainError) as refused:
             tally.check_vote(**{**ok, **change}, choice="for")  # type: ignore[arg-type]
         assert refused.value.code == code
@@ -77,12 +83,24 @@ def test_reminders_only_after_the_opening() -> None:
 
 
 def test_automatic_recusal() -> None:
-    same_body = tally.recusal_reason(reviewer_organisations={1}, reviewer_organisation_names={"广东质协"},
-                                     nomination_organisation=1, employer="广州地铁")
-    employer = tally.recusal_reason(reviewer_organisations={7}, reviewer_organisation_names={"广州 地铁"},
-                                    nomination_organisation=1, employer="广州地铁集团有限公司")
-    none = tally.recusal_reason(reviewer_organisations={7}, reviewer_organisation_names={"深圳供电局"},
-                                nomination_organisation=1, employer="广州地铁")
+    same_body = tally.recusal_reason(
+        reviewer_organisations={1},
+        reviewer_organisation_names={"广东质协"},
+        nomination_organisation=1,
+        employer="广州地铁",
+    )
+    employer = tally.recusal_reason(
+        reviewer_organisations={7},
+        reviewer_organisation_names={"广州 地铁"},
+        nomination_organisation=1,
+        employer="广州地铁集团有限公司",
+    )
+    none = tally.recusal_reason(
+        reviewer_organisations={7},
+        reviewer_organisation_names={"深圳供电局"},
+        nomination_organisation=1,
+        employer="广州地铁",
+    )
     assert (same_body, employer, none) == ("recommending_body", "employer", None)
 
 

@@ -41,7 +41,9 @@ def _keys_in_code() -> set[str]:
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                 first = node.args[0] if node.args else None
-                literal = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+                literal = (
+                    first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+                )
                 if name in ("t", "gettext", "_") and literal:
                     keys.add(literal)
                 if name == "DomainError" and literal:

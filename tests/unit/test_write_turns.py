@@ -10,15 +10,21 @@ from tests.support.databases import SqliteDatabases
 
 
 async def test_writers_take_turns_in_order_and_an_invalidated_connection_gives_its_turn_back(
-        sqlite_databases: SqliteDatabases) -> None:
+    sqlite_databases: SqliteDatabases,
+) -> None:
     engine = create_engine(await sqlite_databases.fresh())
     seen: list[str] = []
     try:
+
         async def writer(name: str, hold: float) -> None:
             async with engine.begin() as conn:
                 seen.append(f"{name} in")
-                await conn.execute(text("INSERT INTO workdayoverride (day, is_workday, note) VALUES "
-                                        f"('2031-01-0{len(seen)}', 1, '{name}')"))
+                await conn.execute(
+                    text(
+                        "INSERT INTO workdayoverride (day, is_workday, note) VALUES "
+                        f"('2031-01-0{len(seen)}', 1, '{name}')"
+                    )
+                )
                 await asyncio.sleep(hold)
                 seen.append(f"{name} out")
 

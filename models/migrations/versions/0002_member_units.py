@@ -21,15 +21,21 @@ MEMBER_UNITS = [
 ]
 
 organisation = sa.table(
-    "organisation", sa.column("code", sa.String), sa.column("name_zh", sa.String),
-    sa.column("name_en", sa.String), sa.column("kind", sa.String),
+    "organisation",
+    sa.column("code", sa.String),
+    sa.column("name_zh", sa.String),
+    sa.column("name_en", sa.String),
+    sa.column("kind", sa.String),
 )
 
 
 def upgrade() -> None:
     op.bulk_insert(
         organisation,
-        [{"code": code, "name_zh": zh, "name_en": en, "kind": "member_unit"} for code, zh, en in MEMBER_UNITS],
+        [
+            {"code": code, "name_zh": zh, "name_en": en, "kind": "member_unit"}
+            for code, zh, en in MEMBER_UNITS
+        ],
     )
 
 

@@ -10,17 +10,17 @@ from alembic import op
 
 import models.types
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('actiontoken', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('used_at', models.types.UtcDateTime(), nullable=True))
+    with op.batch_alter_table("actiontoken", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("used_at", models.types.UtcDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('actiontoken', schema=None) as batch_op:
-        batch_op.drop_column('used_at')
+    with op.batch_alter_table("actiontoken", schema=None) as batch_op:
+        batch_op.drop_column("used_at")

@@ -11,8 +11,8 @@ Create Date: 2026-12-02 12:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -20,10 +20,12 @@ GENESIS = "0" * 64  # as services/audit.py: the hash before the first record
 
 
 def upgrade() -> None:
-    op.execute(sa.text(
-        "INSERT INTO audithead (id, seq, hash) SELECT 1, 0, :genesis "
-        "WHERE NOT EXISTS (SELECT 1 FROM audithead WHERE id = 1)"
-    ).bindparams(genesis=GENESIS))
+    op.execute(
+        sa.text(
+            "INSERT INTO audithead (id, seq, hash) SELECT 1, 0, :genesis "
+            "WHERE NOT EXISTS (SELECT 1 FROM audithead WHERE id = 1)"
+        ).bindparams(genesis=GENESIS)
+    )
 
 
 def downgrade() -> None:
