@@ -68,7 +68,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.replies import rebuilt
+from bot.replies import rebuilt, recorded
 from bot.send_pace import SharedPace, chat_interval
 from bot.workers import gone_here, worker_name
 from models import OutboxMessage, OutboxStatus, Person
@@ -567,10 +567,11 @@ class OutboxSender:
                         chat_id=row.chat_id,
                         template="reply:SendMessage",
                         update_id=row.update_id,
-                        call={
-                            "method": "SendMessage",
-                            "fields": {"chat_id": row.chat_id, "text": html.escape(answer.text)},
-                        },
+                        call=await recorded(
+                            self.bot,
+                            SendMessage(chat_id=row.chat_id, text=html.escape(answer.text)),
+                            FileStore(self.files_dir),
+                        ),
                         # An answer sent again after a crash may have shown: so may this.
                         resends=row.resends,
                         not_before=now,

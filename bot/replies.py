@@ -32,6 +32,7 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import FSInputFile, InputFile, Message
 
+from bot.handled import commit_staged
 from bot.storage import current_session
 from services.files import FileStore
 
@@ -80,8 +81,6 @@ async def _no_transaction_across(bot: Bot, method: TelegramMethod[Any]) -> None:
     """A read (a download takes seconds) must not hold the update's transaction open: on SQLite
     that holds everyone's write lock. What is staged so far (conversation progress) is committed;
     the decision, the replies and the handled mark still land together at the end."""
-    from bot.middlewares.database import commit_staged  # the database middleware imports this module
-
     session = current_session.get()
     if session is not None and session.in_transaction():
         log.debug("committing staged work before %s", type(method).__name__)

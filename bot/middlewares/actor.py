@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
-from bot.middlewares.database import commit_staged
+from bot.handled import commit_staged
 from handlers.preferences import stored_language
 from services import people
 from services.actors import Actor

@@ -2,16 +2,15 @@
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.handled import HANDLED, WRITTEN
 from bot.notifier import OutboxSender, render_plain
 from bot.replies import Replies, current_replies
 from bot.storage import current_session
@@ -26,21 +25,6 @@ log = logging.getLogger(__name__)
 # may another sender take them (their process died in between).
 REPLY_GRACE = timedelta(seconds=10)
 Refuse = Callable[[Update, DomainError, dict[str, Any]], Awaitable[None]]
-HANDLED = "handled_update"
-WRITTEN = "handled_update_written"
-
-
-@event.listens_for(Session, "before_commit")
-def _mark_handled(session: Session) -> None:
-    # The update's one commit also records it as handled, so its effects and that mark land
-    # atomically: a redelivery after a crash either finds both or neither. (A checkpoint, the
-    # release of a savepoint, is not that commit.)
-    if session.in_nested_transaction():
-        return
-    marker: tuple[int, datetime] | None = session.info.pop(HANDLED, None)
-    if marker is not None:
-        session.add(HandledUpdate(update_id=marker[0], handled_at=marker[1]))
-        session.info[WRITTEN] = True
 
 
 class DatabaseMiddleware(BaseMiddleware):
@@ -148,17 +132,3 @@ class DatabaseMiddleware(BaseMiddleware):
                 bot, self.sessions, render_plain, self.clock, files_dir=self.files.root, rate=1000.0
             )
         return self._own_sender
-
-
-async def commit_staged(session: AsyncSession) -> None:
-    """Commit what is staged so far without marking the update handled: that mark belongs to the
-    commit that carries the update's effects, or to its end."""
-    marker = session.info.pop(HANDLED, None)
-    try:
-        if isinstance(session, OwnedSession):
-            await session.commit_owned()
-        else:
-            await session.commit()
-    finally:
-        if marker is not None:
-            session.info[HANDLED] = marker

@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, TelegramObject
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bot.middlewares.database import HANDLED, WRITTEN
+from bot.handled import HANDLED, WRITTEN
 from handlers.callbacks import Act
 from services import tokens
 from services.errors import DomainError

@@ -421,15 +421,12 @@ async def replies(run: Run, users: list[int], subscribers: list[int], report: Fi
         doubled[chat] += max(0, received(emulator, chat) - 1)
     replies_doubled = sum(doubled[user] for user in users)
     duplicates = sum(doubled.values())
-    resends = await deployment.has_column("outboxmessage", "resends")
-    counted_by_chat: dict[int, int] = {}
-    if resends:
-        counted_by_chat = {
-            int(chat): int(n)
-            for chat, n in await deployment.query(
-                "SELECT chat_id, SUM(resends) FROM outboxmessage WHERE resends > 0 GROUP BY chat_id"
-            )
-        }
+    counted_by_chat = {
+        int(chat): int(n)
+        for chat, n in await deployment.query(
+            "SELECT chat_id, SUM(resends) FROM outboxmessage WHERE resends > 0 GROUP BY chat_id"
+        )
+    }
     counted = sum(counted_by_chat.values())
     # A re-send the bot counted in one chat does not account for a duplicate in another.
     uncounted = sum(max(0, n - counted_by_chat.get(chat, 0)) for chat, n in doubled.items())
@@ -441,7 +438,7 @@ async def replies(run: Run, users: list[int], subscribers: list[int], report: Fi
     report.say(
         f"lost replies: {lost}; duplicates seen: {duplicates} ({replies_doubled} replies, "
         f"{duplicates - replies_doubled} announcements); counted by the bot (outboxmessage.resends): "
-        f"{counted}{'' if resends else ' (the column does not exist yet)'}; uncounted: {uncounted} chat by "
+        f"{counted}; uncounted: {uncounted} chat by "
         f"chat, {max(0, duplicates - counted)} in all; people deviating, by step: {dict(deviations)}"
     )
     for user in [u for u in users if counts[u] != baseline[: len(counts[u])]][

@@ -569,8 +569,6 @@ class Reader:
         return [what for what, n in (("inbox", pending), ("outbox", outbox), ("broadcast", running)) if n]
 
     async def resends(self) -> int:
-        if "resends" not in await self.columns("outboxmessage"):
-            return 0
         return int((await self.rows("SELECT COALESCE(SUM(resends), 0) FROM outboxmessage"))[0][0])
 
     async def settled(self, update_id: int) -> tuple[str | None, bool | None]:

@@ -454,14 +454,6 @@ class Deployment:
         async with self.engine.connect() as connection:
             return [tuple(row) for row in (await connection.execute(text(sql), params)).all()]
 
-    async def has_column(self, table: str, column: str) -> bool:
-        rows = await self.query(
-            "SELECT 1 FROM information_schema.columns WHERE table_name = :t AND column_name = :c",
-            t=table,
-            c=column,
-        )
-        return bool(rows)
-
     async def scheduler_holders(self) -> int:
         """Sessions holding the scheduler's advisory lock on this database (a bigint key shows as
         classid = its high half, objid = its low half, objsubid = 1)."""
