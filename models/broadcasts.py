@@ -6,7 +6,7 @@ outbox rows by broadcast_id, so the sender needs no extra bookkeeping."""
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Index, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from models.messaging import OutboxMessage
 from models.types import UtcDateTime
@@ -38,7 +38,7 @@ class Broadcast(SQLModel, table=True):
 # Rows that are not part of a broadcast have broadcast_id NULL, which a unique index never compares.
 Index(
     "uq_outbox_broadcast_chat",
-    OutboxMessage.__table__.c.broadcast_id,  # type: ignore[attr-defined]
-    OutboxMessage.__table__.c.chat_id,  # type: ignore[attr-defined]
+    col(OutboxMessage.broadcast_id),
+    col(OutboxMessage.chat_id),
     unique=True,
 )

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from alembic import command
+from sqlalchemy import Connection
 
 from models.db import alembic_config, create_engine, migrate
 
@@ -23,7 +24,7 @@ async def _revise(message: str) -> None:
         await engine.dispose()
 
 
-def _autogenerate(connection, url: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def _autogenerate(connection: Connection, url: str, message: str) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = connection
     if RUFF.exists():  # lint-fix and format the new file, so the suite's style test passes on it

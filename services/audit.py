@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditHead, AuditRecord
@@ -86,7 +86,7 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
             await session.exec(
                 select(AuditRecord)
                 .where(AuditRecord.seq >= expected_seq)
-                .order_by(AuditRecord.seq)
+                .order_by(col(AuditRecord.seq))
                 .limit(batch)
             )
         ).all()

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models import Broadcast, OutboxMessage, OutboxStatus, Person, Role
 from services import audit, people, tokens
@@ -120,7 +121,7 @@ def check_draft(draft: Draft) -> Draft:
     return Draft(text, draft.file_sha256, draft.file_name, draft.file_kind)
 
 
-def _recipients_query():  # noqa: ANN202  (a select of telegram ids)
+def _recipients_query() -> SelectOfScalar[int]:
     # Subscribed, not blocked, not erased (an erased person keeps a negative placeholder id).
     return select(Person.telegram_id).where(
         col(Person.subscribed).is_(True), col(Person.blocked_at).is_(None), col(Person.telegram_id) > 0
@@ -210,7 +211,7 @@ async def send(
         return Sending(existing, False)
     assert broadcast.id is not None
     if chats:
-        await session.exec(insert(OutboxMessage), params=[_row(broadcast, chat_id, now) for chat_id in chats])  # type: ignore[call-overload]
+        await session.exec(insert(OutboxMessage), params=[_row(broadcast, chat_id, now) for chat_id in chats])
     await audit.append(
         session,
         actor_id=actor.person_id,

@@ -14,10 +14,19 @@ from services import audit, people
 from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.errors import DomainError
-from services.rules.campaign_phases import Action, CampaignCalendar, Phase, phase_at, phase_windows, require
+from services.rules.campaign_phases import (
+    Action,
+    CampaignCalendar,
+    CampaignDates,
+    DateField,
+    Phase,
+    phase_at,
+    phase_windows,
+    require,
+)
 from services.rules.workdays import WorkdayCalendar
 
-DATE_FIELDS = (
+DATE_FIELDS: tuple[DateField, ...] = (
     "nomination_opens",
     "nomination_closes",
     "precheck_deadline",
@@ -118,7 +127,7 @@ async def create(
     *,
     year: int,
     honours: list[str],
-    dates: dict[str, datetime],
+    dates: CampaignDates,
     publicity_workdays: int,
     now: datetime,
 ) -> Campaign:
@@ -152,7 +161,7 @@ async def create(
         year=year,
         honours=ordered,
         publicity_workdays=publicity_workdays,
-        **{k: v.isoformat() for k, v in dates.items()},
+        **{name: dates[name].isoformat() for name in DATE_FIELDS},
     )
     await session.commit()
     return campaign

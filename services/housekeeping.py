@@ -16,7 +16,7 @@ async def purge(session: AsyncSession, now: datetime) -> None:
     await session.exec(delete(HandledUpdate).where(col(HandledUpdate.handled_at) < horizon))
     await session.exec(
         delete(InboxUpdate).where(
-            InboxUpdate.status == InboxStatus.DONE, col(InboxUpdate.finished_at) < horizon
+            col(InboxUpdate.status) == InboxStatus.DONE, col(InboxUpdate.finished_at) < horizon
         )
     )
     await session.exec(delete(ActionToken).where(col(ActionToken.expires_at) < now))

@@ -13,12 +13,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import ColumnElement, String, delete, func, literal, literal_column, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import InboxStatus, InboxUpdate, Role
@@ -34,7 +33,7 @@ MAX_ID = 2**63 - 1  # update_id and chat ids are stored as signed 64-bit integer
 ERROR_LIMIT = 2000
 
 
-def _is_int64(value: Any) -> bool:
+def _is_int64(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID - 1 <= value <= MAX_ID
 
 
@@ -94,13 +93,18 @@ async def store(session: AsyncSession, updates: Iterable[dict[str, Any]], now: d
         return 0
     statement = _insert(session, InboxUpdate).values(rows)
     statement = statement.on_conflict_do_nothing(index_elements=["update_id"])
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     await session.commit()
     return int(result.rowcount or 0)
 
 
-def _insert(session: AsyncSession, table: type[Any]) -> Any:
-    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
+def _on_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _insert(session: AsyncSession, table: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with the dialect's ON CONFLICT clauses (the two spell them alike)."""
+    return postgresql.insert(table) if _on_postgres(session) else sqlite.insert(table)
 
 
 # Turns by chat -------------------------------------------------------------------------------------
@@ -108,6 +112,7 @@ def _insert(session: AsyncSession, table: type[Any]) -> Any:
 # An update with no chat gets a turn of its own, under a key below every real chat id (Telegram's have
 # at most 52 significant bits), so it waits for nobody. Literals, not parameters: PostgreSQL must see
 # the same expression wherever it is used.
+_LONE: ColumnElement[int]  # declared: literal_column() cannot tell mypy what its SQL text is
 _LONE = literal_column(str(-(2**53))) - col(InboxUpdate.update_id) % literal_column(str(2**62))
 CHAT_KEY: ColumnElement[int] = func.coalesce(col(InboxUpdate.chat_id), _LONE)
 _PENDING = col(InboxUpdate.status) == InboxStatus.PENDING
@@ -121,14 +126,17 @@ async def claim(
     longest first, and return each chat's pending updates in order. A chat whose lease has not run
     out is not taken; when two workers reach for one chat at once, the unique key lets one have it.
     One commit, however many chats: two statements (three on PostgreSQL)."""
-    if session.bind.dialect.name == "postgresql":
+    if _on_postgres(session):
         # Claims take turns, a few milliseconds each, so each sees the leases taken before it and
         # reaches for the next chats. Side by side, they reached for the same oldest chats: the
         # unique key gave each to one, and the others came back empty while chats were waiting.
         # (SQLite's BEGIN IMMEDIATE already makes them take turns.)
         await session.exec(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
-    waiting = select(CHAT_KEY.label("chat_key"), col(InboxUpdate.update_id).label("update_id"))
-    waiting = waiting.where(_PENDING).subquery()
+    waiting = (
+        select(CHAT_KEY.label("chat_key"), col(InboxUpdate.update_id).label("update_id"))
+        .where(_PENDING)
+        .subquery()
+    )
     held = select(InboxLease.chat_key).where(col(InboxLease.until) >= now)
     oldest = (
         select(waiting.c.chat_key)
@@ -139,13 +147,13 @@ async def claim(
     ).subquery()
     # SQLite reads an upsert's SELECT without a WHERE as a join's ON: hence WHERE true.
     leases = select(oldest.c.chat_key, literal(worker, String()), literal(until, UtcDateTime())).where(true())
-    statement = _insert(session, InboxLease).from_select(["chat_key", "worker", "until"], leases)
-    statement = statement.on_conflict_do_update(
+    upsert = _insert(session, InboxLease).from_select(["chat_key", "worker", "until"], leases)
+    statement = upsert.on_conflict_do_update(
         index_elements=["chat_key"],
-        set_={"worker": statement.excluded.worker, "until": statement.excluded.until},
+        set_={"worker": upsert.excluded.worker, "until": upsert.excluded.until},
         where=col(InboxLease.until) < now,  # taken over only when its holder's time ran out
-    ).returning(InboxLease.chat_key)
-    keys = list((await session.exec(statement)).scalars())  # type: ignore[call-overload]
+    ).returning(col(InboxLease.chat_key))
+    keys = list((await session.exec(statement)).scalars())
     chats: dict[int, list[InboxUpdate]] = {}
     if keys:
         rows = await session.exec(
@@ -167,9 +175,9 @@ async def hold(session: AsyncSession, worker: str, keys: Iterable[int], until: d
         update(InboxLease)
         .where(col(InboxLease.worker) == worker, col(InboxLease.chat_key).in_(list(keys)))
         .values(until=until)
-        .returning(InboxLease.chat_key)
+        .returning(col(InboxLease.chat_key))
     )
-    held = set((await session.exec(statement)).scalars())  # type: ignore[call-overload]
+    held = set((await session.exec(statement)).scalars())
     await session.commit()
     return held
 
@@ -178,7 +186,7 @@ async def release(session: AsyncSession, worker: str, keys: Iterable[int]) -> No
     statement = delete(InboxLease).where(
         col(InboxLease.worker) == worker, col(InboxLease.chat_key).in_(list(keys))
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+    await session.exec(statement)
     await session.commit()
 
 
@@ -189,7 +197,7 @@ async def holders(session: AsyncSession) -> set[str]:
 async def forget(session: AsyncSession, workers: Iterable[str]) -> None:
     """Drop every lease of these workers (processes known to be gone)."""
     statement = delete(InboxLease).where(col(InboxLease.worker).in_(list(workers)))
-    await session.exec(statement)  # type: ignore[call-overload]
+    await session.exec(statement)
     await session.commit()
 
 
@@ -199,7 +207,7 @@ async def finish(session: AsyncSession, update_id: int, now: datetime) -> None:
         .where(col(InboxUpdate.update_id) == update_id)
         .values(status=InboxStatus.DONE, finished_at=now)
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+    await session.exec(statement)
     await session.commit()
 
 
@@ -244,7 +252,7 @@ class DeadLetters:
 
 async def dead_letters(session: AsyncSession, actor: Actor, limit: int = 10) -> DeadLetters:
     require_role(actor, Role.OFFICE)
-    dead = InboxUpdate.status == InboxStatus.DEAD
+    dead = col(InboxUpdate.status) == InboxStatus.DEAD
     rows = (
         await session.exec(
             select(InboxUpdate)

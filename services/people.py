@@ -82,6 +82,7 @@ async def register(
     person = Person(telegram_id=telegram_id, name=name[:128], language=_language(language), consent_at=now)
     session.add(person)
     await session.flush()
+    assert person.id is not None  # the flush gave it one
     await audit.append(
         session, actor_id=person.id, action="person.consented", subject=f"person:{person.id}", now=now
     )
@@ -122,15 +123,19 @@ async def _person(session: AsyncSession, actor: Actor) -> Person:
     return person
 
 
-def require_registered(actor: Actor) -> None:
-    if not actor.registered:
+def require_registered(actor: Actor) -> int:
+    """The actor's person id; refused until they have agreed to the privacy notice."""
+    if actor.person_id is None:
         raise DomainError("consent.required")
+    return actor.person_id
 
 
-def require_role(actor: Actor, role: Role) -> None:
-    require_registered(actor)
+def require_role(actor: Actor, role: Role) -> int:
+    """The actor's person id; refused unless they hold the role."""
+    person_id = require_registered(actor)
     if not actor.has(role):
         raise DomainError("role.required", role_key=f"role.{role.value}")
+    return person_id
 
 
 # Invitations -------------------------------------------------------------------------------------
@@ -139,7 +144,7 @@ def require_role(actor: Actor, role: Role) -> None:
 async def invite(
     session: AsyncSession, actor: Actor, *, role: Role, organisation_id: int | None, now: datetime
 ) -> Invitation:
-    require_role(actor, Role.OFFICE)
+    office_id = require_role(actor, Role.OFFICE)
     if role in ROLES_WITH_ORGANISATION:
         if organisation_id is None or await session.get(Organisation, organisation_id) is None:
             raise DomainError("invitation.organisation_required")
@@ -149,7 +154,7 @@ async def invite(
         token=secrets.token_urlsafe(24),
         role=role,
         organisation_id=organisation_id,
-        created_by=actor.person_id,
+        created_by=office_id,
         created_at=now,
         expires_at=now + INVITATION_TTL,
     )
@@ -181,6 +186,7 @@ async def open_invitation(session: AsyncSession, token: str, now: datetime) -> I
 
 async def accept_invitation(session: AsyncSession, actor: Actor, token: str, now: datetime) -> Invitation:
     person = await _person(session, actor)
+    assert person.id is not None  # a stored row
     # The row lock makes two presses (or two people) race for one invitation: only one wins.
     invitation = (
         await session.exec(select(Invitation).where(Invitation.token == token).with_for_update())
@@ -279,7 +285,11 @@ async def role_holders(session: AsyncSession, actor: Actor) -> list[RoleHolder]:
             .order_by(RoleAssignment.role, Person.name)
         )
     ).all()
-    return [RoleHolder(a.id, p.name, p.telegram_id, a.role, a.organisation_id) for a, p in rows]
+    holders = []
+    for a, p in rows:
+        assert a.id is not None  # a stored row
+        holders.append(RoleHolder(a.id, p.name, p.telegram_id, a.role, a.organisation_id))
+    return holders
 
 
 async def revoke_role(
@@ -331,7 +341,7 @@ async def revoke_role(
 
 
 async def organisations(session: AsyncSession) -> list[Organisation]:
-    return list((await session.exec(select(Organisation).order_by(Organisation.id))).all())
+    return list((await session.exec(select(Organisation).order_by(col(Organisation.id)))).all())
 
 
 # The person's own data (PIPL) ---------------------------------------------------------------------
@@ -342,7 +352,7 @@ async def export_data(session: AsyncSession, actor: Actor) -> dict[str, Any]:
     roles = (await session.exec(select(RoleAssignment).where(RoleAssignment.person_id == person.id))).all()
     records = (
         await session.exec(
-            select(AuditRecord).where(AuditRecord.actor_id == person.id).order_by(AuditRecord.seq)
+            select(AuditRecord).where(AuditRecord.actor_id == person.id).order_by(col(AuditRecord.seq))
         )
     ).all()
     return {

@@ -6,7 +6,7 @@ Create Date: ${create_date}
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule itself: autogenerate writes its AutoString by that path
 from alembic import op
 ${imports if imports else ""}
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
+from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 from services.errors import DomainError
@@ -59,6 +60,27 @@ ALLOWED: dict[Phase, frozenset[Action]] = {
     Phase.APPROVAL: frozenset({Action.SELF_CHECK, Action.APPROVE}),
     Phase.COMMENDATION: frozenset({Action.SELF_CHECK}),
 }
+
+
+DateField = Literal[
+    "nomination_opens",
+    "nomination_closes",
+    "precheck_deadline",
+    "review_opens",
+    "review_closes",
+    "announcement_at",
+]
+
+
+class CampaignDates(TypedDict):
+    """The dated fields of a campaign (of `CampaignCalendar` and the Campaign row alike)."""
+
+    nomination_opens: datetime
+    nomination_closes: datetime
+    precheck_deadline: datetime
+    review_opens: datetime
+    review_closes: datetime
+    announcement_at: datetime
 
 
 @dataclass(frozen=True)

@@ -431,7 +431,7 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
             ({"now": listing.ends_at}, "publicity.period_over"),
         ]:
             with pytest.raises(DomainError) as refused:
-                await publicity.lodge_objection(session, objector, 1, **{**base, **changes})  # type: ignore[arg-type]
+                await publicity.lodge_objection(session, objector, 1, **{**base, **changes})  # type: ignore[arg-type, dict-item]
             assert refused.value.code == code
         with pytest.raises(DomainError) as off_list:
             await publicity.lodge_objection(session, objector, 3, **base)  # type: ignore[arg-type]

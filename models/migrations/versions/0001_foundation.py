@@ -6,7 +6,7 @@ Create Date: 2026-11-24 01:56:35.083648
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule itself: autogenerate writes its AutoString by that path
 from alembic import op
 
 import models.types

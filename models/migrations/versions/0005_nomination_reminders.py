@@ -6,7 +6,7 @@ Create Date: 2026-11-25 09:20:00
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule itself: autogenerate writes its AutoString by that path
 from alembic import op
 
 import models.types
