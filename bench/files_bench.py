@@ -18,7 +18,7 @@ from io import BytesIO
 from PIL import Image
 from pypdf import PdfWriter
 
-from services import files
+from services.files import content, workers
 
 
 def photo(width: int, height: int, quality: int = 92) -> bytes:
@@ -84,13 +84,13 @@ async def main() -> None:
     Image.open(BytesIO(photo(1280, 720))).save(out, "PNG")
     samples["screenshot.png"] = out.getvalue()
 
-    inspector = files.Inspector()
+    inspector = workers.Inspector()
     started = time.perf_counter()
     await inspector.check(samples["text 50 pages.pdf"], "x.pdf")
     print(f"first check_safely of a fresh pool (fork server, workers): {time.perf_counter() - started:.3f} s")
     print(f"{'file':28} {'size':>9} {'check':>9} {'safely':>9}")
     for name, data in samples.items():
-        in_process = median_seconds(functools.partial(files.check, data, name))
+        in_process = median_seconds(functools.partial(content.check, data, name))
         spent = []
         for _ in range(5):
             started = time.perf_counter()

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from models import Campaign, Honour, Nomination, OutboxMessage, Person, Role, RoleAssignment
 from models.db import create_engine, migrate, session_factory
-from services import honours
+from services.honours import validity
 from services.rules.honour_validity import add_years, sweep_step
 
 NOW = datetime(2027, 6, 1, 2, 0, tzinfo=UTC)
@@ -180,11 +180,11 @@ async def run_sweep(url: str) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     async with sessions() as session:
-        report = await honours.sweep(session, NOW)
+        report = await validity.sweep(session, NOW)
     elapsed = time.perf_counter() - started
     started = time.perf_counter()
     async with sessions() as session:
-        again = await honours.sweep(session, NOW)
+        again = await validity.sweep(session, NOW)
     idle = time.perf_counter() - started
     async with sessions() as session:
         queued = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()

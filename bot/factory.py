@@ -25,7 +25,7 @@ from bot.replies import KeepReplies
 from bot.storage import SqlStorage
 from handlers import build_routers
 from handlers.errors import refuse
-from services.files import FileStore
+from services.files.store import FileStore
 from services.ports import Clock
 
 

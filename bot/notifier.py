@@ -73,7 +73,7 @@ from bot.send_pace import SharedPace, chat_interval
 from bot.workers import gone_here, worker_name
 from models import OutboxMessage, OutboxStatus, Person
 from services import broadcasts
-from services.files import FileStore
+from services.files.store import FileStore
 from services.ports import Clock
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from aiogram.types import FSInputFile, InputFile, Message
 
 from bot.handled import commit_staged
 from bot.storage import current_session
-from services.files import FileStore
+from services.files.store import FileStore
 
 log = logging.getLogger(__name__)
 SHOWN = (SendMessage, SendDocument, SendPhoto, EditMessageText, EditMessageCaption, EditMessageReplyMarkup)

@@ -16,9 +16,10 @@ from handlers.keyboards import keyboard, plain_button, token_button
 from handlers.render import answer_target, t
 from handlers.states import Announcing
 from models import ActionToken
-from services import broadcasts, files
+from services import broadcasts
 from services.actors import Actor
 from services.broadcasts import Draft
+from services.files.store import FileStore
 from services.ports import Clock
 
 
@@ -58,7 +59,7 @@ async def text_given(message: Message, actor: Actor, state: FSMContext) -> None:
 
 
 async def file_given(
-    message: Message, actor: Actor, state: FSMContext, bot: Bot, file_store: files.FileStore
+    message: Message, actor: Actor, state: FSMContext, bot: Bot, file_store: FileStore
 ) -> None:
     broadcasts.require_office(actor)
     checked = await uploads.receive(message, bot)
@@ -88,7 +89,7 @@ async def drop_draft(query: CallbackQuery, state: FSMContext) -> None:
 # Preview and confirmation ------------------------------------------------------------------------
 
 
-async def show(message: Message, draft: Draft, file_store: files.FileStore) -> None:
+async def show(message: Message, draft: Draft, file_store: FileStore) -> None:
     """The announcement exactly as the outbox sender will render it for every recipient."""
     text = t(broadcasts.TEMPLATE, text=draft.text)
     if draft.file_sha256 is None:
@@ -108,7 +109,7 @@ async def preview(
     state: FSMContext,
     clock: Clock,
     settings: Any,
-    file_store: files.FileStore,
+    file_store: FileStore,
 ) -> None:
     proposal = await broadcasts.propose(
         session, actor, Draft.of(await state.get_data()), settings.announcement_chat_id, clock.now()

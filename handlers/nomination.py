@@ -15,10 +15,12 @@ from handlers.keyboards import cancel_keyboard, keyboard, plain_button
 from handlers.render import answer_target, current_locale, organisation_name, t
 from handlers.states import NominationForm
 from models import Nomination
-from services import files, nominations, people
+from services import people
 from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.errors import DomainError
+from services.files.store import FileStore
+from services.nominations import deficiencies, dossier, queries
 from services.ports import Clock
 from services.rules.dossier import FIELDS
 from services.rules.nomination_flow import Stage, editable
@@ -40,7 +42,7 @@ async def choose_honour(event: Message | CallbackQuery, actor: Actor) -> None:
 async def start(
     query: CallbackQuery, callback_data: Nominate, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    nomination = await nominations.start(
+    nomination = await dossier.start(
         session, actor, callback_data.code, clock.now(), selfcheck_id=callback_data.selfcheck or None
     )
     await query.answer()
@@ -55,7 +57,7 @@ def button(nomination: Nomination, what: str, label: str) -> InlineKeyboardButto
 async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> dict:  # type: ignore[type-arg]
     """The dossier at a glance, with a button for each thing still to do."""
     locale = current_locale()
-    present = await nominations.materials(session, nomination.id or 0)
+    present = await queries.materials(session, nomination.id or 0)
     organisations = {o.id: o for o in await people.organisations(session)}
     lines = [
         t(
@@ -86,11 +88,11 @@ async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> d
     lines.append(t("nomination.materials_line", count=len(present)))
     lines += [f"  • {escape(m.file_name)}" for m in present]
     lines.append(t("nomination.consent_line", mark="✅" if nomination.publish_consent_at else "⬜"))
-    reopened = await nominations.reopened(session, nomination)
+    reopened = await deficiencies.reopened(session, nomination)
     if reopened is not None:  # returned for supplement: say what to supplement, offer only that
         lines.append(t("nomination.supplement_title"))
         lines += [
-            t("nomination.supplement_item", what=nominations.item_label(item, locale), note=note or "—")
+            t("nomination.supplement_item", what=deficiencies.item_label(item, locale), note=note or "—")
             for item, note in reopened.items()
         ]
     rows: list[list[InlineKeyboardButton]] = []
@@ -146,15 +148,13 @@ async def edit(
         ]
         await message.answer(t("nomination.choose_organisation"), reply_markup=keyboard(rows))
     elif what.startswith("org-"):
-        chosen = await nominations.choose_organisation(
-            session, actor, nomination_id, int(what[4:]), clock.now()
-        )
+        chosen = await dossier.choose_organisation(session, actor, nomination_id, int(what[4:]), clock.now())
         await message.answer(**await card(session, chosen, actor))
     elif what == "files":
-        reopened = await nominations.reopened(session, nomination)
+        reopened = await deficiencies.reopened(session, nomination)
         rows = [
             [button(nomination, f"slot-{m.id}", m.name.get(locale))]
-            for m in nominations.checklist(nomination.honour)
+            for m in queries.checklist(nomination.honour)
             if reopened is None or f"material:{m.id}" in reopened
         ]
         await message.answer(t("nomination.choose_material"), reply_markup=keyboard(rows))
@@ -166,17 +166,17 @@ async def edit(
             reply_markup=cancel_keyboard([button(nomination, "card", t("nomination.done"))]),
         )
     elif what == "consent":
-        agreed = await nominations.consent_to_publish(session, actor, nomination_id, clock.now())
+        agreed = await dossier.consent_to_publish(session, actor, nomination_id, clock.now())
         await message.answer(**await card(session, agreed, actor))
     elif what == "submit":
         try:
-            submitted = await nominations.submit(session, actor, nomination_id, clock.now())
+            submitted = await dossier.submit(session, actor, nomination_id, clock.now())
         except DomainError as refused:
             if refused.code != "nomination.incomplete":
                 raise
             # The service names items by id ("field:phone", "consent"): say them in words.
             labels = [
-                nominations.item_label(item, locale) for item in str(refused.params["items"]).split(", ")
+                deficiencies.item_label(item, locale) for item in str(refused.params["items"]).split(", ")
             ]
             raise DomainError(
                 "nomination.incomplete", items=t("precheck.list_separator").join(labels)
@@ -199,7 +199,7 @@ async def field_typed(
         await message.answer(t("nomination.type_text"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
-    nomination = await nominations.set_field(
+    nomination = await dossier.set_field(
         session, actor, data["nomination"], data["field"], message.text, clock.now()
     )
     await state.clear()
@@ -213,7 +213,7 @@ async def file_sent(
     state: FSMContext,
     clock: Clock,
     bot: Bot,
-    file_store: files.FileStore,
+    file_store: FileStore,
 ) -> None:
     """Each file of an album arrives as its own message: each is checked and kept."""
     checked = await uploads.receive(message, bot)
@@ -222,7 +222,7 @@ async def file_sent(
         return
     sha = file_store.put(checked.data)
     state_data = await state.get_data()
-    await nominations.add_material(
+    await dossier.add_material(
         session,
         actor,
         state_data["nomination"],

@@ -16,10 +16,15 @@ from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_bu
 from handlers.render import answer_target, refuse_asking_again, t, typed_text
 from handlers.states import ObjectionForm
 from models import Role
-from services import files, publicity, reviews, tokens
+from services import tokens
 from services.actors import Actor
+from services.files.store import FileStore
 from services.ports import Clock
-from services.reviews import local_time
+from services.publicity import approval as publicity_approval
+from services.publicity import listing as publicity_list
+from services.publicity import objections
+from services.reviews import rounds
+from services.reviews.common import local_time, nominee_name
 
 
 async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
@@ -28,7 +33,7 @@ async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
     if message is None:
         return
     now = clock.now()
-    listing = await publicity.latest(session)
+    listing = await publicity_list.latest(session)
     rows = []
     if listing is None:
         if actor.has(Role.OFFICE):
@@ -39,18 +44,18 @@ async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
             await session.commit()
         await message.answer(t("publicity.none"), reply_markup=keyboard(rows) if rows else None)
         return
-    listed = await publicity.entries(session, listing)
+    listed = await publicity_list.entries(session, listing)
     lines = [
         t("publicity.title", edition=listing.edition, ends=local_time(listing.ends_at), count=len(listed))
     ]
     lines += [f"{i}. " + t("publicity.entry", line=e.line(actor.language)) for i, e in enumerate(listed, 1)]
-    running = publicity.objections_open(listing, now)
+    running = publicity_list.objections_open(listing, now)
     lines.append(t("publicity.objection_hint" if running else "publicity.period_ended"))
     if running and actor.registered:
         rows = [
             [
                 plain_button(
-                    t("publicity.object_to", name=publicity.nominee_name(e.nomination)),
+                    t("publicity.object_to", name=nominee_name(e.nomination)),
                     ObjectTo(nomination=e.nomination.id or 0).pack(),
                 )
             ]
@@ -63,10 +68,10 @@ async def publish(
     query: CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock, settings: Any
 ) -> None:
     now = clock.now()
-    listing = await publicity.publish(
+    listing = await publicity_list.publish(
         session,
         actor,
-        await reviews.current_campaign_id(session, now),
+        await rounds.current_campaign_id(session, now),
         now,
         getattr(settings, "announcement_chat_id", None),
     )
@@ -100,7 +105,7 @@ async def grounds_typed(message: Message, state: FSMContext) -> None:
     )
 
 
-async def _store(message: Message, bot: Bot, file_store: files.FileStore) -> str | None:
+async def _store(message: Message, bot: Bot, file_store: FileStore) -> str | None:
     checked = await uploads.receive(message, bot)
     return None if checked is None else file_store.put(checked.data)
 
@@ -111,7 +116,7 @@ def _contact_prompt() -> tuple[str, Any]:
     )
 
 
-async def evidence_sent(message: Message, state: FSMContext, bot: Bot, file_store: files.FileStore) -> None:
+async def evidence_sent(message: Message, state: FSMContext, bot: Bot, file_store: FileStore) -> None:
     sha = await _store(message, bot, file_store)
     if sha is None:
         await message.answer(
@@ -149,7 +154,7 @@ async def phone_typed(message: Message, state: FSMContext) -> None:
     text = await typed_text(message, t("objection.ask_phone"))
     if text is None:
         return
-    publicity.normalise_phone(text)  # a bad number is refused here, and asked again
+    objections.normalise_phone(text)  # a bad number is refused here, and asked again
     await state.update_data(contact_phone=text)
     await state.set_state(ObjectionForm.organisation)
     await _ask_as(message)
@@ -175,7 +180,7 @@ async def _lodge(
     target: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock, **overrides: Any
 ) -> None:
     data = {**await state.get_data(), **overrides}
-    objection = await publicity.lodge_objection(
+    objection = await objections.lodge_objection(
         session,
         actor,
         data["nomination"],
@@ -218,7 +223,7 @@ async def organisation_or_letter(
     state: FSMContext,
     clock: Clock,
     bot: Bot,
-    file_store: files.FileStore,
+    file_store: FileStore,
 ) -> None:
     """An organisation names itself, then sends its letter bearing the official seal."""
     data = await state.get_data()
@@ -247,7 +252,7 @@ async def ask_ruling(
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await publicity.open_case(session, actor, payload["objection_id"])
+    await objections.open_case(session, actor, payload["objection_id"])
     upheld = action_token.action == "objection.uphold"
     await refuse_asking_again(state, ObjectionForm.ruling, case=payload["objection_id"], upheld=upheld)
     await query.answer()
@@ -266,7 +271,7 @@ async def ruling_typed(
     if text is None:
         return
     data = await state.get_data()
-    objection = await publicity.rule(
+    objection = await objections.rule(
         session,
         actor,
         data["case"],
@@ -288,12 +293,12 @@ async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncS
     message = await answer_target(event)
     if message is None:
         return
-    waiting = await publicity.awaiting_approval(session, actor)
+    waiting = await publicity_approval.awaiting_approval(session, actor)
     if waiting is None:
         await message.answer(t("publicity.nothing_to_approve"))
         return
     listing, open_cases = waiting
-    listed = await publicity.entries(session, listing)
+    listed = await publicity_list.entries(session, listing)
     lines = [t("publicity.approval_title", count=len(listed), open=open_cases)]
     lines += [f"{i}. " + t("publicity.entry", line=e.line(actor.language)) for i, e in enumerate(listed, 1)]
     label = "publicity.approve" if actor.has(Role.LEADING_GROUP) else "publicity.approve_on_behalf"
@@ -317,7 +322,7 @@ async def approve(
     clock: Clock,
 ) -> None:
     if not actor.has(Role.LEADING_GROUP) and actor.has(Role.OFFICE):
-        await publicity.require_unapproved(session, payload["publicity_id"])
+        await publicity_approval.require_unapproved(session, payload["publicity_id"])
         await refuse_asking_again(state, ObjectionForm.approval_document, publicity=payload["publicity_id"])
         await query.answer()
         await state.set_state(ObjectionForm.approval_document)
@@ -325,7 +330,7 @@ async def approve(
         if isinstance(query.message, Message):
             await query.message.answer(t("publicity.ask_document"), reply_markup=cancel_keyboard())
         return
-    listing = await publicity.approve(session, actor, payload["publicity_id"], clock.now())
+    listing = await publicity_approval.approve(session, actor, payload["publicity_id"], clock.now())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(t("publicity.approved", count=len(listing.nomination_ids)))
@@ -338,7 +343,7 @@ async def document_sent(
     state: FSMContext,
     clock: Clock,
     bot: Bot,
-    file_store: files.FileStore,
+    file_store: FileStore,
 ) -> None:
     sha = await _store(message, bot, file_store)
     if sha is None:
@@ -346,7 +351,9 @@ async def document_sent(
         return
     data = await state.get_data()
     await state.clear()
-    listing = await publicity.approve(session, actor, data["publicity"], clock.now(), approval_document=sha)
+    listing = await publicity_approval.approve(
+        session, actor, data["publicity"], clock.now(), approval_document=sha
+    )
     await message.answer(t("publicity.approved", count=len(listing.nomination_ids)))
 
 

@@ -12,13 +12,15 @@ from handlers.callbacks import ActionFilter, Menu
 from handlers.keyboards import cancel_keyboard
 from handlers.render import answer_target, ask_for_text, t, typed_text
 from handlers.states import Endorsing
-from services import files, nominations
 from services.actors import Actor
+from services.files import kinds
+from services.files.store import FileStore
+from services.nominations import recommender
 from services.ports import Clock
 
 
 async def pending(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
-    waiting = await nominations.pending_for(session, actor)
+    waiting = await recommender.pending_for(session, actor)
     message = await answer_target(event)
     if message is None:
         return
@@ -45,7 +47,7 @@ async def ask_opinion(
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await nominations.require_with_recommender(session, actor, payload["nomination_id"])
+    await recommender.require_with_recommender(session, actor, payload["nomination_id"])
     await ask_for_text(
         query,
         state,
@@ -71,15 +73,15 @@ async def seal_sent(
     state: FSMContext,
     clock: Clock,
     bot: Bot,
-    file_store: files.FileStore,
+    file_store: FileStore,
 ) -> None:
     """The stamped opinion: a scan (PDF or image) or a photo of it, checked like any material."""
-    checked = await uploads.receive(message, bot, files.SCAN_KINDS, photo_name="seal")
+    checked = await uploads.receive(message, bot, kinds.SCAN_KINDS, photo_name="seal")
     if checked is None:
         await message.answer(t("recommender.ask_seal"), reply_markup=cancel_keyboard())
         return
     data = await state.get_data()
-    give = nominations.reendorse if data.get("again") else nominations.endorse
+    give = recommender.reendorse if data.get("again") else recommender.endorse
     nomination = await give(
         session, actor, data["nomination"], data["opinion"], file_store.put(checked.data), clock.now()
     )
@@ -98,7 +100,7 @@ async def ask_opinion_again(
     clock: Clock,
 ) -> None:
     """The office returned the opinion or its seal for supplement: the same two steps once more."""
-    await nominations.require_reendorsable(session, actor, payload["nomination_id"], clock.now())
+    await recommender.require_reendorsable(session, actor, payload["nomination_id"], clock.now())
     await ask_for_text(
         query,
         state,
@@ -116,7 +118,7 @@ async def ask_reason(
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await nominations.require_with_recommender(session, actor, payload["nomination_id"])
+    await recommender.require_with_recommender(session, actor, payload["nomination_id"])
     await ask_for_text(
         query,
         state,
@@ -130,7 +132,7 @@ async def reason_typed(
     message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
 ) -> None:
     data = await state.get_data()
-    nomination = await nominations.return_by_recommender(
+    nomination = await recommender.return_by_recommender(
         session, actor, data["nomination"], message.text or "", clock.now()
     )
     await state.clear()

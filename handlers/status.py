@@ -9,9 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import Menu
 from handlers.render import answer_target, current_locale, t
-from services import nominations, selfcheck
+from services import selfcheck
 from services.actors import Actor
 from services.catalogue import load_catalogue
+from services.nominations import queries
 
 
 async def my_status(
@@ -22,7 +23,7 @@ async def my_status(
         return
     locale, honours = current_locale(), load_catalogue().honours
     lines: list[str] = []
-    for nomination in await nominations.mine(session, actor):
+    for nomination in await queries.mine(session, actor):
         lines.append(
             t(
                 "mystatus.nomination_line",
@@ -31,7 +32,7 @@ async def my_status(
                 stage_key=f"stage.{nomination.stage}",
             )
         )
-        for move in await nominations.history(session, nomination.id or 0):
+        for move in await queries.history(session, nomination.id or 0):
             lines.append(
                 t(
                     "mystatus.move_line",

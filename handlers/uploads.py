@@ -5,12 +5,13 @@ content is checked in a worker with time and memory limits (services.files)."""
 from aiogram import Bot
 from aiogram.types import Message
 
-from services import files
+from services.files import kinds as file_kinds
+from services.files import workers
 
 
 async def receive(
-    message: Message, bot: Bot, kinds: tuple[str, ...] = files.KINDS, photo_name: str = "photo"
-) -> files.CheckedFile | None:
+    message: Message, bot: Bot, kinds: tuple[str, ...] = file_kinds.KINDS, photo_name: str = "photo"
+) -> file_kinds.CheckedFile | None:
     """The checked file, or None when the message carries no file (the caller re-asks)."""
     document, photos = message.document, message.photo
     if document is not None:
@@ -20,6 +21,6 @@ async def receive(
         file_id, name, size = largest.file_id, f"{photo_name}-{message.message_id}.jpg", largest.file_size
     else:
         return None
-    files.refuse_oversized(size)
+    file_kinds.refuse_oversized(size)
     downloaded = await bot.download(file_id)
-    return await files.check_safely(downloaded.read() if downloaded is not None else b"", name, kinds)
+    return await workers.check_safely(downloaded.read() if downloaded is not None else b"", name, kinds)

@@ -9,14 +9,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import (
-    honours,
-    housekeeping,
-    nomination_reminders,
-    publicity,
-    reviews,
-)
+from services import housekeeping, nomination_reminders
+from services.honours import validity
 from services.ports import Clock
+from services.publicity import sweeps as publicity_sweeps
+from services.reviews import sweeps as review_sweeps
 from services.rules.honour_validity import DEFAULT_REMINDER_DAYS
 
 Job = Callable[[], Awaitable[None]]
@@ -51,12 +48,12 @@ def register_jobs(
 
     async def sweep_honours() -> None:  # honour reminders and expiry (第十七条), due rows, each sent once
         async with sessions() as session:
-            await honours.sweep(session, clock.now(), days=rereview_days)
+            await validity.sweep(session, clock.now(), days=rereview_days)
 
     async def sweep_reviews() -> None:  # reviewer reminders (each once), rounds due to close, 公示 ends
         async with sessions() as session:
-            await reviews.sweep(session, clock.now())
-            await publicity.sweep(session, clock.now())
+            await review_sweeps.sweep(session, clock.now())
+            await publicity_sweeps.sweep(session, clock.now())
 
     jobs: dict[str, tuple[Job, int]] = {
         "housekeeping": (purge, 3600),

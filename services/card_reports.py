@@ -21,7 +21,8 @@ from reportlab.platypus import Image as FlowImage
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from services import fonts
-from services.cards import ZONE, CardReport
+from services.cards.common import ZONE
+from services.cards.reports import CardReport
 from services.rules.satisfaction import ASPECTS, LEVELS, SMALL_SAMPLE
 
 Translate = Callable[..., str]

@@ -22,11 +22,13 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Endorsement, Nomination, Organisation, Role, Verification
-from services import campaigns, fonts, nominations, people
+from services import campaigns, fonts, people
 from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.errors import DomainError
-from services.files import EXTENSIONS, FileStore, safe_name, sniff
+from services.files.kinds import EXTENSIONS, safe_name, sniff
+from services.files.store import FileStore
+from services.nominations import deficiencies, office_view, queries
 from services.rules import dossier
 from services.rules.nomination_flow import Stage
 from services.texts import translator
@@ -43,7 +45,7 @@ class Export:
 
 
 def _local(moment: datetime | None) -> str:
-    return nominations.local_deadline(moment) if moment else ""
+    return deficiencies.local_deadline(moment) if moment else ""
 
 
 def display_name(nomination: Nomination) -> str:
@@ -73,7 +75,7 @@ def organisation_label(organisation: Organisation | None, locale: str) -> str:
 async def dossier_zip(
     session: AsyncSession, actor: Actor, nomination_id: int, store: FileStore, locale: str = "zh_CN"
 ) -> Export:
-    view = await nominations.office_view(session, actor, nomination_id)
+    view = await office_view.office_view(session, actor, nomination_id)
     _ = translator(locale)
     buffer = BytesIO()
     used: set[str] = set()
@@ -87,7 +89,7 @@ async def dossier_zip(
             )
             name = _unique(f"{number:02d}_{clean}", used)
             archive.writestr(name, store.get(material.sha256))
-            listed.append((nominations.item_label(f"material:{material.slot}", locale, _), name))
+            listed.append((deficiencies.item_label(f"material:{material.slot}", locale, _), name))
         if view.endorsement is not None:
             seal = store.get(view.endorsement.seal_sha256)
             name = _unique(f"seal.{_extension(seal)}", used)  # the scan's content decides its extension
@@ -119,7 +121,7 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _summary_html(view: nominations.OfficeView, files: list[tuple[str, str]], locale: str) -> str:
+def _summary_html(view: office_view.OfficeView, files: list[tuple[str, str]], locale: str) -> str:
     title = escape(translator(locale)("export.summary_title").format(id=view.nomination.id))
     rows = "".join(
         f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
@@ -132,7 +134,7 @@ def _summary_html(view: nominations.OfficeView, files: list[tuple[str, str]], lo
 
 
 def _summary_lines(
-    view: nominations.OfficeView, files: list[tuple[str, str]], locale: str
+    view: office_view.OfficeView, files: list[tuple[str, str]], locale: str
 ) -> list[tuple[str, str]]:
     _ = translator(locale)
     nomination = view.nomination
@@ -157,7 +159,7 @@ def _summary_lines(
     return lines
 
 
-def _summary_pdf(view: nominations.OfficeView, files: list[tuple[str, str]], locale: str) -> bytes:
+def _summary_pdf(view: office_view.OfficeView, files: list[tuple[str, str]], locale: str) -> bytes:
     """The same summary, printable, with the Chinese font embedded (a subset) so it reads anywhere."""
     font = fonts.pdf_font()
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
@@ -236,7 +238,7 @@ async def nomination_list(
             )
         ).all()
     )
-    counts = {n.id: len(await nominations.materials(session, n.id or 0)) for n in listed}
+    counts = {n.id: len(await queries.materials(session, n.id or 0)) for n in listed}
     workbook = Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]
     catalogue = load_catalogue()

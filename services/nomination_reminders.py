@@ -16,7 +16,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Campaign, Nomination, NominationReminder, Person, Role, RoleAssignment
-from services import nominations, outbox
+from services import outbox
+from services.nominations import deficiencies
 from services.rules.nomination_flow import Stage
 
 OFFSETS_DAYS = (7, 1)
@@ -63,7 +64,7 @@ class Due:
 
 
 async def _due(session: AsyncSession, campaign: Campaign) -> list[Due]:
-    closes = nominations.local_deadline(campaign.nomination_closes)
+    closes = deficiencies.local_deadline(campaign.nomination_closes)
     due: list[Due] = []
     unfinished = (
         await session.exec(

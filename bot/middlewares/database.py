@@ -17,7 +17,7 @@ from bot.storage import current_session
 from models import HandledUpdate, OutboxMessage
 from models.db import Session as OwnedSession
 from services.errors import DomainError
-from services.files import FileStore
+from services.files.store import FileStore
 from services.ports import Clock
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ import pytest
 
 from models import ReviewRound
 from models.db import create_engine, session_factory
-from services import reviews
+from services.reviews import sweeps
 from tests.support.bot_process import BotProcess, press, say, until
 from tests.support.databases import SqliteDatabases
 from tests.support.emulator import BotAPIEmulator
@@ -78,7 +78,7 @@ async def sweep_at(bot: BotProcess, before_close: timedelta) -> tuple[int, int]:
         async with session_factory(engine)() as session:
             review_round = await session.get(ReviewRound, 1)
             assert review_round is not None
-            swept = await reviews.sweep(session, review_round.closes_at + before_close)
+            swept = await sweeps.sweep(session, review_round.closes_at + before_close)
     finally:
         await engine.dispose()
     # What the sweep queued is due at the moved time; the bot's own clock did not move, so bring it due now.

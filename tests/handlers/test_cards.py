@@ -11,7 +11,7 @@ from aiogram.methods import EditMessageText, SendDocument, SendPhoto
 from sqlmodel import func, select
 
 from models import CardRater, CardRating, EvaluationCard, NominationMaterial, OutboxMessage, Person
-from services import cards
+from services.cards import rating as card_rating
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
@@ -243,10 +243,15 @@ async def test_two_hundred_customers_and_a_staged_burst(world: BotWorld, tmp_pat
     async with world.sessions() as session:
         for i in range(188):  # genuine: one every three hours or so
             world.clock.current = now = start + timedelta(hours=3 * i + (i % 3))
-            card = await cards.open_for_rating(session, 20000 + i, payload.removeprefix("c-"), now)
+            card = await card_rating.open_for_rating(session, 20000 + i, payload.removeprefix("c-"), now)
             level = [0, 0, 1, 1, 2][i % 5]
-            await cards.rate(
-                session, 20000 + i, card.id or 0, cards.Answers(level, (level, 1, 1, 1), 10 - i % 4), "", now
+            await card_rating.rate(
+                session,
+                20000 + i,
+                card.id or 0,
+                card_rating.Answers(level, (level, 1, 1, 1), 10 - i % 4),
+                "",
+                now,
             )
     world.clock.current = start + timedelta(days=30)
     for i in range(12):
@@ -303,14 +308,14 @@ async def rate_directly(
     world: BotWorld, payload: str, telegram_id: int, level: int, recommend: int = 9
 ) -> None:
     async with world.sessions() as session:
-        card = await cards.open_for_rating(
+        card = await card_rating.open_for_rating(
             session, telegram_id, payload.removeprefix("c-"), world.clock.now()
         )
-        await cards.rate(
+        await card_rating.rate(
             session,
             telegram_id,
             card.id or 0,
-            cards.Answers(level, (level,) * 4, recommend),
+            card_rating.Answers(level, (level,) * 4, recommend),
             "",
             world.clock.now(),
         )

@@ -13,7 +13,8 @@ from sqlmodel import col, select
 from bot.outbox_render import outbox_renderer
 from models import AuditRecord, Honour, HonourReview, Nomination, OutboxMessage, Person
 from scheduler import create_scheduler, register_jobs
-from services import honours, people
+from services import people
+from services.honours import validity
 from services.rules.nomination_flow import Stage
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_nomination import PDF, recommender_of_gdaq
@@ -66,9 +67,9 @@ async def awarded(world: BotWorld) -> tuple[UserClient, UserClient, UserClient]:
     return office, holder, member
 
 
-async def sweep(world: BotWorld) -> honours.SweepReport:
+async def sweep(world: BotWorld) -> validity.SweepReport:
     async with world.sessions() as session:
-        return await honours.sweep(session, world.clock.now())
+        return await validity.sweep(session, world.clock.now())
 
 
 async def outbox(world: BotWorld, template: str, chat_id: int | None = None) -> list[OutboxMessage]:

@@ -17,7 +17,7 @@ from models import (
     ReviewReminder,
     ReviewRound,
 )
-from services.files import FileStore
+from services.files.store import FileStore
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.unit.test_reviews import seed
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 from sqlmodel import select
 
 from models import Honour, Nomination, Role
-from services import people, publicity
+from services import people
+from services.publicity import listing, sweeps
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_office import registered
 from tests.handlers.test_precheck import endorsed
@@ -68,10 +69,10 @@ async def test_a_nomination_from_its_dossier_to_a_verified_certificate(world: Bo
 
     leader = await with_role(world, LEADER, "林组长", Role.LEADING_GROUP)
     async with world.sessions() as session:
-        ends = (await publicity.latest(session)).ends_at  # type: ignore[union-attr]
+        ends = (await listing.latest(session)).ends_at  # type: ignore[union-attr]
     world.clock.current = ends + timedelta(minutes=1)
     async with world.sessions() as session:
-        assert await publicity.sweep(session, world.clock.now()) == 1  # no objection: to the leading group
+        assert await sweeps.sweep(session, world.clock.now()) == 1  # no objection: to the leading group
     await leader.send("/approve")
     await leader.press("审定通过")
     assert await stage(world) == "approved"

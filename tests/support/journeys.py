@@ -82,9 +82,11 @@ from models import (
 )
 from models.db import create_engine, session_factory
 from scheduler import register_jobs
-from services import audit, campaigns, cards, people, publicity
+from services import audit, campaigns, people
 from services.actors import Actor as ServiceActor
-from services.files import MAX_BYTES
+from services.cards import owner as card_owner
+from services.files.kinds import MAX_BYTES
+from services.publicity import listing as publicity_list
 from services.rules.nomination_flow import TRANSITIONS, Stage
 from tests.conftest import OFFICE_ID, TOKEN
 from tests.support.client import RecordingSession
@@ -1053,7 +1055,7 @@ async def seed_publicity(world: World) -> None:
 async def seed_awarded(world: World) -> str:
     """The publicity period ends without objection, the leading group approves, the office awards."""
     async with world.sessions() as session:
-        listing = await publicity.latest(session)
+        listing = await publicity_list.latest(session)
         assert listing is not None
     world.clock.current = listing.ends_at + timedelta(minutes=1)
     await world.jobs.run_all()
@@ -1067,8 +1069,10 @@ async def seed_awarded(world: World) -> str:
 
 
 async def _card(session: AsyncSession, actor: ServiceActor, now: datetime) -> str:
-    made = await cards.create(session, actor, kind="person", subject_name="张伟", unit="广州地铁", now=now)
-    return cards.link_payload(made)
+    made = await card_owner.create(
+        session, actor, kind="person", subject_name="张伟", unit="广州地铁", now=now
+    )
+    return card_owner.link_payload(made)
 
 
 # What the machine draws ----------------------------------------------------------------------------

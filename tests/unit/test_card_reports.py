@@ -14,7 +14,7 @@ from handlers.render import fill
 from locales import read_catalogue
 from services import card_reports
 from services import fonts as cjk_font
-from services.cards import CardReport
+from services.cards.reports import CardReport
 from services.errors import DomainError
 from services.rules import satisfaction
 from tests.unit.test_satisfaction import sample

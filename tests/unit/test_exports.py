@@ -10,10 +10,11 @@ from openpyxl import load_workbook
 from PIL import Image
 from reportlab.pdfgen import canvas
 
-from services import exports, nominations
+from services import exports
 from services.actors import Actor
 from services.errors import DomainError
-from services.files import FileStore
+from services.files.store import FileStore
+from services.nominations import dossier, recommender
 from tests.support.clock import FakeClock
 from tests.unit.test_nominations import REPORT, Sessions, call, cast, person, ready_nomination  # noqa: F401  (cast: fixture)
 
@@ -43,14 +44,14 @@ async def endorsed_with_files(
     first = store.path(REPORT["sha256"])  # the material ready_nomination recorded, made real
     first.parent.mkdir(parents=True, exist_ok=True)
     first.write_bytes(pdf("first report"))
-    await call(sessions, nominations.set_field, applicant, nomination_id, "name", "<b>张伟</b>", clock.now())
-    await call(sessions, nominations.set_field, applicant, nomination_id, "employer", "=1+2", clock.now())
-    await call(sessions, nominations.set_field, applicant, nomination_id, "position", "@SUM(A1)", clock.now())
+    await call(sessions, dossier.set_field, applicant, nomination_id, "name", "<b>张伟</b>", clock.now())
+    await call(sessions, dossier.set_field, applicant, nomination_id, "employer", "=1+2", clock.now())
+    await call(sessions, dossier.set_field, applicant, nomination_id, "position", "@SUM(A1)", clock.now())
     report = pdf("satisfaction report")
     # The real upload path sanitises names; the export must not trust them anyway.
     await call(
         sessions,
-        nominations.add_material,
+        dossier.add_material,
         applicant,
         nomination_id,
         "satisfaction_report",
@@ -60,10 +61,10 @@ async def endorsed_with_files(
         size=len(report),
         now=clock.now(),
     )
-    await call(sessions, nominations.submit, applicant, nomination_id, clock.now())
+    await call(sessions, dossier.submit, applicant, nomination_id, clock.now())
     await call(
         sessions,
-        nominations.endorse,
+        recommender.endorse,
         cast["recommender"],
         nomination_id,
         "同意推荐。",

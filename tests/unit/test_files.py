@@ -18,8 +18,8 @@ from pypdf import PdfWriter
 from pypdf.actions import JavaScript
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-from services import files
 from services.errors import DomainError
+from services.files import content, documents, images, kinds, workers
 from services.rules.dossier import FIELDS, clean_text, validate_field
 
 SPEC = {spec.id: spec for spec in FIELDS["STAR"]}
@@ -28,7 +28,7 @@ GPS = {1: "N", 2: (23.0, 7.0, 30.0), 3: "E", 4: (113.0, 15.0, 51.0)}
 
 def refused(code: str, data: bytes, name: str, **kwargs: object) -> DomainError:
     with pytest.raises(DomainError) as caught:
-        files.check(data, name, **kwargs)  # type: ignore[arg-type]
+        content.check(data, name, **kwargs)  # type: ignore[arg-type]
     assert caught.value.code == code, caught.value
     return caught.value
 
@@ -94,18 +94,18 @@ def test_the_four_accepted_kinds_are_recognised_by_content() -> None:
         ("材料.docx", docx(), "docx"),
         ("no-extension", pdf(), "pdf"),
     ]:
-        checked = files.check(data, name)
+        checked = content.check(data, name)
         assert checked.kind == kind and len(checked.sha256) == 64
 
 
 def test_empty_oversized_and_unknown_content_are_refused() -> None:
     refused("file.empty", b"", "a.pdf")
-    big = refused("file.too_large", b"%PDF-" + b"0" * files.MAX_BYTES, "a.pdf")
+    big = refused("file.too_large", b"%PDF-" + b"0" * kinds.MAX_BYTES, "a.pdf")
     assert big.params == {"max_mb": 20}
-    files.refuse_oversized(files.MAX_BYTES)
-    files.refuse_oversized(None)  # Telegram did not say: the bytes are checked after downloading
+    kinds.refuse_oversized(kinds.MAX_BYTES)
+    kinds.refuse_oversized(None)  # Telegram did not say: the bytes are checked after downloading
     with pytest.raises(DomainError, match="file.too_large"):
-        files.refuse_oversized(files.MAX_BYTES + 1)
+        kinds.refuse_oversized(kinds.MAX_BYTES + 1)
     refused("file.unsupported_type", b"GIF89a" + bytes(40), "animation.gif")
     refused("file.unsupported_type", b"MZ\x90\x00" + bytes(60), "setup.exe")
     plain_zip = BytesIO()
@@ -126,7 +126,7 @@ def test_a_name_that_claims_another_type_is_refused() -> None:
 
 
 def test_a_seal_scan_must_be_a_scan() -> None:
-    error = refused("file.kind_not_accepted_here", docx(), "意见.docx", kinds=files.SCAN_KINDS)
+    error = refused("file.kind_not_accepted_here", docx(), "意见.docx", kinds=kinds.SCAN_KINDS)
     assert error.params == {"kinds": "PDF、JPEG、PNG"}
 
 
@@ -150,7 +150,7 @@ def test_a_small_png_declaring_100_megapixels_is_refused() -> None:
 
 def test_pillows_bomb_warning_is_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pillow only warns between its limit and twice its limit; here the warning refuses."""
-    monkeypatch.setattr(files, "MAX_PIXELS", 10**12)
+    monkeypatch.setattr(images, "MAX_PIXELS", 10**12)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
     refused("file.image_too_large", image("PNG", (50, 50)), "warned.png")  # 2,500 px: a warning only
     refused("file.image_too_large", image("JPEG", (100, 100)), "errored.jpg")  # 10,000 px: Pillow's error
@@ -161,8 +161,8 @@ def test_a_docx_zip_bomb_is_refused_by_ratio_and_by_expanded_size(monkeypatch: p
     assert len(bomb) < 100_000
     assert refused("file.docx_bomb", bomb, "bomb.docx").params == {"max_mb": 100, "ratio": 100}
     incompressible = docx(("word/media/photo.bin", os.urandom(300_000)))
-    assert files.check(incompressible, "photo.docx").kind == "docx"
-    monkeypatch.setattr(files, "MAX_DOCX_EXPANDED", 200_000)
+    assert content.check(incompressible, "photo.docx").kind == "docx"
+    monkeypatch.setattr(documents, "MAX_DOCX_EXPANDED", 200_000)
     refused("file.docx_bomb", incompressible, "photo.docx")
 
 
@@ -227,7 +227,7 @@ def test_a_plain_pdf_that_opens_at_a_page_is_kept() -> None:
     def open_at_page(writer: PdfWriter) -> None:
         writer.open_destination = writer.pages[0]  # an /OpenAction that only goes to a page
 
-    assert files.check(pdf(open_at_page), "plain.pdf").kind == "pdf"
+    assert content.check(pdf(open_at_page), "plain.pdf").kind == "pdf"
 
 
 # ---- EXIF location is gone before the file is stored --------------------------------------------------
@@ -236,7 +236,7 @@ def test_a_plain_pdf_that_opens_at_a_page_is_kept() -> None:
 def test_gps_location_is_stripped_from_a_jpeg_and_the_picture_is_unchanged() -> None:
     original = image("JPEG", exif=exif_with_gps())
     assert Image.open(BytesIO(original)).getexif().get_ifd(0x8825) == GPS
-    kept = files.check(original, "现场照片.jpg")
+    kept = content.check(original, "现场照片.jpg")
     with Image.open(BytesIO(kept.data)) as cleaned, Image.open(BytesIO(original)) as before:
         exif = cleaned.getexif()
         assert exif.get_ifd(0x8825) == {} and 0x8825 not in exif and 0x010F not in exif
@@ -248,13 +248,13 @@ def test_gps_location_is_stripped_from_a_jpeg_and_the_picture_is_unchanged() -> 
 
 def test_data_appended_after_a_jpeg_is_dropped() -> None:
     original = image("JPEG", exif=exif_with_gps())
-    kept = files.check(original + b"PK\x03\x04 a zip hiding behind the picture", "polyglot.jpg")
+    kept = content.check(original + b"PK\x03\x04 a zip hiding behind the picture", "polyglot.jpg")
     assert kept.data.endswith(b"\xff\xd9") and b"PK\x03\x04" not in kept.data
 
 
 def test_progressive_jpeg_survives_stripping() -> None:
     original = image("JPEG", (120, 80), progressive=True, exif=exif_with_gps(orientation=1))
-    kept = files.check(original, "p.jpg")
+    kept = content.check(original, "p.jpg")
     with Image.open(BytesIO(kept.data)) as cleaned, Image.open(BytesIO(original)) as before:
         assert cleaned.tobytes() == before.tobytes() and dict(cleaned.getexif()) == {}
 
@@ -266,7 +266,7 @@ def test_exif_and_text_chunks_are_stripped_from_a_png() -> None:
     info.add_text("Comment", "taken at home")
     original = image("PNG", exif=exif_with_gps(), pnginfo=info)
     assert Image.open(BytesIO(original)).getexif().get_ifd(0x8825) == GPS
-    kept = files.check(original, "scan.png")
+    kept = content.check(original, "scan.png")
     with Image.open(BytesIO(kept.data)) as cleaned, Image.open(BytesIO(original)) as before:
         assert dict(cleaned.getexif()) == {} and "Comment" not in cleaned.info
         assert cleaned.tobytes() == before.tobytes()
@@ -276,14 +276,14 @@ def test_exif_and_text_chunks_are_stripped_from_a_png() -> None:
 
 
 def test_display_names_are_sanitised() -> None:
-    assert files.safe_name("../../etc/passwd.pdf", "pdf") == "passwd.pdf"
-    assert files.safe_name("C:\\Users\\张伟\\报告.PDF", "pdf") == "报告.pdf"
-    assert files.safe_name("invoice\u202efdp.exe", "pdf") == "invoicefdp.pdf"  # no right-to-left trick
-    assert files.safe_name("测\u200b评\ufeff报\u2066告.pdf", "pdf") == "测评报告.pdf"
-    assert files.safe_name("a<i>&b\x00.png", "png") == "a_i__b.png"
-    assert files.safe_name("..", "jpeg") == "file.jpg"
-    assert files.safe_name("长" * 200 + ".docx", "docx") == "长" * 80 + ".docx"
-    assert files.check(pdf(), "dir/sub/\u202e报告.pdf").safe_name == "报告.pdf"
+    assert kinds.safe_name("../../etc/passwd.pdf", "pdf") == "passwd.pdf"
+    assert kinds.safe_name("C:\\Users\\张伟\\报告.PDF", "pdf") == "报告.pdf"
+    assert kinds.safe_name("invoice\u202efdp.exe", "pdf") == "invoicefdp.pdf"  # no right-to-left trick
+    assert kinds.safe_name("测\u200b评\ufeff报\u2066告.pdf", "pdf") == "测评报告.pdf"
+    assert kinds.safe_name("a<i>&b\x00.png", "png") == "a_i__b.png"
+    assert kinds.safe_name("..", "jpeg") == "file.jpg"
+    assert kinds.safe_name("长" * 200 + ".docx", "docx") == "长" * 80 + ".docx"
+    assert content.check(pdf(), "dir/sub/\u202e报告.pdf").safe_name == "报告.pdf"
 
 
 # ---- text others will read -------------------------------------------------------------------------
@@ -366,16 +366,16 @@ def wait_for(path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def inspector() -> Iterator[files.Inspector]:
-    pool = files.Inspector(workers=2, timeout=20, memory_bytes=512 * 1024 * 1024)
+def inspector() -> Iterator[workers.Inspector]:
+    pool = workers.Inspector(workers=2, timeout=20, memory_bytes=512 * 1024 * 1024)
     yield pool
     pool.close()
 
 
-async def test_a_check_in_the_worker_gives_the_same_result(inspector: files.Inspector) -> None:
+async def test_a_check_in_the_worker_gives_the_same_result(inspector: workers.Inspector) -> None:
     original = image("JPEG", exif=exif_with_gps())
     kept = await inspector.check(original, "照片.jpg")
-    assert kept == files.check(original, "照片.jpg")
+    assert kept == content.check(original, "照片.jpg")
     with pytest.raises(DomainError) as caught:
         await inspector.check(pdf(), "letter.docx")
     assert caught.value.code == "file.type_mismatch"
@@ -385,7 +385,7 @@ async def test_a_check_in_the_worker_gives_the_same_result(inspector: files.Insp
 
 
 async def test_a_check_that_runs_too_long_is_refused_and_the_pool_goes_on(
-    inspector: files.Inspector, tmp_path: Path
+    inspector: workers.Inspector, tmp_path: Path
 ) -> None:
     flag = tmp_path / "go"
     bystander = asyncio.create_task(inspector.run(wait_for, str(flag)))  # another person's check
@@ -407,7 +407,7 @@ async def test_workers_do_not_run_the_main_script(tmp_path: Path, monkeypatch: p
     main = types.ModuleType("__main__")
     main.__file__, main.__spec__ = str(script), None
     monkeypatch.setitem(sys.modules, "__main__", main)
-    fresh = files.Inspector(workers=1)
+    fresh = workers.Inspector(workers=1)
     try:
         assert "services.files" in await fresh.run(loaded_modules)
     finally:
@@ -417,10 +417,10 @@ async def test_workers_do_not_run_the_main_script(tmp_path: Path, monkeypatch: p
 
 ORPHAN_SCRIPT = """
 import asyncio, os, sys, time
-from services import files
+from services.files import workers
 
 async def main():
-    inspector = files.Inspector(workers=1)
+    inspector = workers.Inspector(workers=1)
     print(await inspector.run(os.getpid), await inspector.run(os.getppid), flush=True)
     time.sleep(60)
 
@@ -463,7 +463,7 @@ def test_workers_leave_when_the_bot_is_killed(tmp_path: Path) -> None:
 
 async def test_the_time_limit_counts_checking_not_waiting_for_a_worker() -> None:
     """An album: more files than workers. Each waits for a free worker before its clock starts."""
-    single = files.Inspector(workers=1, timeout=1.6)
+    single = workers.Inspector(workers=1, timeout=1.6)
     try:
         await single.run(loaded_modules)  # the worker is up
         assert await asyncio.gather(single.run(nap, 1.0), single.run(nap, 1.0)) == [1.0, 1.0]
@@ -471,7 +471,7 @@ async def test_the_time_limit_counts_checking_not_waiting_for_a_worker() -> None
         single.close()
 
 
-async def test_a_check_that_swells_or_kills_its_worker_is_refused(inspector: files.Inspector) -> None:
+async def test_a_check_that_swells_or_kills_its_worker_is_refused(inspector: workers.Inspector) -> None:
     with pytest.raises(DomainError, match="file.check_failed"):
         await inspector.run(swell)
     with pytest.raises(DomainError, match="file.check_failed"):
@@ -481,6 +481,6 @@ async def test_a_check_that_swells_or_kills_its_worker_is_refused(inspector: fil
 
 async def test_the_default_entry_point_refuses_cheap_cases_without_a_worker() -> None:
     with pytest.raises(DomainError, match="file.empty"):
-        await files.check_safely(b"", "a.pdf")
+        await workers.check_safely(b"", "a.pdf")
     with pytest.raises(DomainError, match="file.too_large"):
-        await files.check_safely(b"0" * (files.MAX_BYTES + 1), "a.pdf")
+        await workers.check_safely(b"0" * (kinds.MAX_BYTES + 1), "a.pdf")

@@ -8,8 +8,9 @@ from sqlmodel import select
 
 from models import NominationReminder, OutboxMessage
 from scheduler import create_scheduler, register_jobs
-from services import nomination_reminders, nominations
+from services import nomination_reminders
 from services.actors import Actor
+from services.nominations import dossier
 from tests.support.clock import FakeClock
 from tests.unit.test_nominations import Sessions, call, cast, person, ready_nomination  # noqa: F401  (cast: fixture)
 
@@ -21,7 +22,7 @@ async def two_waiting(sessions: Sessions, clock: FakeClock, cast: dict[str, Acto
     await ready_nomination(sessions, clock, cast["applicant"])  # a draft: its applicant is reminded
     submitter = await person(sessions, clock, 9, "李娜")
     submitted = await ready_nomination(sessions, clock, submitter)
-    await call(sessions, nominations.submit, submitter, submitted, clock.now())  # waits for 广东质协
+    await call(sessions, dossier.submit, submitter, submitted, clock.now())  # waits for 广东质协
 
 
 async def reminders(sessions: Sessions) -> list[tuple[int, str, int]]:

@@ -10,9 +10,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditRecord, Nomination, OutboxMessage, Role
-from services import campaigns, nominations, people
+from services import campaigns, people
 from services.actors import Actor
 from services.errors import DomainError
+from services.nominations import deficiencies, dossier, precheck, queries, quotas
+from services.nominations import recommender as nomination_recommender
 from tests.support.clock import FakeClock
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -88,20 +90,20 @@ async def cast(sessions: Sessions, clock: FakeClock) -> dict[str, Actor]:
 
 
 async def ready_nomination(sessions: Sessions, clock: FakeClock, applicant: Actor) -> int:
-    nomination = await call(sessions, nominations.start, applicant, "STAR", clock.now())
+    nomination = await call(sessions, dossier.start, applicant, "STAR", clock.now())
     for field, value in STAR.items():
-        await call(sessions, nominations.set_field, applicant, nomination.id, field, value, clock.now())
-    await call(sessions, nominations.choose_organisation, applicant, nomination.id, 1, clock.now())
+        await call(sessions, dossier.set_field, applicant, nomination.id, field, value, clock.now())
+    await call(sessions, dossier.choose_organisation, applicant, nomination.id, 1, clock.now())
     await call(
         sessions,
-        nominations.add_material,
+        dossier.add_material,
         applicant,
         nomination.id,
         "satisfaction_report",
         now=clock.now(),
         **REPORT,
     )
-    await call(sessions, nominations.consent_to_publish, applicant, nomination.id, clock.now())
+    await call(sessions, dossier.consent_to_publish, applicant, nomination.id, clock.now())
     return nomination.id
 
 
@@ -123,17 +125,25 @@ async def test_the_whole_path_with_a_return_for_supplement(
 ) -> None:
     applicant, recommender, office = cast["applicant"], cast["recommender"], cast["office"]
     nomination_id = await ready_nomination(sessions, clock, applicant)
-    await call(sessions, nominations.submit, applicant, nomination_id, clock.now())
+    await call(sessions, dossier.submit, applicant, nomination_id, clock.now())
     assert await stage(sessions, nomination_id) == "submitted"
     async with sessions() as session:
         prompt = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 3))).one()
         assert prompt.template == "nomination.new_for_recommender" and prompt.protect
         assert [b["label"] for b in prompt.buttons[0]] == ["nomination.endorse", "nomination.return"]
-    await call(sessions, nominations.endorse, recommender, nomination_id, "同意推荐。", "b" * 64, clock.now())
+    await call(
+        sessions,
+        nomination_recommender.endorse,
+        recommender,
+        nomination_id,
+        "同意推荐。",
+        "b" * 64,
+        clock.now(),
+    )
     deadline = clock.now() + timedelta(days=7)
     await call(
         sessions,
-        nominations.precheck_return,
+        precheck.precheck_return,
         office,
         nomination_id,
         [("field:phone", "号码无法接通"), ("material:satisfaction_report", "缺少测评机构盖章页")],
@@ -141,7 +151,7 @@ async def test_the_whole_path_with_a_return_for_supplement(
         clock.now(),
     )
     assert await stage(sessions, nomination_id) == "returned_for_supplement"
-    assert await call(sessions, nominations.open_deficiencies, nomination_id) == {
+    assert await call(sessions, deficiencies.open_deficiencies, nomination_id) == {
         "field:phone": "号码无法接通",
         "material:satisfaction_report": "缺少测评机构盖章页",
     }
@@ -149,18 +159,18 @@ async def test_the_whole_path_with_a_return_for_supplement(
     await refused(
         "nomination.item_not_reopened",
         sessions,
-        nominations.set_field,
+        dossier.set_field,
         applicant,
         nomination_id,
         "name",
         "张三",
         clock.now(),
     )
-    await call(sessions, nominations.set_field, applicant, nomination_id, "phone", "13900139000", clock.now())
-    await call(sessions, nominations.submit, applicant, nomination_id, clock.advance(days=2))
-    await call(sessions, nominations.precheck_pass, office, nomination_id, clock.now())
+    await call(sessions, dossier.set_field, applicant, nomination_id, "phone", "13900139000", clock.now())
+    await call(sessions, dossier.submit, applicant, nomination_id, clock.advance(days=2))
+    await call(sessions, precheck.precheck_pass, office, nomination_id, clock.now())
     assert await stage(sessions, nomination_id) == "passed"
-    moves = [(m.from_stage, m.to_stage) for m in await call(sessions, nominations.history, nomination_id)]
+    moves = [(m.from_stage, m.to_stage) for m in await call(sessions, queries.history, nomination_id)]
     assert moves == [
         ("draft", "submitted"),
         ("submitted", "endorsed"),
@@ -185,9 +195,9 @@ async def test_submission_needs_everything_and_the_publication_consent(
     sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
 ) -> None:
     applicant = cast["applicant"]
-    nomination = await call(sessions, nominations.start, applicant, "STAR", clock.now())
+    nomination = await call(sessions, dossier.start, applicant, "STAR", clock.now())
     with pytest.raises(DomainError) as error:
-        await call(sessions, nominations.submit, applicant, nomination.id, clock.now())
+        await call(sessions, dossier.submit, applicant, nomination.id, clock.now())
     assert error.value.code == "nomination.incomplete"
     assert "material:satisfaction_report" in str(error.value.params["items"])
     assert "consent" in str(error.value.params["items"])
@@ -198,11 +208,11 @@ async def test_the_wrong_people_cannot_endorse(
     sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
 ) -> None:
     nomination_id = await ready_nomination(sessions, clock, cast["applicant"])
-    await call(sessions, nominations.submit, cast["applicant"], nomination_id, clock.now())
+    await call(sessions, dossier.submit, cast["applicant"], nomination_id, clock.now())
     await refused(
         "nomination.other_organisation",
         sessions,
-        nominations.endorse,
+        nomination_recommender.endorse,
         cast["stranger"],
         nomination_id,
         "同意",
@@ -212,7 +222,7 @@ async def test_the_wrong_people_cannot_endorse(
     await refused(
         "role.required",
         sessions,
-        nominations.endorse,
+        nomination_recommender.endorse,
         cast["applicant"],
         nomination_id,
         "同意",
@@ -221,9 +231,16 @@ async def test_the_wrong_people_cannot_endorse(
     )
     own = await person(sessions, clock, 5, "自荐者", Role.RECOMMENDER, 1)
     own_id = await ready_nomination(sessions, clock, own)
-    await call(sessions, nominations.submit, own, own_id, clock.now())
+    await call(sessions, dossier.submit, own, own_id, clock.now())
     await refused(
-        "nomination.own_nomination", sessions, nominations.endorse, own, own_id, "同意", "b" * 64, clock.now()
+        "nomination.own_nomination",
+        sessions,
+        nomination_recommender.endorse,
+        own,
+        own_id,
+        "同意",
+        "b" * 64,
+        clock.now(),
     )
     assert await stage(sessions, nomination_id) == "submitted"
 
@@ -233,19 +250,21 @@ async def test_a_body_cannot_endorse_beyond_its_quota(
 ) -> None:
     async with sessions() as session:
         campaign_id = (await campaigns.current(session, clock.now())).campaign.id  # type: ignore[union-attr]
-    await call(sessions, nominations.set_quota, cast["office"], campaign_id, 1, "STAR", 1, clock.now())
+    await call(sessions, quotas.set_quota, cast["office"], campaign_id, 1, "STAR", 1, clock.now())
     first = await ready_nomination(sessions, clock, cast["applicant"])
     second_applicant = await person(sessions, clock, 6, "李娜")
     second = await ready_nomination(sessions, clock, second_applicant)
     for applicant, nomination_id in ((cast["applicant"], first), (second_applicant, second)):
-        await call(sessions, nominations.submit, applicant, nomination_id, clock.now())
-    await call(sessions, nominations.endorse, cast["recommender"], first, "同意", "b" * 64, clock.now())
-    use = await call(sessions, nominations.quota_use, campaign_id, 1, "STAR")
+        await call(sessions, dossier.submit, applicant, nomination_id, clock.now())
+    await call(
+        sessions, nomination_recommender.endorse, cast["recommender"], first, "同意", "b" * 64, clock.now()
+    )
+    use = await call(sessions, quotas.quota_use, campaign_id, 1, "STAR")
     assert (use.places, use.used, use.left) == (1, 1, 0)
     await refused(
         "nomination.quota_full",
         sessions,
-        nominations.endorse,
+        nomination_recommender.endorse,
         cast["recommender"],
         second,
         "同意",
@@ -258,13 +277,19 @@ async def test_a_supplement_after_the_deadline_is_refused(
     sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
 ) -> None:
     nomination_id = await ready_nomination(sessions, clock, cast["applicant"])
-    await call(sessions, nominations.submit, cast["applicant"], nomination_id, clock.now())
+    await call(sessions, dossier.submit, cast["applicant"], nomination_id, clock.now())
     await call(
-        sessions, nominations.endorse, cast["recommender"], nomination_id, "同意", "b" * 64, clock.now()
+        sessions,
+        nomination_recommender.endorse,
+        cast["recommender"],
+        nomination_id,
+        "同意",
+        "b" * 64,
+        clock.now(),
     )
     await call(
         sessions,
-        nominations.precheck_return,
+        precheck.precheck_return,
         cast["office"],
         nomination_id,
         [("seal", "公章不清晰")],
@@ -275,7 +300,7 @@ async def test_a_supplement_after_the_deadline_is_refused(
     await refused(
         "nomination.deadline_passed",
         sessions,
-        nominations.submit,
+        dossier.submit,
         cast["applicant"],
         nomination_id,
         clock.now(),
@@ -287,20 +312,26 @@ async def test_two_office_decisions_at_once_cannot_both_win(
     sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
 ) -> None:
     nomination_id = await ready_nomination(sessions, clock, cast["applicant"])
-    await call(sessions, nominations.submit, cast["applicant"], nomination_id, clock.now())
+    await call(sessions, dossier.submit, cast["applicant"], nomination_id, clock.now())
     await call(
-        sessions, nominations.endorse, cast["recommender"], nomination_id, "同意", "b" * 64, clock.now()
+        sessions,
+        nomination_recommender.endorse,
+        cast["recommender"],
+        nomination_id,
+        "同意",
+        "b" * 64,
+        clock.now(),
     )
     colleague = await person(sessions, clock, 7, "赵科长", Role.OFFICE)
     outcomes = await asyncio.gather(
-        call(sessions, nominations.precheck_pass, cast["office"], nomination_id, clock.now()),
-        call(sessions, nominations.precheck_reject, colleague, nomination_id, "材料不实", clock.now()),
+        call(sessions, precheck.precheck_pass, cast["office"], nomination_id, clock.now()),
+        call(sessions, precheck.precheck_reject, colleague, nomination_id, "材料不实", clock.now()),
         return_exceptions=True,
     )
     refusals = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(refusals) == 1 and refusals[0].code == "nomination.move_not_allowed"
     assert await stage(sessions, nomination_id) in ("passed", "rejected")
-    assert len(await call(sessions, nominations.history, nomination_id)) == 3
+    assert len(await call(sessions, queries.history, nomination_id)) == 3
 
 
 async def test_no_nomination_outside_the_window(
@@ -308,5 +339,5 @@ async def test_no_nomination_outside_the_window(
 ) -> None:
     clock.current = datetime(2026, 6, 5, tzinfo=UTC)  # the review has started: dossiers are locked
     await refused(
-        "campaign.not_allowed_in_phase", sessions, nominations.start, cast["applicant"], "STAR", clock.now()
+        "campaign.not_allowed_in_phase", sessions, dossier.start, cast["applicant"], "STAR", clock.now()
     )

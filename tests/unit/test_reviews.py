@@ -26,9 +26,14 @@ from models import (
     RoleAssignment,
     RoundNomination,
 )
-from services import campaigns, people, publicity, reviews
+from services import campaigns, people
 from services.actors import Actor
 from services.errors import DomainError
+from services.publicity import approval, objections
+from services.publicity import listing as publicity_list
+from services.publicity import sweeps as publicity_sweeps
+from services.reviews import results, rounds, voting
+from services.reviews import sweeps as review_sweeps
 
 START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Beijing
 OFFICE_TG, LEADER_TG = 900001, 7001
@@ -132,7 +137,7 @@ async def open_round(sessions: async_sessionmaker[AsyncSession], now: datetime =
         office = await actor_of(session, OFFICE_TG)
         campaign = await campaigns.current(session, now)
         assert campaign is not None
-        review_round = await reviews.open_round(
+        review_round = await rounds.open_round(
             session,
             office,
             campaign_id=campaign.campaign.id or 0,
@@ -150,9 +155,9 @@ async def vote(
     nomination_id: int,
     choice: str,
     now: datetime = START,
-) -> reviews.VoteResult:
+) -> voting.VoteResult:
     async with sessions() as session:
-        return await reviews.cast_vote(
+        return await voting.cast_vote(
             session, await actor_of(session, telegram_id), round_id, nomination_id, choice, now
         )
 
@@ -186,7 +191,7 @@ async def test_opening_a_round_recuses_prompts_and_schedules_reminders(ready) ->
         audit = (await session.exec(select(AuditRecord.action))).all()
         assert "review.round_opened" in audit and "review.recused" in audit
         with pytest.raises(DomainError) as again:  # every passed nomination is already in an open round
-            await reviews.open_round(
+            await rounds.open_round(
                 session,
                 await actor_of(session, OFFICE_TG),
                 campaign_id=1,
@@ -262,7 +267,7 @@ async def test_votes_change_until_everyone_voted_then_the_round_is_counted(ready
         ).one()
         assert notice.chat_id == OFFICE_TG and notice.params["passed"] == 1
         with pytest.raises(DomainError) as late:
-            await reviews.cast_vote(session, await actor_of(session, 5002), round_id, 1, "against", START)
+            await voting.cast_vote(session, await actor_of(session, 5002), round_id, 1, "against", START)
         assert late.value.code == "review.round_closed"
 
 
@@ -290,7 +295,7 @@ async def test_the_database_refuses_ballots_for_a_closed_round(ready) -> None:  
     round_id = await open_round(ready)
     await vote(ready, 5002, round_id, 2, "for")
     async with ready() as session:
-        await reviews.close_early(
+        await results.close_early(
             session, await actor_of(session, OFFICE_TG), round_id, START + timedelta(hours=1)
         )
     async with ready() as session:  # around the code: straight into the table
@@ -325,7 +330,7 @@ async def test_reminders_reach_non_voters_once_and_the_sweep_closes_the_round(re
 
     async def sweep(at: datetime) -> tuple[int, int]:
         async with ready() as session:
-            return await reviews.sweep(session, at)
+            return await review_sweeps.sweep(session, at)
 
     async def reminded() -> list[int]:
         async with ready() as session:
@@ -343,7 +348,9 @@ async def test_reminders_reach_non_voters_once_and_the_sweep_closes_the_round(re
     assert await sweep(closes - timedelta(hours=47)) == (0, 0)  # sent once, even when the sweep runs again
     assert await reminded() == [5001, 5003, 5004, 5005]
     async with ready() as session:
-        assert await reviews.remind_now(session, await actor_of(session, OFFICE_TG), round_id, START) == 4
+        assert (
+            await review_sweeps.remind_now(session, await actor_of(session, OFFICE_TG), round_id, START) == 4
+        )
     assert await sweep(closes - timedelta(hours=1)) == (
         4,
         0,
@@ -377,12 +384,12 @@ async def test_thresholds_and_the_result_workbook(ready) -> None:  # type: ignor
     }.items():
         await vote(ready, telegram_id, round_id, 2, choice)
     async with ready() as session:
-        await reviews.comment(session, await actor_of(session, 5003), round_id, 2, "服务事迹突出", START)
-        report = await reviews.close_early(session, await actor_of(session, OFFICE_TG), round_id, START)
+        await voting.comment(session, await actor_of(session, 5003), round_id, 2, "服务事迹突出", START)
+        report = await results.close_early(session, await actor_of(session, OFFICE_TG), round_id, START)
     by_id = {i.nomination.id: i for i in report.items}
     assert by_id[2].count.outcome.value == "not_passed"  # 3 of 5 is more than half, not more than 2/3
     assert by_id[2].comments == [("孙委员", "服务事迹突出")]  # open ballot: attributed
-    sheet = load_workbook(BytesIO(reviews.workbook(report))).active
+    sheet = load_workbook(BytesIO(results.workbook(report))).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:6] == ("quorum", "2/3", "passing", "2/3", "panel", 5)
@@ -405,7 +412,7 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
     async with ready() as session:
         assert {n.stage for n in (await session.exec(select(Nomination))).all()} == {"shortlisted"}
         office = await actor_of(session, OFFICE_TG)
-        listing = await publicity.publish(session, office, 1, START, announcement_chat_id=-100123)
+        listing = await publicity_list.publish(session, office, 1, START, announcement_chat_id=-100123)
         assert listing.nomination_ids == [1, 2]  # the third did not agree to publication
         # Monday 1 June 2026: five working days after it end with Monday 8 June, so 公示 ends at its midnight
         assert listing.ends_at == datetime(2026, 6, 8, 16, 0, tzinfo=UTC)
@@ -431,13 +438,13 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
             ({"now": listing.ends_at}, "publicity.period_over"),
         ]:
             with pytest.raises(DomainError) as refused:
-                await publicity.lodge_objection(session, objector, 1, **{**base, **changes})  # type: ignore[arg-type, dict-item]
+                await objections.lodge_objection(session, objector, 1, **{**base, **changes})  # type: ignore[arg-type, dict-item]
             assert refused.value.code == code
         with pytest.raises(DomainError) as off_list:
-            await publicity.lodge_objection(session, objector, 3, **base)  # type: ignore[arg-type]
+            await objections.lodge_objection(session, objector, 3, **base)  # type: ignore[arg-type]
         assert off_list.value.code == "publicity.not_on_list"
-        upheld = await publicity.lodge_objection(session, objector, 1, **base)  # type: ignore[arg-type]
-        dismissed = await publicity.lodge_objection(
+        upheld = await objections.lodge_objection(session, objector, 1, **base)  # type: ignore[arg-type]
+        dismissed = await objections.lodge_objection(
             session,
             objector,
             2,
@@ -451,15 +458,17 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         assert len((await session.exec(select(Objection))).all()) == 2
         leader = await actor_of(session, LEADER_TG)
         with pytest.raises(DomainError) as early:
-            await publicity.approve(session, leader, 1, listing.ends_at)
+            await approval.approve(session, leader, 1, listing.ends_at)
         assert early.value.code == "publicity.open_objection"
         with pytest.raises(DomainError) as reasonless:
-            await publicity.rule(session, office, upheld.id or 0, True, " ", START)
+            await objections.rule(session, office, upheld.id or 0, True, " ", START)
         assert reasonless.value.code == "publicity.reason_required"
-        await publicity.rule(
+        await objections.rule(
             session, office, upheld.id or 0, True, "经核实事迹不实", START + timedelta(days=2)
         )
-        await publicity.rule(session, office, dismissed.id or 0, False, "材料属实", START + timedelta(days=2))
+        await objections.rule(
+            session, office, dismissed.id or 0, False, "材料属实", START + timedelta(days=2)
+        )
         listing = (await session.exec(select(PublicityList))).one()
         assert (listing.nomination_ids, listing.edition) == ([2], 2)
         told = (
@@ -473,10 +482,10 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         ]
         assert (await session.get(Nomination, 1)).stage == "withdrawn_on_objection"  # type: ignore[union-attr]
         with pytest.raises(DomainError) as running:
-            await publicity.approve(session, leader, 1, START + timedelta(days=3))
+            await approval.approve(session, leader, 1, START + timedelta(days=3))
         assert running.value.code == "publicity.period_running"
-        assert await publicity.sweep(session, listing.ends_at) == 1
-        assert await publicity.sweep(session, listing.ends_at) == 0
+        assert await publicity_sweeps.sweep(session, listing.ends_at) == 1
+        assert await publicity_sweeps.sweep(session, listing.ends_at) == 0
         prompt = (
             await session.exec(
                 select(OutboxMessage).where(OutboxMessage.template == "publicity.for_approval")
@@ -484,13 +493,13 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         ).one()
         assert prompt.chat_id == LEADER_TG
         with pytest.raises(DomainError) as no_document:
-            await publicity.approve(session, office, 1, listing.ends_at)
+            await approval.approve(session, office, 1, listing.ends_at)
         assert no_document.value.code == "publicity.document_required"
-        await publicity.approve(session, leader, 1, listing.ends_at)
+        await approval.approve(session, leader, 1, listing.ends_at)
         stages = {n.id: n.stage for n in (await session.exec(select(Nomination))).all()}
         assert stages == {1: "withdrawn_on_objection", 2: "approved", 3: "shortlisted"}
         with pytest.raises(DomainError) as twice:
-            await publicity.approve(session, leader, 1, listing.ends_at)
+            await approval.approve(session, leader, 1, listing.ends_at)
         assert twice.value.code == "publicity.already_approved"
         assert (
             await session.exec(select(RoleAssignment).where(col(RoleAssignment.role) == Role.LEADING_GROUP))
@@ -524,9 +533,9 @@ async def test_the_owner_of_an_open_objection_is_reminded_once_before_its_deadli
     await shortlist_two(ready)
     async with ready() as session:
         office = await actor_of(session, OFFICE_TG)
-        await publicity.publish(session, office, 1, START)
+        await publicity_list.publish(session, office, 1, START)
         objector = await actor_of(session, 6003)
-        case = await publicity.lodge_objection(
+        case = await objections.lodge_objection(
             session,
             objector,
             1,
@@ -548,15 +557,15 @@ async def test_the_owner_of_an_open_objection_is_reminded_once_before_its_deadli
             )
 
     async with ready() as session:
-        await publicity.sweep(session, deadline - timedelta(days=2))
+        await publicity_sweeps.sweep(session, deadline - timedelta(days=2))
     assert await reminders() == []  # not yet
     async with ready() as session, ready() as other:
         await asyncio.gather(
-            publicity.sweep(session, deadline - timedelta(hours=20)),
-            publicity.sweep(other, deadline - timedelta(hours=19)),
+            publicity_sweeps.sweep(session, deadline - timedelta(hours=20)),
+            publicity_sweeps.sweep(other, deadline - timedelta(hours=19)),
         )  # two workers at once
     async with ready() as session:
-        await publicity.sweep(session, deadline + timedelta(days=1))  # and again, late
+        await publicity_sweeps.sweep(session, deadline + timedelta(days=1))  # and again, late
         owner_person = await session.get(Person, owner)
     sent = await reminders()
     assert len(sent) == 1 and sent[0].chat_id == owner_person.telegram_id  # type: ignore[union-attr]

@@ -1,188 +1,35 @@
-"""The review committee in chat (第十六条第2、3项): reviewers vote from their prompts and see what is
-waiting with /review; the office opens rounds, follows progress, reminds, closes and reads results."""
+"""The office: /rounds, progress, reminders, closing, results, and opening a round with its panel."""
 
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State
-from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Menu, PanelPick
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
-from handlers.render import answer_target, ask_for_text, t, typed_text
+from handlers.render import answer_target, t
 from handlers.states import ReviewInput
 from models import Role
-from services import files, people, reviews, tokens
+from services import people, tokens
 from services.actors import Actor
 from services.errors import DomainError
 from services.ports import Clock
+from services.reviews import results, rounds, sweeps
+from services.reviews.common import holders, local_time, nominee_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def _choice_key(choice: str | None) -> str:
-    return f"review.choice.{choice}" if choice else "review.choice.none"
-
-
-# Reviewers --------------------------------------------------------------------------------------
-
-
-async def waiting(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
-    found = await reviews.waiting(session, actor)
-    message = await answer_target(event)
-    if message is None:
-        return
-    if not found.items:
-        await message.answer(t("review.nothing_waiting"))
-        return
-    lines = [t("review.waiting_title", voted=found.voted, total=found.total)]
-    for item in found.items:
-        lines.append(
-            t(
-                "review.waiting_line",
-                round=item.round_id,
-                id=item.nomination.id,
-                honour_key=f"honour.{item.nomination.honour}",
-                name=reviews.nominee_name(item.nomination),
-                choice_key="review.choice.recused" if item.recused else _choice_key(item.choice),
-            )
-        )
-    await message.answer("\n".join(lines))
-
-
-async def vote(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
-) -> None:
-    result = await reviews.cast_vote(
-        session, actor, payload["round_id"], payload["nomination_id"], payload["choice"], clock.now()
-    )
-    if result.same:  # nothing changed: say so on the press, send nothing
-        await query.answer(
-            t("review.vote_same", id=result.nomination_id, choice_key=_choice_key(result.choice)),
-            show_alert=True,
-        )
-        return
-    key = "review.vote_changed" if result.changed else "review.vote_recorded"
-    text = t(
-        key,
-        id=result.nomination_id,
-        choice_key=_choice_key(result.choice),
-        voted=result.voted,
-        total=result.total,
-    )
-    await query.answer(text)
-    if isinstance(query.message, Message):
-        await query.message.answer(text + ("\n" + t("review.round_complete") if result.closed else ""))
-
-
-async def send_files(
-    query: CallbackQuery,
-    payload: dict[str, Any],
-    actor: Actor,
-    session: AsyncSession,
-    clock: Clock,
-    bot: Bot,
-    file_store: files.FileStore,
-) -> None:
-    materials = await reviews.materials_for(
-        session, actor, payload["round_id"], payload["nomination_id"], clock.now()
-    )
-    await query.answer()
-    if not materials:
-        await bot.send_message(query.from_user.id, t("review.no_files"))
-    for material in materials:
-        # protect_content: the dossier may not be forwarded or saved out of the chat
-        await bot.send_document(
-            query.from_user.id,
-            FSInputFile(file_store.path(material.sha256), filename=material.file_name),
-            protect_content=True,
-        )
-
-
-async def _ask_text(
-    query: CallbackQuery,
-    payload: dict[str, Any],
-    actor: Actor,
-    session: AsyncSession,
-    state: FSMContext,
-    clock: Clock,
-    waiting: State,
-    prompt: str,
-) -> None:
-    """A prompt's button that asks for words next (a comment, a recusal reason): only for a
-    reviewer still on that nomination's panel."""
-    await reviews.materials_for(session, actor, payload["round_id"], payload["nomination_id"], clock.now())
-    await ask_for_text(
-        query,
-        state,
-        waiting,
-        t(prompt, id=payload["nomination_id"]),
-        round_id=payload["round_id"],
-        nomination_id=payload["nomination_id"],
-    )
-
-
-async def ask_comment(
-    query: CallbackQuery,
-    payload: dict[str, Any],
-    actor: Actor,
-    session: AsyncSession,
-    state: FSMContext,
-    clock: Clock,
-) -> None:
-    await _ask_text(query, payload, actor, session, state, clock, ReviewInput.comment, "review.ask_comment")
-
-
-async def comment_typed(
-    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
-) -> None:
-    text = await typed_text(message, t("review.ask_comment_text"))
-    if text is None:
-        return
-    data = await state.get_data()
-    await state.clear()
-    await reviews.comment(session, actor, data["round_id"], data["nomination_id"], text, clock.now())
-    await message.answer(t("review.comment_saved", id=data["nomination_id"]))
-
-
-async def ask_recusal(
-    query: CallbackQuery,
-    payload: dict[str, Any],
-    actor: Actor,
-    session: AsyncSession,
-    state: FSMContext,
-    clock: Clock,
-) -> None:
-    await _ask_text(
-        query, payload, actor, session, state, clock, ReviewInput.recusal_reason, "review.ask_recusal"
-    )
-
-
-async def recusal_typed(
-    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
-) -> None:
-    text = await typed_text(message, t("review.ask_recusal_text"))
-    if text is None:
-        return
-    data = await state.get_data()
-    await state.clear()
-    await reviews.declare_recusal(session, actor, data["round_id"], data["nomination_id"], text, clock.now())
-    await message.answer(t("review.recusal_recorded", id=data["nomination_id"]))
-
-
-# The office -----------------------------------------------------------------------------------------
 
 
 async def office_rounds(
     event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    found = await reviews.rounds(session, actor)
+    found = await results.rounds(session, actor)
     message = await answer_target(event)
     if message is None:
         return
@@ -202,7 +49,7 @@ async def office_rounds(
             t(
                 "review.round_line",
                 round=review_round.id,
-                closes=reviews.local_time(review_round.closes_at),
+                closes=local_time(review_round.closes_at),
                 state_key=state_key,
                 ballot_key="review.ballot.open" if review_round.open_ballot else "review.ballot.secret",
             )
@@ -228,7 +75,7 @@ async def office_rounds(
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 
-def _report_text(report: reviews.RoundReport) -> str:
+def _report_text(report: results.RoundReport) -> str:
     lines = [
         t(
             "review.report_title",
@@ -247,7 +94,7 @@ def _report_text(report: reviews.RoundReport) -> str:
                 "review.report_line",
                 id=item.nomination.id,
                 honour_key=f"honour.{item.nomination.honour}",
-                name=reviews.nominee_name(item.nomination),
+                name=nominee_name(item.nomination),
                 for_=count.for_,
                 against=count.against,
                 abstain=count.abstain,
@@ -275,19 +122,19 @@ def _report_text(report: reviews.RoundReport) -> str:
 async def progress(
     query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession
 ) -> None:
-    report = await reviews.report(session, actor, payload["round_id"])
+    report = await results.report(session, actor, payload["round_id"])
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_report_text(report))
 
 
 async def result(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession) -> None:
-    report = await reviews.report(session, actor, payload["round_id"])
+    report = await results.report(session, actor, payload["round_id"])
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_report_text(report))
         await query.message.answer_document(
-            BufferedInputFile(reviews.workbook(report), filename=f"review-round-{report.round.id}.xlsx"),
+            BufferedInputFile(results.workbook(report), filename=f"review-round-{report.round.id}.xlsx"),
             caption=t("review.workbook_caption", round=report.round.id),
         )
 
@@ -295,14 +142,14 @@ async def result(query: CallbackQuery, payload: dict[str, Any], actor: Actor, se
 async def remind(
     query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    sent = await reviews.remind_now(session, actor, payload["round_id"], clock.now())
+    sent = await sweeps.remind_now(session, actor, payload["round_id"], clock.now())
     await query.answer(t("review.reminded", count=sent), show_alert=True)
 
 
 async def close(
     query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    report = await reviews.close_early(session, actor, payload["round_id"], clock.now())
+    report = await results.close_early(session, actor, payload["round_id"], clock.now())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_report_text(report))
@@ -355,11 +202,9 @@ async def closing_typed(
     now = clock.now()
     extending = (await state.get_data()).get("extend")
     if extending:
-        extended = await reviews.extend(session, actor, extending, closes, now)
+        extended = await rounds.extend(session, actor, extending, closes, now)
         await state.clear()
-        await message.answer(
-            t("review.extended", round=extended.id, closes=reviews.local_time(extended.closes_at))
-        )
+        await message.answer(t("review.extended", round=extended.id, closes=local_time(extended.closes_at)))
         return
     options = _round_options(parts[2:])
     if options is None:
@@ -382,19 +227,19 @@ async def _open(
     panel: list[int] | None,
 ) -> None:
     now = clock.now()
-    campaign_id = await reviews.current_campaign_id(session, now)
-    review_round = await reviews.open_round(
+    campaign_id = await rounds.current_campaign_id(session, now)
+    review_round = await rounds.open_round(
         session, actor, campaign_id=campaign_id, closes_at=closes, now=now, panel=panel, **options
     )
     await state.clear()
-    report = await reviews.report(session, actor, review_round.id or 0)
+    report = await results.report(session, actor, review_round.id or 0)
     await message.answer(
         t(
             "review.round_opened",
             round=review_round.id,
             count=len(report.items),
             panel=report.panel,
-            closes=reviews.local_time(review_round.closes_at),
+            closes=local_time(review_round.closes_at),
         )
         + "\n\n"
         + _report_text(report)
@@ -422,7 +267,7 @@ async def _offer_panel(
     options: dict[str, Any],
 ) -> None:
     people.require_role(actor, Role.OFFICE)
-    reviewers = await reviews.holders(session, Role.REVIEWER)
+    reviewers = await holders(session, Role.REVIEWER)
     if not reviewers:
         raise DomainError("review.no_reviewers")
     names, ids = [r.name for r in reviewers], [r.id for r in reviewers]
@@ -484,14 +329,6 @@ async def panel_reask(message: Message, state: FSMContext) -> None:
 
 def build() -> Router:
     router = Router(name=__name__)
-    router.message.register(waiting, Command("review"))
-    router.callback_query.register(waiting, Menu.filter(F.item == "review"))
-    router.callback_query.register(vote, ActionFilter("review.vote"))
-    router.callback_query.register(send_files, ActionFilter("review.files"))
-    router.callback_query.register(ask_comment, ActionFilter("review.comment"))
-    router.callback_query.register(ask_recusal, ActionFilter("review.recuse"))
-    router.message.register(comment_typed, ReviewInput.comment)
-    router.message.register(recusal_typed, ReviewInput.recusal_reason)
     router.message.register(office_rounds, Command("rounds"))
     router.callback_query.register(office_rounds, Menu.filter(F.item == "rounds"))
     router.callback_query.register(progress, ActionFilter("review.progress"))

@@ -1,0 +1,60 @@
+"""Exports: one nomination's dossier (ZIP) and the campaign's list (Excel)."""
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.callbacks import ActionFilter, typed_id
+from handlers.render import current_locale, t
+from services import exports
+from services.actors import Actor
+from services.files.store import FileStore
+from services.ports import Clock
+
+
+async def export_dossier(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    file_store: FileStore,
+) -> None:
+    export = await exports.dossier_zip(session, actor, payload["nomination_id"], file_store, current_locale())
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer_document(
+            BufferedInputFile(export.data, export.file_name),
+            caption=t("precheck.zip_caption", id=payload["nomination_id"]),
+            protect_content=True,
+        )
+
+
+async def export_command(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    session: AsyncSession,
+    clock: Clock,
+    file_store: FileStore,
+) -> None:
+    """/export: the campaign's list; /export <id>: one nomination's dossier."""
+    argument = (command.args or "").strip()
+    nomination_id = typed_id(argument)
+    if argument and nomination_id is None:
+        await message.answer(t("precheck.export_usage"))
+        return
+    if nomination_id is not None:
+        export = await exports.dossier_zip(session, actor, nomination_id, file_store, current_locale())
+    else:
+        export = await exports.nomination_list(session, actor, clock.now(), current_locale())
+    await message.answer_document(BufferedInputFile(export.data, export.file_name), protect_content=True)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.register(export_command, Command("export"))
+    router.callback_query.register(export_dossier, ActionFilter("precheck.export"))
+    return router

@@ -1,0 +1,157 @@
+"""Award (第十七条第1项): approved nominations become honours with their certificates."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Campaign, Honour, Nomination, Role
+from services import audit, outbox, people
+from services.actors import Actor
+from services.errors import DomainError
+from services.files.store import FileStore
+from services.honours.common import (
+    ARTICLE_AWARD,
+    by_number,
+    recommender_chats,
+    render_certificate,
+    send_certificate,
+)
+from services.rules import honour_validity as validity
+from services.rules.honour_validity import DEFAULT_REMINDER_DAYS, Status
+from services.rules.nomination_flow import Stage
+
+
+def _dossier(nomination: Nomination) -> tuple[str, str, str]:
+    """Holder's display name, unit and city, as the applicant gave them in the dossier."""
+    fields = nomination.fields
+    name = str(fields.get("name") or fields.get("team_name") or "")
+    unit = str(fields.get("employer") or fields.get("enterprise") or "")
+    return name[:100], unit[:200], str(fields.get("city") or "")[:30]
+
+
+async def certificate_of(session: AsyncSession, actor: Actor, raw: str) -> Honour:
+    """The stored certificate, for its holder and for the office."""
+    people.require_registered(actor)
+    honour = await by_number(session, raw)
+    if actor.person_id != honour.holder_id and not actor.has(Role.OFFICE):
+        raise DomainError("honour.certificate_not_yours")
+    return honour
+
+
+@dataclass(frozen=True)
+class Awardable:
+    campaign_id: int
+    year: int
+    count: int
+
+
+async def awardable(session: AsyncSession, actor: Actor) -> list[Awardable]:
+    """Campaigns with approved nominations that are not honours yet."""
+    people.require_role(actor, Role.OFFICE)
+    rows = (
+        await session.exec(
+            select(Campaign.id, Campaign.year, func.count(col(Nomination.id)))
+            .join(Nomination, col(Nomination.campaign_id) == Campaign.id)
+            .outerjoin(Honour, col(Honour.nomination_id) == Nomination.id)
+            .where(Nomination.stage == Stage.APPROVED.value, col(Honour.id).is_(None))
+            .group_by(col(Campaign.id), col(Campaign.year))
+            .order_by(col(Campaign.year))
+        )
+    ).all()
+    return [Awardable(int(cid or 0), int(year), int(count)) for cid, year, count in rows]
+
+
+async def award(
+    session: AsyncSession,
+    actor: Actor,
+    campaign_id: int,
+    now: datetime,
+    *,
+    bot_username: str,
+    file_store: FileStore,
+    days: tuple[int, ...] = DEFAULT_REMINDER_DAYS,
+) -> list[Honour]:
+    """Every approved nomination of the campaign becomes an honour, once (UNIQUE nomination_id)."""
+    people.require_role(actor, Role.OFFICE)
+    # Locking the campaign serialises two awards of it, so certificate numbers never collide.
+    campaign = (
+        await session.exec(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
+    ).first()
+    if campaign is None:
+        raise DomainError("honour.unknown_campaign")
+    pending = (
+        await session.exec(
+            select(Nomination)
+            .outerjoin(Honour, col(Honour.nomination_id) == Nomination.id)
+            .where(
+                Nomination.campaign_id == campaign_id,
+                Nomination.stage == Stage.APPROVED.value,
+                col(Honour.id).is_(None),
+            )
+            .order_by(Nomination.honour, col(Nomination.id))
+        )
+    ).all()
+    issued: dict[str, int] = {}
+    awarded: list[Honour] = []
+    for nomination in pending:
+        code = nomination.honour
+        if code not in issued:
+            issued[code] = int(
+                (
+                    await session.exec(
+                        select(func.count())
+                        .select_from(Honour)
+                        .where(Honour.campaign_year == campaign.year, Honour.honour == code)
+                    )
+                ).one()
+            )
+        issued[code] += 1
+        name, unit, city = _dossier(nomination)
+        until = validity.validity_end(now)
+        honour = Honour(
+            certificate_no=f"GD-{campaign.year}-{code}-{issued[code]:04d}",
+            nomination_id=nomination.id or 0,
+            campaign_id=campaign_id,
+            campaign_year=campaign.year,
+            honour=code,
+            holder_id=nomination.applicant_id,
+            holder_name=name,
+            unit=unit,
+            city=city,
+            organisation_id=nomination.organisation_id,
+            status=Status.VALID.value,
+            valid_from=now,
+            valid_until=until,
+            next_due_at=validity.next_due(until, None, now, days),
+            awarded_by=actor.person_id,
+            awarded_at=now,
+        )
+        honour.certificate_sha256 = render_certificate(honour, bot_username, file_store)
+        session.add(honour)
+        await session.flush()
+        await audit.append(
+            session,
+            actor_id=actor.person_id,
+            action="honour.awarded",
+            subject=f"honour:{honour.id}",
+            now=now,
+            article=ARTICLE_AWARD,
+            number=honour.certificate_no,
+            nomination_id=nomination.id,
+            valid_until=until,
+        )
+        await send_certificate(session, honour, "honour.awarded_holder", now)
+        for chat in await recommender_chats(session, honour.organisation_id):
+            await outbox.enqueue(
+                session,
+                chat_id=chat,
+                template="honour.awarded_body",
+                now=now,
+                params={"number": honour.certificate_no, "name": name, "honour_key": f"honour.{code}"},
+            )
+        awarded.append(honour)
+    await session.commit()
+    return awarded

@@ -1,0 +1,187 @@
+"""The sweep (第十七条第2项): reminders before an honour's three years end, and its expiry.
+
+Reminders are not scheduler jobs: each honour carries `next_due_at`, the time it next needs the
+sweep (a reminder or its expiry). One periodic job calls `sweep`, which reads only rows due now
+through the index on that column, in batches, and moves each row's `next_due_at` forward in the
+same transaction as the outbox rows it writes: a second or late sweep finds nothing left to send.
+Which reminder goes out after downtime is decided in services.rules.honour_validity."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import ActionToken, Honour, OutboxMessage, OutboxStatus, Person
+from services import audit, outbox, tokens
+from services.honours.common import ARTICLE_VALIDITY, day, office_chats, recommender_chats
+from services.rules import honour_validity as validity
+from services.rules.honour_validity import DEFAULT_REMINDER_DAYS, Status
+
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    reminded: int
+    expired: int
+    messages: int
+
+
+class _Queued:
+    """A batch's outbox rows and action tokens, inserted with one executemany each. The same rows
+    services.outbox.enqueue and services.tokens.issue would add, in the same transaction; building
+    thousands of ORM objects one by one made the sweep several times slower."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now, self.messages, self.tokens = now, list[dict[str, Any]](), list[dict[str, Any]]()
+
+    def message(
+        self,
+        chat_id: int,
+        template: str,
+        params: dict[str, Any],
+        buttons: list[list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.messages.append(
+            {
+                "chat_id": chat_id,
+                "template": template,
+                "params": params,
+                "buttons": buttons or [],
+                "document_path": None,
+                "protect": False,
+                "broadcast_id": None,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "not_before": self.now,
+                "created_at": self.now,
+                "error": "",
+            }
+        )
+
+    def token(self, telegram_id: int, action: str, **payload: Any) -> str:
+        token = secrets.token_urlsafe(tokens.TOKEN_BYTES)
+        self.tokens.append(
+            {
+                "token": token,
+                "telegram_id": telegram_id,
+                "action": action,
+                "payload": payload,
+                "created_at": self.now,
+                "expires_at": None,
+            }
+        )
+        return token
+
+    async def flush(self, session: AsyncSession) -> None:
+        connection = await session.connection()  # the session's own transaction
+        if self.tokens:
+            await connection.execute(insert(ActionToken), self.tokens)
+        if self.messages:
+            await connection.execute(insert(OutboxMessage), self.messages)
+
+
+async def sweep(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    days: tuple[int, ...] = DEFAULT_REMINDER_DAYS,
+    batch: int = SWEEP_BATCH,
+) -> SweepReport:
+    """Send the reminders that are due and expire honours past their end. Safe to run twice, late,
+    or in several workers at once (PostgreSQL: rows are claimed with SKIP LOCKED). One transaction
+    per batch: its honours move their `next_due_at` on together with the messages they caused."""
+    days = validity.normalise_days(days)
+    office = await office_chats(session)
+    bodies: dict[int | None, list[int]] = {}
+    reminded = expired = messages = 0
+    postgres = session.bind.dialect.name == "postgresql" if session.bind is not None else False
+    while True:
+        statement = (
+            select(Honour)
+            .where(col(Honour.next_due_at) <= now)
+            .order_by(col(Honour.next_due_at))
+            .limit(batch)
+        )
+        rows = (
+            await session.exec(statement.with_for_update(skip_locked=True) if postgres else statement)
+        ).all()
+        if not rows:
+            break
+        holders = {
+            p.id: p
+            for p in (
+                await session.exec(select(Person).where(col(Person.id).in_({h.holder_id for h in rows})))
+            ).all()
+        }
+        queued = _Queued(now)
+        sent: list[list[int]] = []
+        lapsed: list[int] = []
+        for honour in rows:
+            step = validity.sweep_step(honour.status, honour.valid_until, honour.reminded_days, now, days)
+            if honour.organisation_id not in bodies:
+                bodies[honour.organisation_id] = await recommender_chats(session, honour.organisation_id)
+            holder = holders.get(honour.holder_id)
+            holder_chat = [holder.telegram_id] if holder is not None and holder.blocked_at is None else []
+            concerned = list(dict.fromkeys([*holder_chat, *bodies[honour.organisation_id]]))
+            params = {
+                "number": honour.certificate_no,
+                "honour_key": f"honour.{honour.honour}",
+                "name": honour.holder_name,
+                "until": day(honour.valid_until),
+            }
+            if step.expire:
+                expired += 1
+                lapsed.append(honour.id or 0)
+                for chat in dict.fromkeys([*concerned, *office]):
+                    queued.message(chat, "honour.expired_notice", params)
+            elif step.remind_days is not None:
+                reminded += 1
+                sent.append([honour.id or 0, step.remind_days])
+                for chat in concerned:
+                    start = queued.token(chat, "honour.rereview", honour_id=honour.id)
+                    queued.message(
+                        chat,
+                        "honour.reminder",
+                        {**params, "days": step.remind_days},
+                        [[outbox.button("honour.start_rereview", start)]],
+                    )
+                for chat in office:
+                    if chat not in concerned:
+                        queued.message(chat, "honour.reminder_office", {**params, "days": step.remind_days})
+            if step.expire:
+                honour.status = Status.EXPIRED.value
+            honour.reminded_days, honour.next_due_at = step.reminded, step.next_due_at
+            session.add(honour)
+        messages += len(queued.messages)
+        await queued.flush(session)
+        # One chained record per batch and kind (the sweep is the system acting, not a person):
+        # which honours expired, and which reminder went to which honour.
+        if lapsed:
+            await audit.append(
+                session,
+                actor_id=None,
+                action="honour.expired",
+                subject="honours",
+                now=now,
+                article=ARTICLE_VALIDITY,
+                honours=lapsed,
+            )
+        if sent:
+            await audit.append(
+                session,
+                actor_id=None,
+                action="honour.reminders_sent",
+                subject="honours",
+                now=now,
+                article=ARTICLE_VALIDITY,
+                sent=sent,
+            )
+        await session.commit()
+        if len(rows) < batch:
+            break
+    return SweepReport(reminded, expired, messages)
