@@ -6,7 +6,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from handlers.keyboards import keyboard, token_button
-from handlers.render import fill
+from locales import fill
 from models import OutboxMessage
 
 

@@ -13,13 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu, ObjectionStep, ObjectTo
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
-from handlers.render import answer_target, refuse_asking_again, t, typed_text
+from handlers.render import answer_target, local_minute, refuse_asking_again, t, typed_text
 from handlers.states import ObjectionForm
 from models import Role
 from services import files, publicity, reviews, tokens
 from services.actors import Actor
 from services.ports import Clock
-from services.reviews import local_time
 
 
 async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
@@ -41,7 +40,7 @@ async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
         return
     listed = await publicity.entries(session, listing)
     lines = [
-        t("publicity.title", edition=listing.edition, ends=local_time(listing.ends_at), count=len(listed))
+        t("publicity.title", edition=listing.edition, ends=local_minute(listing.ends_at), count=len(listed))
     ]
     lines += [f"{i}. " + t("publicity.entry", line=e.line(actor.language)) for i, e in enumerate(listed, 1)]
     running = publicity.objections_open(listing, now)
@@ -73,7 +72,7 @@ async def publish(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
-            t("publicity.published", count=len(listing.nomination_ids), ends=local_time(listing.ends_at))
+            t("publicity.published", count=len(listing.nomination_ids), ends=local_minute(listing.ends_at))
         )
 
 
@@ -188,7 +187,7 @@ async def _lodge(
         evidence_sha256=data.get("evidence"),
     )
     await state.clear()  # a refusal keeps the form where it was, so the person can fix what was missing
-    await target.answer(t("objection.lodged", case=objection.id, deadline=local_time(objection.deadline)))
+    await target.answer(t("objection.lodged", case=objection.id, deadline=local_minute(objection.deadline)))
 
 
 async def step_chosen(

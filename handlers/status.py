@@ -1,22 +1,18 @@
 """/mystatus: where a person's self-checks (and, later, nominations) stand."""
 
-from zoneinfo import ZoneInfo
-
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import Menu
-from handlers.render import answer_target, current_locale, t
+from handlers.render import answer_target, current_locale, local_date, local_minute, t
 from services import nominations, selfcheck
 from services.actors import Actor
 from services.catalogue import load_catalogue
 
 
-async def my_status(
-    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, zone: ZoneInfo
-) -> None:
+async def my_status(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
     message = await answer_target(event)
     if message is None:
         return
@@ -35,7 +31,7 @@ async def my_status(
             lines.append(
                 t(
                     "mystatus.move_line",
-                    date=move.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    date=local_minute(move.at),
                     stage_key=f"stage.{move.to_stage}",
                     reason=move.reason or "",
                 )
@@ -54,7 +50,7 @@ async def my_status(
         lines.append(
             t(
                 "mystatus.selfcheck_line",
-                date=check.finished_at.astimezone(zone).strftime("%Y-%m-%d"),
+                date=local_date(check.finished_at),
                 honour=honours[check.honour].name.get(locale),
                 verdict_key=f"selfcheck.verdict.{check.verdict}",
                 version=check.catalogue_version,

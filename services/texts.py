@@ -1,5 +1,6 @@
-"""Words for what is written outside a chat (outbox lists, exports, certificates), from the same
-gettext catalogues the handlers use, in a given person's or document's language."""
+"""Words read by services from the gettext catalogues: left only for services/honours.py and
+services/nominations.py, until those leave the words to the edges (documents/words.py translates
+documents). Nothing new should use it: services speak in facts."""
 
 from collections.abc import Callable
 from functools import cache

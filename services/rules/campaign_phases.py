@@ -9,12 +9,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
-from zoneinfo import ZoneInfo
 
+from services import local_time
 from services.errors import DomainError
 from services.rules.workdays import WorkdayCalendar
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Phase(StrEnum):
@@ -87,23 +85,23 @@ class CampaignCalendar:
                 second_key="campaign.field.nomination_closes",
             )
 
-    def publicity_ends(self, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI) -> datetime:
+    def publicity_ends(self, workdays: WorkdayCalendar) -> datetime:
         """Publicity covers publicity_workdays working days after the review closes, to the end of
         the last one, counted on local dates."""
-        closed = self.review_closes.astimezone(zone)
+        closed = local_time.local(self.review_closes)
         first_day = (
             closed.date()
             if closed.timetz().replace(tzinfo=None) == time(0)
             else closed.date() + timedelta(days=1)
         )
         last = workdays.add_workdays(first_day - timedelta(days=1), self.publicity_workdays)
-        return datetime.combine(last + timedelta(days=1), time(0), zone)
+        return local_time.at(last + timedelta(days=1))
 
 
 def phase_windows(
-    calendar: CampaignCalendar, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI
+    calendar: CampaignCalendar, workdays: WorkdayCalendar
 ) -> list[tuple[Phase, datetime, datetime | None]]:
-    publicity_end = max(calendar.publicity_ends(workdays, zone), calendar.review_closes)
+    publicity_end = max(calendar.publicity_ends(workdays), calendar.review_closes)
     approval_end = max(calendar.announcement_at, publicity_end)
     return [
         (Phase.NOMINATION, calendar.nomination_opens, calendar.nomination_closes),
@@ -115,12 +113,10 @@ def phase_windows(
     ]
 
 
-def phase_at(
-    calendar: CampaignCalendar, now: datetime, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI
-) -> Phase:
+def phase_at(calendar: CampaignCalendar, now: datetime, workdays: WorkdayCalendar) -> Phase:
     if now < calendar.nomination_opens:
         return Phase.UPCOMING
-    for phase, start, end in phase_windows(calendar, workdays, zone):
+    for phase, start, end in phase_windows(calendar, workdays):
         if start <= now and (end is None or now < end):
             return phase
     return Phase.COMMENDATION

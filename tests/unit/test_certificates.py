@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.certificates import CertificateText, render, verification_link
+from documents.certificate import render, verification_link
+from services.certificates import CertificateText
 from services.errors import DomainError
 
 CERTIFICATE = CertificateText(

@@ -367,6 +367,8 @@ async def test_thresholds_and_the_result_workbook(ready) -> None:  # type: ignor
 
     from openpyxl import load_workbook
 
+    from documents import round_result
+
     round_id = await open_round(ready, passing=Fraction(2, 3), open_ballot=True)
     for telegram_id, choice in {
         5001: "for",
@@ -382,11 +384,41 @@ async def test_thresholds_and_the_result_workbook(ready) -> None:  # type: ignor
     by_id = {i.nomination.id: i for i in report.items}
     assert by_id[2].count.outcome.value == "not_passed"  # 3 of 5 is more than half, not more than 2/3
     assert by_id[2].comments == [("孙委员", "服务事迹突出")]  # open ballot: attributed
-    sheet = load_workbook(BytesIO(reviews.workbook(report))).active
-    assert sheet is not None
+    english = round_result.workbook(report, "en")
+    assert english.file_name == f"review-round-{round_id}.xlsx"
+    sheet = load_workbook(BytesIO(english.data)).active
+    assert sheet is not None and sheet.title == f"Round {round_id} result"
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:6] == ("quorum", "2/3", "passing", "2/3", "panel", 5)
-    assert rows[3][:9] == (2, "STAR", "李娜", 3, 1, 1, 0, "yes", "no")
+    assert rows[0][:6] == ("quorum", "2/3", "passing share", "2/3", "panel", 5)
+    assert rows[1][:3] == ("nomination no.", "honour", "name")
+    assert rows[3] == (
+        2,
+        "Guangdong User-Satisfied Service Star",
+        "李娜",
+        3,
+        1,
+        1,
+        0,
+        "yes",
+        "no",
+        "not passed",
+    )
+    chinese = load_workbook(BytesIO(round_result.workbook(report, "zh_CN").data)).active
+    assert chinese is not None
+    rows = list(chinese.iter_rows(values_only=True))
+    assert rows[1] == (
+        "申报编号",
+        "奖项",
+        "姓名/名称",
+        "同意",
+        "不同意",
+        "弃权",
+        "回避",
+        "达到法定人数",
+        "通过",
+        "结果",
+    )
+    assert rows[3][7:] == ("是", "否", "未通过")
 
 
 # 公示 ----------------------------------------------------------------------------------------------
