@@ -25,6 +25,7 @@ from bot.replies import KeepReplies
 from bot.storage import SqlStorage
 from handlers import build_routers
 from handlers.errors import refuse
+from services import local_time
 from services.files.store import FileStore
 from services.ports import Clock
 
@@ -37,6 +38,7 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
+    local_time.use(settings.zone)  # the one zone every service, handler and document reads
     file_store = FileStore(settings.data_dir / "files")
     dispatcher = Dispatcher(
         storage=storage or SqlStorage(sessions),
@@ -45,7 +47,6 @@ def create_dispatcher(
         settings=settings,
         office_ids=settings.office_ids,
         i18n=i18n,
-        zone=settings.zone,
         file_store=file_store,
     )
     # Outer middlewares run in this order, after aiogram's own error, user-context and FSM ones.

@@ -5,8 +5,9 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
+from documents import items
 from handlers.keyboards import keyboard, token_button
-from handlers.render import fill
+from locales import fill
 from models import OutboxMessage
 
 
@@ -15,7 +16,7 @@ def outbox_renderer(i18n: I18n):  # noqa: ANN201  (returns the render callable t
         def translate(key: str) -> str:
             return i18n.gettext(key, locale=locale)
 
-        text = fill(translate(row.template), dict(row.params), translate)
+        text = fill(translate(row.template), items.in_words(dict(row.params), locale, translate), translate)
         rows: list[list[Any]] = [
             [
                 token_button(fill(translate(b["label"]), dict(b.get("params") or {}), translate), b["token"])

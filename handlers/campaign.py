@@ -1,8 +1,6 @@
 """The campaign: anyone sees the current one; the office creates it, changes its dates, declares
 working days, and sees self-check statistics."""
 
-from zoneinfo import ZoneInfo
-
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -12,21 +10,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import CampaignField, Menu
 from handlers.charts import bar_chart
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button
-from handlers.render import answer_target, current_locale, t
+from handlers.render import answer_target, current_locale, local_date, t
 from handlers.states import CampaignForm
 from models import Role
-from services import campaign_form, campaigns, people, selfcheck
+from services import campaign_form, campaigns, local_time, people, selfcheck
 from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.ports import Clock
 
 
-def day(moment, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
-    return moment.astimezone(zone).strftime("%Y-%m-%d")
-
-
 async def show_campaign(
-    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock, zone: ZoneInfo
+    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
     message = await answer_target(event)
     if message is None:
@@ -36,7 +30,7 @@ async def show_campaign(
     if view is None:
         upcoming = await campaigns.upcoming(session, now)
         await message.answer(
-            t("campaign.next", year=upcoming.year, date=day(upcoming.nomination_opens, zone))
+            t("campaign.next", year=upcoming.year, date=local_date(upcoming.nomination_opens))
             if upcoming
             else t("campaign.none")
         )
@@ -49,11 +43,11 @@ async def show_campaign(
     ]
     deadline = view.current_deadline(now)
     if deadline is not None:
-        lines.append(t("campaign.deadline", date=day(deadline[0], zone), days=deadline[1]))
+        lines.append(t("campaign.deadline", date=local_date(deadline[0]), days=deadline[1]))
     lines.append(t("campaign.calendar"))
     for phase, start, end in view.windows:
         marker = "▶ " if phase == view.phase else "• "
-        span = f"{day(start, zone)} – {day(end, zone)}" if end else f"{day(start, zone)} –"
+        span = f"{local_date(start)} – {local_date(end)}" if end else f"{local_date(start)} –"
         lines.append(marker + t("campaign.window", phase_key=f"phase.{phase.value}", span=span))
     if not view.workdays_known:
         lines.append(t("campaign.workdays_unknown"))
@@ -80,24 +74,23 @@ async def new_campaign(
     session: AsyncSession,
     state: FSMContext,
     clock: Clock,
-    zone: ZoneInfo,
 ) -> None:
     people.require_role(actor, Role.OFFICE)
     if command.args:
-        await create_from_form(message, command.args, actor, session, state, clock, zone)
+        await create_from_form(message, command.args, actor, session, state, clock)
         return
     await state.set_state(CampaignForm.waiting)
     await message.answer(t("campaign.form_intro"))
     await message.answer(
-        t("campaign.form_template", year=clock.now().astimezone(zone).year + 1),
+        t("campaign.form_template", year=local_time.local(clock.now()).year + 1),
         reply_markup=cancel_keyboard(),
     )
 
 
 async def form_received(
-    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock, zone: ZoneInfo
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
 ) -> None:
-    await create_from_form(message, message.text or "", actor, session, state, clock, zone)
+    await create_from_form(message, message.text or "", actor, session, state, clock)
 
 
 async def create_from_form(
@@ -107,9 +100,8 @@ async def create_from_form(
     session: AsyncSession,
     state: FSMContext,
     clock: Clock,
-    zone: ZoneInfo,
 ) -> None:
-    fields = campaign_form.parse(form, zone)
+    fields = campaign_form.parse(form)
     campaign = await campaigns.create(session, actor, now=clock.now(), **fields)  # type: ignore[arg-type]
     await state.clear()
     await message.answer(t("campaign.created", year=campaign.year))
@@ -130,7 +122,7 @@ async def pick_date(
 
 
 async def new_date(
-    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock, zone: ZoneInfo
+    message: Message, actor: Actor, session: AsyncSession, state: FSMContext, clock: Clock
 ) -> None:
     raw, _, reason = (message.text or "").strip().partition(" ")
     if not reason.strip():
@@ -138,7 +130,7 @@ async def new_date(
         return
     data = await state.get_data()
     field = data["field"]
-    value = campaign_form.moment(field, campaign_form.parse_day(raw), zone)
+    value = campaign_form.moment(field, campaign_form.parse_day(raw))
     await campaigns.change_date(session, actor, data["campaign"], field, value, reason.strip(), clock.now())
     await state.clear()
     await message.answer(t("campaign.date_changed", field_key=f"campaign.field.{field}", date=raw))

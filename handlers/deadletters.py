@@ -3,7 +3,6 @@ one once the cause is fixed."""
 
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -13,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import ActionFilter
 from handlers.keyboards import keyboard, token_button
 from handlers.render import t
-from services import inbox, tokens
+from services import inbox, local_time, tokens
 from services.actors import Actor
 from services.inbox import DeadLetter
 from services.ports import Clock
@@ -22,7 +21,7 @@ KINDS = frozenset({"message", "edited_message", "callback_query"})  # the kinds 
 ERROR_SHOWN = 80  # characters of the error in a line; the row keeps it all
 
 
-def line(letter: DeadLetter, zone: ZoneInfo) -> str:
+def line(letter: DeadLetter) -> str:
     if letter.kind is None:
         kind = t("deadletters.kind_unknown")
     else:
@@ -34,7 +33,7 @@ def line(letter: DeadLetter, zone: ZoneInfo) -> str:
     error = letter.last_error
     if len(error) > ERROR_SHOWN:
         error = error[: ERROR_SHOWN - 1] + "…"
-    received = letter.received_at.astimezone(zone).strftime("%m-%d %H:%M")
+    received = local_time.local(letter.received_at).strftime("%m-%d %H:%M")
     return t(
         "deadletters.line",
         update_id=letter.update_id,
@@ -46,16 +45,14 @@ def line(letter: DeadLetter, zone: ZoneInfo) -> str:
     )
 
 
-async def list_dead(
-    message: Message, actor: Actor, session: AsyncSession, clock: Clock, zone: ZoneInfo
-) -> None:
+async def list_dead(message: Message, actor: Actor, session: AsyncSession, clock: Clock) -> None:
     letters = await inbox.dead_letters(session, actor)
     if not letters.newest:
         await message.answer(t("deadletters.none"))
         return
     lines, rows = [t("deadletters.title", shown=len(letters.newest), total=letters.total)], []
     for letter in letters.newest:
-        lines.append(line(letter, zone))
+        lines.append(line(letter))
         token = await tokens.issue(
             session,
             telegram_id=actor.telegram_id,

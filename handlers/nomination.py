@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import Menu, Nominate, NominationEdit
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button
-from handlers.render import answer_target, current_locale, organisation_name, t
+from handlers.render import answer_target, current_locale, item_label, organisation_name, t
 from handlers.states import NominationForm
 from models import Nomination
 from services import people
@@ -92,7 +92,7 @@ async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> d
     if reopened is not None:  # returned for supplement: say what to supplement, offer only that
         lines.append(t("nomination.supplement_title"))
         lines += [
-            t("nomination.supplement_item", what=deficiencies.item_label(item, locale), note=note or "—")
+            t("nomination.supplement_item", what=item_label(item), note=note or "—")
             for item, note in reopened.items()
         ]
     rows: list[list[InlineKeyboardButton]] = []
@@ -169,18 +169,7 @@ async def edit(
         agreed = await dossier.consent_to_publish(session, actor, nomination_id, clock.now())
         await message.answer(**await card(session, agreed, actor))
     elif what == "submit":
-        try:
-            submitted = await dossier.submit(session, actor, nomination_id, clock.now())
-        except DomainError as refused:
-            if refused.code != "nomination.incomplete":
-                raise
-            # The service names items by id ("field:phone", "consent"): say them in words.
-            labels = [
-                deficiencies.item_label(item, locale) for item in str(refused.params["items"]).split(", ")
-            ]
-            raise DomainError(
-                "nomination.incomplete", items=t("precheck.list_separator").join(labels)
-            ) from None
+        submitted = await dossier.submit(session, actor, nomination_id, clock.now())
         await message.answer(t("nomination.submitted", id=submitted.id))
     elif any(spec.id == what for spec in FIELDS[nomination.honour]):
         await state.set_state(NominationForm.field)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu, ObjectionStep, ObjectTo
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
-from handlers.render import answer_target, refuse_asking_again, t, typed_text
+from handlers.render import answer_target, local_minute, refuse_asking_again, t, typed_text
 from handlers.states import ObjectionForm
 from models import Role
 from services import tokens
@@ -24,7 +24,7 @@ from services.publicity import approval as publicity_approval
 from services.publicity import listing as publicity_list
 from services.publicity import objections
 from services.reviews import rounds
-from services.reviews.common import local_time, nominee_name
+from services.reviews.common import nominee_name
 
 
 async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock) -> None:
@@ -46,7 +46,7 @@ async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
         return
     listed = await publicity_list.entries(session, listing)
     lines = [
-        t("publicity.title", edition=listing.edition, ends=local_time(listing.ends_at), count=len(listed))
+        t("publicity.title", edition=listing.edition, ends=local_minute(listing.ends_at), count=len(listed))
     ]
     lines += [f"{i}. " + t("publicity.entry", line=e.line(actor.language)) for i, e in enumerate(listed, 1)]
     running = publicity_list.objections_open(listing, now)
@@ -78,7 +78,7 @@ async def publish(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
-            t("publicity.published", count=len(listing.nomination_ids), ends=local_time(listing.ends_at))
+            t("publicity.published", count=len(listing.nomination_ids), ends=local_minute(listing.ends_at))
         )
 
 
@@ -193,7 +193,7 @@ async def _lodge(
         evidence_sha256=data.get("evidence"),
     )
     await state.clear()  # a refusal keeps the form where it was, so the person can fix what was missing
-    await target.answer(t("objection.lodged", case=objection.id, deadline=local_time(objection.deadline)))
+    await target.answer(t("objection.lodged", case=objection.id, deadline=local_minute(objection.deadline)))
 
 
 async def step_chosen(
@@ -293,7 +293,7 @@ async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncS
     message = await answer_target(event)
     if message is None:
         return
-    waiting = await publicity_approval.awaiting_approval(session, actor)
+    waiting = await publicity_approval.awaiting_approval(session, actor, clock.now())
     if waiting is None:
         await message.answer(t("publicity.nothing_to_approve"))
         return
@@ -322,7 +322,7 @@ async def approve(
     clock: Clock,
 ) -> None:
     if not actor.has(Role.LEADING_GROUP) and actor.has(Role.OFFICE):
-        await publicity_approval.require_unapproved(session, payload["publicity_id"])
+        await publicity_approval.require_unapproved(session, payload["publicity_id"], clock.now())
         await refuse_asking_again(state, ObjectionForm.approval_document, publicity=payload["publicity_id"])
         await query.answer()
         await state.set_state(ObjectionForm.approval_document)

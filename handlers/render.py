@@ -1,52 +1,46 @@
 """Service results into words: translation helpers shared by the handlers."""
 
-from collections.abc import Callable
 from datetime import datetime
-from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n, gettext
 
-from models import Organisation, Role
+from documents import items
+from documents.words import organisation_name  # noqa: F401  (one name for both edges)
+from locales import fill
+from models import Role
+from services import local_time
 from services.errors import DomainError
 
 
 def t(key: str, **params: Any) -> str:
     """Translate a key, then fill it. A parameter named `x_key` holds a translation key and fills
     `{x}` translated; every other string is user text and is escaped for HTML."""
-    return fill(gettext(key), params, gettext)
-
-
-def fill(text: str, params: dict[str, Any], translate: Callable[[str], str]) -> str:
-    if not params:
-        return text
-    values: dict[str, Any] = {}
-    for name, value in params.items():
-        if name.endswith("_key") and isinstance(value, str):
-            values[name.removesuffix("_key")] = translate(value)
-        else:
-            values[name] = escape(value) if isinstance(value, str) else value
-    return text.format(**values)
+    return fill(gettext(key), items.in_words(params, current_locale(), gettext), gettext)
 
 
 def role_name(role: Role | str) -> str:
     return gettext(f"role.{Role(role).value}")
 
 
-def organisation_name(organisation: Organisation, locale: str) -> str:
-    return organisation.name_en if locale == "en" else organisation.name_zh
-
-
 def current_locale() -> str:
     return get_i18n().current_locale
 
 
-def local_date(moment: datetime, zone: str = "Asia/Shanghai") -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
+def item_label(item: str) -> str:
+    """A dossier item ("field:phone", "material:…", "seal") in the reader's words."""
+    return items.item_label(item, current_locale(), gettext)
+
+
+def local_date(moment: datetime) -> str:
+    return local_time.day_text(moment)
+
+
+def local_minute(moment: datetime) -> str:
+    return local_time.minute_text(moment)
 
 
 async def answer_target(event: Message | CallbackQuery) -> Message | None:

@@ -1,23 +1,19 @@
 """/mystatus: where a person's self-checks (and, later, nominations) stand."""
 
-from zoneinfo import ZoneInfo
-
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import Menu
-from handlers.render import answer_target, current_locale, t
+from handlers.render import answer_target, current_locale, local_date, local_minute, t
 from services import selfcheck
 from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.nominations import queries
 
 
-async def my_status(
-    event: Message | CallbackQuery, actor: Actor, session: AsyncSession, zone: ZoneInfo
-) -> None:
+async def my_status(event: Message | CallbackQuery, actor: Actor, session: AsyncSession) -> None:
     message = await answer_target(event)
     if message is None:
         return
@@ -33,14 +29,9 @@ async def my_status(
             )
         )
         for move in await queries.history(session, nomination.id or 0):
-            lines.append(
-                t(
-                    "mystatus.move_line",
-                    date=move.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                    stage_key=f"stage.{move.to_stage}",
-                    reason=move.reason or "",
-                )
-            )
+            said = {"deficiencies": move.items} if move.items else {"reason": move.reason}
+            template = "mystatus.move_line_items" if move.items else "mystatus.move_line"
+            lines.append(t(template, date=local_minute(move.at), stage_key=f"stage.{move.to_stage}", **said))
     if lines:
         lines.insert(0, t("mystatus.nominations_title"))
         lines.append("")
@@ -55,7 +46,7 @@ async def my_status(
         lines.append(
             t(
                 "mystatus.selfcheck_line",
-                date=check.finished_at.astimezone(zone).strftime("%Y-%m-%d"),
+                date=local_date(check.finished_at),
                 honour=honours[check.honour].name.get(locale),
                 verdict_key=f"selfcheck.verdict.{check.verdict}",
                 version=check.catalogue_version,

@@ -5,7 +5,10 @@ Several .po files per locale let each journey keep its own strings; they are mer
 
 import os
 import tempfile
+from collections.abc import Callable
+from html import escape
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -31,6 +34,20 @@ def read_catalogue(locale: str) -> dict[str, str]:
                 if message.id:
                     merged[str(message.id)] = str(message.string or "")
     return merged
+
+
+def fill(text: str, params: dict[str, Any], translate: Callable[[str], str]) -> str:
+    """A translation filled in: a parameter named `x_key` holds a translation key and fills `{x}`
+    translated; every other string is user text, escaped for HTML (Telegram's and reportlab's)."""
+    if not params:
+        return text
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        if name.endswith("_key") and isinstance(value, str):
+            values[name.removesuffix("_key")] = translate(value)
+        else:
+            values[name] = escape(value) if isinstance(value, str) else value
+    return text.format(**values)
 
 
 def compile_catalogues(target: Path) -> Path:

@@ -58,7 +58,7 @@ class HonourReview(SQLModel, table=True):
     # [{"slot": "satisfaction_report" | "evidence", "sha256": …, "file_name": …, "kind": …}]
     evidence: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
-    outcome: str | None = Field(default=None, max_length=16)  # reconfirmed | lapsed
+    status: str = Field(max_length=16, index=True)  # services.lifecycles.honour.RereviewStatus
     decided_by: int | None = Field(default=None, foreign_key="person.id")
     decided_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -59,6 +59,8 @@ class NominationMove(SQLModel, table=True):
     from_stage: str = Field(max_length=32)
     to_stage: str = Field(max_length=32)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # A return for supplement's items as (item id, the office's note) pairs, said in words at the edge.
+    items: list[list[str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Quota(SQLModel, table=True):

@@ -19,6 +19,7 @@ class PublicityList(SQLModel, table=True):
     published_by: int = Field(foreign_key="person.id")
     published_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     ends_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    status: str = Field(max_length=16, index=True)  # services.lifecycles.publicity.ListStatus
     forwarded_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     approved_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     approved_by: int | None = Field(default=None, foreign_key="person.id")
@@ -43,7 +44,7 @@ class Objection(SQLModel, table=True):
     lodged_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     owner_id: int | None = Field(default=None, foreign_key="person.id")
     deadline: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
-    status: str = Field(default="open", max_length=16, index=True)  # open | upheld | dismissed
+    status: str = Field(max_length=16, index=True)  # services.rules.publicity_rules.CaseStatus
     ruling: str = Field(default="", sa_column=Column(Text, nullable=False))
     ruled_by: int | None = Field(default=None, foreign_key="person.id")
     ruled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))

@@ -18,6 +18,7 @@ class ReviewRound(SQLModel, table=True):
     opened_by: int = Field(foreign_key="person.id")
     opened_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     closes_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    status: str = Field(max_length=16, index=True)  # services.lifecycles.review_round.RoundStatus
     # Set once, by the tally; a database trigger refuses ballots for a round that has it.
     closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     # Thresholds as fractions, printed on the result: quorum of the non-recused panel, passing share of

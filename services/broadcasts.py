@@ -218,7 +218,7 @@ async def send(
         action="broadcast.sent",
         subject=f"broadcast:{broadcast.id}",
         now=now,
-        reason=ARTICLE,
+        article=ARTICLE,
         recipients=len(chats),
         has_file=draft.file_sha256 is not None,
         announcement_chat=bool(announcement_chat_id),
@@ -336,8 +336,8 @@ async def progress_shown(session: AsyncSession, shown: Progress, now: datetime) 
             action="broadcast.finished",
             subject=f"broadcast:{broadcast.id}",
             now=now,
-            reason=ARTICLE,
-            **shown.params,
+            article=ARTICLE,
+            **dict[str, Any](shown.params),
         )
     session.add(broadcast)
     await session.commit()

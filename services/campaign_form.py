@@ -5,9 +5,9 @@ of its last day, in the programme's time zone."""
 
 import re
 import unicodedata
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
+from services import local_time
 from services.errors import DomainError
 
 ALIASES = {
@@ -36,13 +36,12 @@ def parse_day(raw: str) -> date:
         raise DomainError("campaign.bad_date", value=raw.strip()) from None
 
 
-def moment(field: str, day: date, zone: ZoneInfo) -> datetime:
+def moment(field: str, day: date) -> datetime:
     """The instant a dated field stands for: the end of a closing day, else the start of the day."""
-    local = datetime.combine(day + timedelta(days=1) if field in CLOSING else day, time(0), zone)
-    return local.astimezone(ZoneInfo("UTC"))
+    return local_time.at(day + timedelta(days=1) if field in CLOSING else day).astimezone(UTC)
 
 
-def parse(form: str, zone: ZoneInfo) -> dict[str, object]:
+def parse(form: str) -> dict[str, object]:
     """Returns year, honours, publicity_workdays and a `dates` dict of aware datetimes."""
     values: dict[str, str] = {}
     for line in form.splitlines():
@@ -65,7 +64,7 @@ def parse(form: str, zone: ZoneInfo) -> dict[str, object]:
         raise DomainError("campaign.bad_number") from None
     honours = [code.upper() for code in re.split(r"[\s,，、]+", values["honours"]) if code]
     dates = {
-        field: moment(field, parse_day(values[field]), zone)
+        field: moment(field, parse_day(values[field]))
         for field in ALIASES
         if field not in ("year", "honours", "publicity_workdays")
     }

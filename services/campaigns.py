@@ -113,12 +113,21 @@ async def upcoming(session: AsyncSession, now: datetime) -> Campaign | None:
 
 
 async def require_action(session: AsyncSession, action: Action, now: datetime) -> CampaignView:
-    """The current campaign, if the action is allowed in its phase; else a DomainError."""
+    """The current campaign, if the action is allowed in its phase; else a DomainError naming the
+    phase. Asked before anything else, so nobody fills in a form for an act refused at the end."""
     campaign = await current(session, now)
     if campaign is None:
         raise DomainError("campaign.none_open")
     require(campaign.phase, action)
     return campaign
+
+
+async def phase_of(session: AsyncSession, campaign_id: int, now: datetime) -> Phase:
+    """The phase a record's own campaign is in (the phase its lifecycle moves are gated on)."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise DomainError("campaign.not_found")
+    return (await view(session, campaign, now)).phase
 
 
 async def create(
@@ -157,7 +166,7 @@ async def create(
         action="campaign.created",
         subject=f"campaign:{campaign.id}",
         now=now,
-        reason="第五条",
+        article="第五条",
         year=year,
         honours=ordered,
         publicity_workdays=publicity_workdays,

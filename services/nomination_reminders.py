@@ -16,8 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Campaign, Nomination, NominationReminder, Person, Role, RoleAssignment
-from services import outbox
-from services.nominations import deficiencies
+from services import local_time, outbox
 from services.rules.nomination_flow import Stage
 
 OFFSETS_DAYS = (7, 1)
@@ -64,7 +63,7 @@ class Due:
 
 
 async def _due(session: AsyncSession, campaign: Campaign) -> list[Due]:
-    closes = deficiencies.local_deadline(campaign.nomination_closes)
+    closes = local_time.minute_text(campaign.nomination_closes)
     due: list[Due] = []
     unfinished = (
         await session.exec(

@@ -115,7 +115,7 @@ async def answer(
             action="selfcheck.finished",
             subject=f"selfcheck:{check.id}",
             now=now,
-            reason="第十一条至第十五条",
+            article="第十一条至第十五条",
             honour=check.honour,
             verdict=verdict.kind.value,
             catalogue_version=check.catalogue_version,

@@ -19,9 +19,15 @@ from models.db import create_engine, session_factory
 from tests.support.client import RecordingSession, UserClient
 from tests.support.clock import FakeClock
 from tests.support.databases import PostgresDatabases, SqliteDatabases
+from tests.support.lifecycle_guard import install as guard_statuses
 
 OFFICE_ID = 900001
 TOKEN = "42:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def statuses_change_only_through_their_lifecycles() -> None:
+    guard_statuses()
 
 
 @pytest.fixture(scope="session")

@@ -9,17 +9,19 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from documents import cards as card_reports
 from handlers.callbacks import ActionFilter, CardOpen, Menu
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.render import answer_target, t
 from handlers.states import CardForm
 from models import ActionToken, EvaluationCard
-from services import card_reports, people, tokens
+from services import people, tokens
 from services.actors import Actor
 from services.cards import evidence, owner, reports
-from services.cards.common import ACTIVE, CLOSED, PAUSED, local_day
+from services.cards.common import ACTIVE, CLOSED, PAUSED
 from services.errors import DomainError
 from services.files.store import FileStore
+from services.local_time import day_of
 from services.ports import Clock
 
 MESSAGE_LIMIT = 3900
@@ -169,7 +171,7 @@ async def card_opened(
     elif what == "qr":
         await send_card(message, card, bot)
     elif what in ("report", "report30", "unit", "pdf", "pdf30", "pdfunit"):
-        since = local_day(clock.now()) - timedelta(days=29) if what.endswith("30") else None
+        since = day_of(clock.now()) - timedelta(days=29) if what.endswith("30") else None
         built = await reports.report(
             session,
             actor,
@@ -177,7 +179,7 @@ async def card_opened(
             card_id=None if "unit" in what else card.id,
             unit=card.unit if "unit" in what else None,
             since=since,
-            until=local_day(clock.now()) if since else None,
+            until=day_of(clock.now()) if since else None,
         )
         if what.startswith("pdf"):
             await send_pdf(message, built, card.id or 0)

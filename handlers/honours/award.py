@@ -8,7 +8,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Menu
-from handlers.honours.common import bot_username
+from handlers.honours.common import certificate_printer
 from handlers.keyboards import keyboard, token_button
 from handlers.render import answer_target, t
 from services import tokens
@@ -21,7 +21,7 @@ from services.ports import Clock
 async def award_ask(
     event: Message | CallbackQuery, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    waiting = await honour_award.awardable(session, actor)
+    waiting = await honour_award.awardable(session, actor, clock.now())
     message = await answer_target(event)
     if message is None:
         return
@@ -57,7 +57,7 @@ async def award(
         actor,
         int(payload["campaign_id"]),
         clock.now(),
-        bot_username=await bot_username(bot),
+        printer=await certificate_printer(bot),
         file_store=file_store,
         days=settings.rereview_reminder_days,
     )

@@ -5,7 +5,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.render import t
+from documents import national_list
+from handlers.render import current_locale, t
 from services.actors import Actor
 from services.honours import national as honour_national
 from services.ports import Clock
@@ -19,9 +20,9 @@ async def national(
 
 
 async def national_export(message: Message, actor: Actor, session: AsyncSession) -> None:
-    data = await honour_national.export_national(session, actor, actor.language)
+    document = national_list.workbook(await honour_national.national_list(session, actor), current_locale())
     await message.answer_document(
-        BufferedInputFile(data, filename="national-recommendations.xlsx"), caption=t("honour.national_export")
+        BufferedInputFile(document.data, filename=document.file_name), caption=t("honour.national_export")
     )
 
 

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
 from handlers.callbacks import ActionFilter
-from handlers.honours.common import bot_username
+from handlers.honours.common import certificate_printer
 from handlers.keyboards import cancel_keyboard, token_button
 from handlers.render import ask_for_text, local_date, t, typed_text
 from handlers.states import HonourForms
@@ -122,7 +122,7 @@ async def reconfirm(
         actor,
         int(payload["review_id"]),
         clock.now(),
-        bot_username=await bot_username(bot),
+        printer=await certificate_printer(bot),
         file_store=file_store,
         days=settings.rereview_reminder_days,
     )

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import ActionFilter, PrecheckTick
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.precheck.common import TOKEN_TTL, parse_day
-from handlers.render import current_locale, refuse_asking_again, t, typed_text
+from handlers.render import item_label, local_minute, refuse_asking_again, t, typed_text
 from handlers.states import PrecheckForm
 from models import Role
 from services import people, tokens
@@ -69,11 +69,10 @@ async def reason_typed(
 
 
 def _tick_keyboard(items: list[str], ticked: list[str]) -> Any:
-    locale = current_locale()
     rows = [
         [
             plain_button(
-                ("☑️ " if item in ticked else "⬜ ") + deficiencies.item_label(item, locale),
+                ("☑️ " if item in ticked else "⬜ ") + item_label(item),
                 PrecheckTick(index=index).pack(),
             )
         ]
@@ -145,7 +144,7 @@ def _ask_note(ticked: list[str], position: int) -> str:
         "precheck.ask_note",
         number=position + 1,
         count=len(ticked),
-        what=deficiencies.item_label(ticked[position], current_locale()),
+        what=item_label(ticked[position]),
     )
 
 
@@ -187,14 +186,13 @@ async def deadline_typed(
     )
     await session.commit()
     await state.clear()
-    listing = deficiencies.deficiency_list([(i, n) for i, n in items], current_locale())
     await message.answer(
         t(
             "precheck.confirm_return",
             id=data["nomination"],
             count=len(items),
-            items=listing,
-            deadline=deficiencies.local_deadline(deadline),
+            deficiencies=[[i, n] for i, n in items],
+            deadline=local_minute(deadline),
         ),
         reply_markup=keyboard([[token_button(t("precheck.confirm"), confirm)]]),
     )

@@ -7,11 +7,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from documents import dossier, nomination_list
 from handlers.callbacks import ActionFilter, typed_id
 from handlers.render import current_locale, t
 from services import exports
 from services.actors import Actor
 from services.files.store import FileStore
+from services.nominations import office_view
 from services.ports import Clock
 
 
@@ -22,7 +24,8 @@ async def export_dossier(
     session: AsyncSession,
     file_store: FileStore,
 ) -> None:
-    export = await exports.dossier_zip(session, actor, payload["nomination_id"], file_store, current_locale())
+    view = await office_view.office_view(session, actor, payload["nomination_id"])
+    export = dossier.archive(view, file_store, current_locale())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer_document(
@@ -47,9 +50,11 @@ async def export_command(
         await message.answer(t("precheck.export_usage"))
         return
     if nomination_id is not None:
-        export = await exports.dossier_zip(session, actor, nomination_id, file_store, current_locale())
+        view = await office_view.office_view(session, actor, nomination_id)
+        export = dossier.archive(view, file_store, current_locale())
     else:
-        export = await exports.nomination_list(session, actor, clock.now(), current_locale())
+        listing = await exports.campaign_list(session, actor, clock.now())
+        export = nomination_list.workbook(listing, current_locale())
     await message.answer_document(BufferedInputFile(export.data, export.file_name), protect_content=True)
 
 

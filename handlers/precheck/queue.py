@@ -8,13 +8,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import Menu, PrecheckOpen, PrecheckStep
 from handlers.keyboards import keyboard, plain_button, token_button
 from handlers.precheck.common import TOKEN_TTL
-from handlers.render import answer_target, current_locale, organisation_name, t
+from handlers.render import answer_target, current_locale, item_label, local_minute, organisation_name, t
 from models import Nomination, Organisation
 from services import exports, tokens
 from services.actors import Actor
 from services.files import kinds
 from services.files.store import FileStore
-from services.nominations import deficiencies, office_view, precheck
+from services.nominations import office_view, precheck
 from services.ports import Clock
 from services.rules.dossier import FIELDS
 
@@ -60,7 +60,7 @@ async def queue(event: Message | CallbackQuery, actor: Actor, session: AsyncSess
 
 
 def _summary(view: office_view.OfficeView) -> str:
-    nomination, locale = view.nomination, current_locale()
+    nomination = view.nomination
     lines = [
         t(
             "precheck.card_title",
@@ -84,14 +84,14 @@ def _summary(view: office_view.OfficeView) -> str:
             t(
                 "precheck.opinion_line",
                 opinion=view.endorsement.opinion,
-                at=deficiencies.local_deadline(view.endorsement.endorsed_at),
+                at=local_minute(view.endorsement.endorsed_at),
             )
         )
     lines.append(t("precheck.materials_line", count=len(view.materials)))
     lines += [
         t(
             "precheck.material_line",
-            what=deficiencies.item_label(f"material:{m.slot}", locale),
+            what=item_label(f"material:{m.slot}"),
             name=m.file_name,
         )
         for m in view.materials
@@ -105,16 +105,15 @@ def _summary(view: office_view.OfficeView) -> str:
                 count=len(check.files),
             )
         )
-    if view.changes is not None and nomination.stage == "resubmitted":
+    if view.supplemented and view.changes is not None:
         lines += _changes(view.changes)
     return "\n".join(lines)
 
 
 def _changes(changes: office_view.Changes) -> list[str]:
-    locale = current_locale()
     lines = [t("precheck.changes_title")]
     lines += [
-        t("precheck.changes_item", what=deficiencies.item_label(item, locale), note=note or "—")
+        t("precheck.changes_item", what=item_label(item), note=note or "—")
         for item, note in changes.items.items()
     ]
     lines += [
@@ -129,11 +128,11 @@ def _changes(changes: office_view.Changes) -> list[str]:
     if changes.organisation is not None:
         lines.append(t("precheck.changes_organisation"))
     lines += [
-        t("precheck.changes_added", what=deficiencies.item_label(f"material:{slot}", locale), name=name)
+        t("precheck.changes_added", what=item_label(f"material:{slot}"), name=name)
         for slot, name in changes.added
     ]
     lines += [
-        t("precheck.changes_removed", what=deficiencies.item_label(f"material:{slot}", locale), name=name)
+        t("precheck.changes_removed", what=item_label(f"material:{slot}"), name=name)
         for slot, name in changes.removed
     ]
     if changes.endorsement_renewed:
@@ -157,12 +156,11 @@ async def open_nomination(
     chat_id = actor.telegram_id
     await bot.send_message(chat_id, _summary(view))
     # Dossiers go out protected: they cannot be forwarded or saved from the chat.
-    locale = current_locale()
     for material in view.materials:
         await bot.send_document(
             chat_id,
             BufferedInputFile(file_store.get(material.sha256), material.file_name),
-            caption=deficiencies.item_label(f"material:{material.slot}", locale),
+            caption=item_label(f"material:{material.slot}"),
             protect_content=True,
         )
     if view.endorsement is not None:

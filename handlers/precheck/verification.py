@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from documents import nomination_list
 from handlers import uploads
 from handlers.callbacks import ActionFilter, PrecheckStep
 from handlers.keyboards import cancel_keyboard, plain_button
@@ -78,7 +79,8 @@ async def step(
     clock: Clock,
 ) -> None:
     if callback_data.what == "xlsx":
-        export = await exports.nomination_list(session, actor, clock.now(), current_locale())
+        listing = await exports.campaign_list(session, actor, clock.now())
+        export = nomination_list.workbook(listing, current_locale())
         await query.answer()
         if isinstance(query.message, Message):
             await query.message.answer_document(

@@ -3,7 +3,6 @@
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -11,19 +10,19 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from documents import round_result
 from handlers.callbacks import ActionFilter, Menu, PanelPick
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
-from handlers.render import answer_target, t
+from handlers.render import answer_target, current_locale, local_minute, t
 from handlers.states import ReviewInput
 from models import Role
-from services import people, tokens
+from services import campaigns, local_time, people, tokens
 from services.actors import Actor
 from services.errors import DomainError
 from services.ports import Clock
 from services.reviews import results, rounds, sweeps
-from services.reviews.common import holders, local_time, nominee_name
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from services.reviews.common import holders, nominee_name
+from services.rules.campaign_phases import Action
 
 
 async def office_rounds(
@@ -49,7 +48,7 @@ async def office_rounds(
             t(
                 "review.round_line",
                 round=review_round.id,
-                closes=local_time(review_round.closes_at),
+                closes=local_minute(review_round.closes_at),
                 state_key=state_key,
                 ballot_key="review.ballot.open" if review_round.open_ballot else "review.ballot.secret",
             )
@@ -133,8 +132,9 @@ async def result(query: CallbackQuery, payload: dict[str, Any], actor: Actor, se
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_report_text(report))
+        sheet = round_result.workbook(report, current_locale())
         await query.message.answer_document(
-            BufferedInputFile(results.workbook(report), filename=f"review-round-{report.round.id}.xlsx"),
+            BufferedInputFile(sheet.data, filename=sheet.file_name),
             caption=t("review.workbook_caption", round=report.round.id),
         )
 
@@ -155,9 +155,19 @@ async def close(
         await query.message.answer(_report_text(report))
 
 
-async def ask_closing(query: CallbackQuery, payload: dict[str, Any], actor: Actor, state: FSMContext) -> None:
-    """Opening a round, or extending one (the payload names it): the closing time comes next."""
+async def ask_closing(
+    query: CallbackQuery,
+    payload: dict[str, Any],
+    actor: Actor,
+    session: AsyncSession,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    """Opening a round, or extending one (the payload names it): the closing time comes next. A
+    round opens only in 评审: outside it the office is told so before it types anything."""
     people.require_role(actor, Role.OFFICE)
+    if not payload.get("round_id"):
+        await campaigns.require_action(session, Action.OPEN_ROUND, clock.now())
     await query.answer()
     await state.set_state(ReviewInput.closing_time)
     await state.set_data({"extend": payload.get("round_id")})
@@ -195,7 +205,7 @@ async def closing_typed(
     """`YYYY-MM-DD HH:MM` in Beijing time, then any options (see _round_options)."""
     parts = (message.text or "").split()
     try:
-        closes = datetime.strptime(" ".join(parts[:2]), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+        closes = datetime.strptime(" ".join(parts[:2]), "%Y-%m-%d %H:%M").replace(tzinfo=local_time.zone())
     except ValueError:
         await message.answer(t("review.ask_closing"), reply_markup=cancel_keyboard())
         return
@@ -204,7 +214,7 @@ async def closing_typed(
     if extending:
         extended = await rounds.extend(session, actor, extending, closes, now)
         await state.clear()
-        await message.answer(t("review.extended", round=extended.id, closes=local_time(extended.closes_at)))
+        await message.answer(t("review.extended", round=extended.id, closes=local_minute(extended.closes_at)))
         return
     options = _round_options(parts[2:])
     if options is None:
@@ -239,7 +249,7 @@ async def _open(
             round=review_round.id,
             count=len(report.items),
             panel=report.panel,
-            closes=local_time(review_round.closes_at),
+            closes=local_minute(review_round.closes_at),
         )
         + "\n\n"
         + _report_text(report)

@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import CardRater, CardRating, CardSecret, EvaluationCard, Person, Role, RoleAssignment
 from services import audit, campaigns, outbox
-from services.cards.common import ARTICLE, CLOSED, PAUSED, local_day
+from services.cards.common import ARTICLE, CLOSED, PAUSED
 from services.errors import DomainError
+from services.local_time import day_of
 from services.rules import satisfaction
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,40}")
@@ -80,7 +81,7 @@ async def _rateable(
         )
     ).first()
     if last is not None:
-        raise DomainError("card.rated_recently", date=local_day(last.rated_at + RATE_AGAIN_AFTER).isoformat())
+        raise DomainError("card.rated_recently", date=day_of(last.rated_at + RATE_AGAIN_AFTER).isoformat())
     return card
 
 
@@ -148,7 +149,7 @@ async def rate(
         card_id=card.id or 0,
         rater_hash=digest,
         rated_at=now,
-        rated_on=local_day(now),
+        rated_on=day_of(now),
         overall=answers.overall,
         attitude=answers.aspects[0],
         skill=answers.aspects[1],
@@ -157,14 +158,14 @@ async def rate(
         recommend=answers.recommend,
         comment=text,
         comment_status=status,
-        new_rater=local_day(first_seen) == local_day(now),
+        new_rater=day_of(first_seen) == day_of(now),
     )
     session.add(rating)
     try:
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise DomainError("card.rated_recently", date=local_day(now + RATE_AGAIN_AFTER).isoformat()) from None
+        raise DomainError("card.rated_recently", date=day_of(now + RATE_AGAIN_AFTER).isoformat()) from None
     await audit.append(
         session,
         actor_id=None,

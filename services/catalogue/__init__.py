@@ -129,5 +129,11 @@ def load_catalogue() -> Catalogue:
         return parse(tomllib.load(handle))
 
 
+def honour_name(code: str, locale: str) -> str:
+    """An honour's name in a language; a code the catalogue no longer has, as it is."""
+    honour = load_catalogue().honours.get(code)
+    return honour.name.get(locale) if honour else code
+
+
 def regulation_text() -> str:
     return resources.files(__package__).joinpath("regulation.txt").read_text(encoding="utf-8")

@@ -8,19 +8,21 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Campaign, Honour, Nomination, Role
-from services import audit, outbox, people
+from services import campaigns, outbox, people
 from services.actors import Actor
+from services.certificates import Printer
 from services.errors import DomainError
 from services.files.store import FileStore
 from services.honours.common import (
-    ARTICLE_AWARD,
     by_number,
     recommender_chats,
     render_certificate,
     send_certificate,
 )
+from services.lifecycles.core import Party, create
+from services.lifecycles.honour import HONOUR
 from services.rules import honour_validity as validity
-from services.rules.honour_validity import DEFAULT_REMINDER_DAYS, Status
+from services.rules.honour_validity import DEFAULT_REMINDER_DAYS
 from services.rules.nomination_flow import Stage
 
 
@@ -48,8 +50,9 @@ class Awardable:
     count: int
 
 
-async def awardable(session: AsyncSession, actor: Actor) -> list[Awardable]:
-    """Campaigns with approved nominations that are not honours yet."""
+async def awardable(session: AsyncSession, actor: Actor, now: datetime) -> list[Awardable]:
+    """Campaigns with approved nominations that are not honours yet, in a phase that awards; when
+    there are some but none may be awarded yet, the refusal that names the phase."""
     people.require_role(actor, Role.OFFICE)
     rows = (
         await session.exec(
@@ -61,7 +64,17 @@ async def awardable(session: AsyncSession, actor: Actor) -> list[Awardable]:
             .order_by(col(Campaign.year))
         )
     ).all()
-    return [Awardable(int(cid or 0), int(year), int(count)) for cid, year, count in rows]
+    found = [Awardable(int(cid or 0), int(year), int(count)) for cid, year, count in rows]
+    ready = [
+        a
+        for a in found
+        if HONOUR.permits(None, "award", Party.OFFICE, await campaigns.phase_of(session, a.campaign_id, now))
+    ]
+    if found and not ready:
+        HONOUR.check(
+            None, "award", Party.OFFICE, await campaigns.phase_of(session, found[0].campaign_id, now)
+        )
+    return ready
 
 
 async def award(
@@ -70,12 +83,18 @@ async def award(
     campaign_id: int,
     now: datetime,
     *,
-    bot_username: str,
+    printer: Printer,
     file_store: FileStore,
     days: tuple[int, ...] = DEFAULT_REMINDER_DAYS,
+    override: str = "",
 ) -> list[Honour]:
-    """Every approved nomination of the campaign becomes an honour, once (UNIQUE nomination_id)."""
+    """Every approved nomination of the campaign becomes an honour, once (UNIQUE nomination_id):
+    from 审定 on, unless the office overrides the phase with its reason."""
     people.require_role(actor, Role.OFFICE)
+    if await session.get(Campaign, campaign_id) is None:
+        raise DomainError("honour.unknown_campaign")
+    phase = await campaigns.phase_of(session, campaign_id, now)
+    HONOUR.check(None, "award", Party.OFFICE, phase, override=override)  # the phase is named first
     # Locking the campaign serialises two awards of it, so certificate numbers never collide.
     campaign = (
         await session.exec(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
@@ -111,38 +130,39 @@ async def award(
         issued[code] += 1
         name, unit, city = _dossier(nomination)
         until = validity.validity_end(now)
-        honour = Honour(
-            certificate_no=f"GD-{campaign.year}-{code}-{issued[code]:04d}",
-            nomination_id=nomination.id or 0,
-            campaign_id=campaign_id,
-            campaign_year=campaign.year,
-            honour=code,
-            holder_id=nomination.applicant_id,
-            holder_name=name,
-            unit=unit,
-            city=city,
-            organisation_id=nomination.organisation_id,
-            status=Status.VALID.value,
-            valid_from=now,
-            valid_until=until,
-            next_due_at=validity.next_due(until, None, now, days),
-            awarded_by=actor.person_id,
-            awarded_at=now,
-        )
-        honour.certificate_sha256 = render_certificate(honour, bot_username, file_store)
-        session.add(honour)
-        await session.flush()
-        await audit.append(
+        honour: Honour = await create(
             session,
+            HONOUR,
+            {
+                "certificate_no": f"GD-{campaign.year}-{code}-{issued[code]:04d}",
+                "nomination_id": nomination.id or 0,
+                "campaign_id": campaign_id,
+                "campaign_year": campaign.year,
+                "honour": code,
+                "holder_id": nomination.applicant_id,
+                "holder_name": name,
+                "unit": unit,
+                "city": city,
+                "organisation_id": nomination.organisation_id,
+                "valid_from": now,
+                "valid_until": until,
+                "next_due_at": validity.next_due(until, None, now, days),
+                "awarded_by": actor.person_id,
+                "awarded_at": now,
+            },
+            "award",
+            party=Party.OFFICE,
             actor_id=actor.person_id,
-            action="honour.awarded",
-            subject=f"honour:{honour.id}",
             now=now,
-            article=ARTICLE_AWARD,
-            number=honour.certificate_no,
+            phase=phase,
+            override=override,
+            audit_action="honour.awarded",
+            number=f"GD-{campaign.year}-{code}-{issued[code]:04d}",
             nomination_id=nomination.id,
             valid_until=until,
         )
+        honour.certificate_sha256 = render_certificate(honour, printer, file_store)
+        session.add(honour)
         await send_certificate(session, honour, "honour.awarded_holder", now)
         for chat in await recommender_chats(session, honour.organisation_id):
             await outbox.enqueue(

@@ -9,7 +9,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Honour, Person, Role, RoleAssignment
-from services import certificates, outbox
+from services import local_time, outbox
+from services.certificates import CertificateText, Printer
 from services.errors import DomainError
 from services.files.store import FileStore
 from services.rules import honour_validity as validity
@@ -31,7 +32,7 @@ def parse_number(raw: str) -> str:
 
 def day(moment: datetime) -> str:
     """A date as people in Guangdong read it (stored UTC, shown in Beijing time)."""
-    return moment.astimezone(certificates.ZONE).date().isoformat()
+    return local_time.day_text(moment)
 
 
 def certificate_path(sha256: str) -> str:
@@ -108,9 +109,9 @@ async def tell_holder_and_body(
         await outbox.enqueue(session, chat_id=chat, template=template, now=now, params=params)
 
 
-def render_certificate(honour: Honour, bot_username: str, file_store: FileStore) -> str:
-    pdf = certificates.render(
-        certificates.CertificateText(
+def render_certificate(honour: Honour, printer: Printer, file_store: FileStore) -> str:
+    pdf = printer(
+        CertificateText(
             number=honour.certificate_no,
             holder=honour.holder_name,
             honour=honour.honour,
@@ -118,8 +119,7 @@ def render_certificate(honour: Honour, bot_username: str, file_store: FileStore)
             campaign_year=honour.campaign_year,
             valid_from=honour.valid_from,
             valid_until=honour.valid_until,
-        ),
-        bot_username,
+        )
     )
     return file_store.put(pdf)
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,7 +52,7 @@ class RegistryPage:
 
 
 def _current(now: datetime) -> Any:
-    return (Honour.status == Status.VALID.value) & (col(Honour.valid_until) > now)
+    return and_(col(Honour.status) == Status.VALID.value, col(Honour.valid_until) > now)
 
 
 async def registry(

@@ -6,12 +6,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Honour, HonourReview, Role
-from services import audit, outbox, people, tokens
+from services import outbox, people, tokens
 from services.actors import Actor
+from services.certificates import Printer
 from services.errors import DomainError
 from services.files.store import FileStore
 from services.honours.common import (
-    ARTICLE_VALIDITY,
     day,
     load,
     office_chats,
@@ -21,6 +21,8 @@ from services.honours.common import (
     send_certificate,
     tell_holder_and_body,
 )
+from services.lifecycles.core import Party, apply, create
+from services.lifecycles.honour import REREVIEW, RereviewStatus
 from services.rules import honour_validity as validity
 from services.rules.dossier import clean_text
 from services.rules.honour_validity import DEFAULT_REMINDER_DAYS, Status
@@ -29,42 +31,47 @@ SATISFACTION_REPORT = "satisfaction_report"
 EVIDENCE = "evidence"
 
 
-def _may_seek_rereview(actor: Actor, honour: Honour) -> None:
+def _seeker(actor: Actor, honour: Honour) -> Party:
+    """The holder, or their recommending body, seeks the re-review."""
     people.require_registered(actor)
-    if actor.person_id != honour.holder_id and honour.organisation_id not in actor.organisations(
-        Role.RECOMMENDER
-    ):
-        raise DomainError("honour.not_holder")
+    if actor.person_id == honour.holder_id:
+        return Party.HOLDER
+    if honour.organisation_id in actor.organisations(Role.RECOMMENDER):
+        return Party.RECOMMENDER
+    raise DomainError("honour.not_holder")
 
 
 async def start_rereview(session: AsyncSession, actor: Actor, honour_id: int, now: datetime) -> HonourReview:
     honour = await load(session, honour_id, lock=True)
-    _may_seek_rereview(actor, honour)
+    party = _seeker(actor, honour)
     require_valid(honour, now)
-    review = (
+    started = (
         await session.exec(
             select(HonourReview).where(
                 HonourReview.honour_id == honour_id, HonourReview.period_end == honour.valid_until
             )
         )
     ).first()
-    if review is not None:
-        if review.outcome is not None or review.submitted_at is not None:
+    if started is not None:
+        if started.status != RereviewStatus.STARTED:
             raise DomainError("honour.rereview_already", number=honour.certificate_no)
-        return review  # carry on with the one already started for this period
-    review = HonourReview(
-        honour_id=honour_id, period_end=honour.valid_until, started_by=actor.person_id or 0, started_at=now
-    )
-    session.add(review)
-    await session.flush()
-    await audit.append(
+        return started  # carry on with the one already started for this period
+    review: HonourReview = await create(
         session,
+        REREVIEW,
+        {
+            "honour_id": honour_id,
+            "period_end": honour.valid_until,
+            "started_by": actor.person_id or 0,
+            "started_at": now,
+        },
+        "start",
+        party=party,
         actor_id=actor.person_id,
-        action="honour.rereview_started",
-        subject=f"honour:{honour_id}",
         now=now,
-        article=ARTICLE_VALIDITY,
-        review_id=review.id,
+        phase=None,
+        subject=f"honour:{honour_id}",
+        audit_action="honour.rereview_started",
     )
     await session.commit()
     return review
@@ -77,7 +84,7 @@ async def _open_review(session: AsyncSession, actor: Actor, review_id: int) -> t
     if review is None:
         raise DomainError("honour.review_not_found")
     honour = await load(session, review.honour_id)
-    _may_seek_rereview(actor, honour)
+    _seeker(actor, honour)
     if review.submitted_at is not None:
         raise DomainError("honour.rereview_already", number=honour.certificate_no)
     return review, honour
@@ -119,14 +126,17 @@ async def submit_rereview(session: AsyncSession, actor: Actor, review_id: int, n
     if not any(item["slot"] == SATISFACTION_REPORT for item in review.evidence):
         raise DomainError("honour.rereview_needs_report")
     review.submitted_at = now
-    session.add(review)
-    await audit.append(
+    await apply(
         session,
+        REREVIEW,
+        review,
+        "submit",
+        party=_seeker(actor, honour),
         actor_id=actor.person_id,
-        action="honour.rereview_submitted",
-        subject=f"honour:{honour.id}",
         now=now,
-        article=ARTICLE_VALIDITY,
+        phase=None,
+        subject=f"honour:{honour.id}",
+        audit_action="honour.rereview_submitted",
         review_id=review.id,
         evidence=[item["sha256"] for item in review.evidence],
     )
@@ -162,7 +172,7 @@ async def _decidable(session: AsyncSession, actor: Actor, review_id: int) -> tup
     ).first()
     if review is None:
         raise DomainError("honour.review_not_found")
-    if review.submitted_at is None or review.outcome is not None:
+    if review.status != RereviewStatus.SUBMITTED:
         raise DomainError("honour.review_not_pending")
     return review, await load(session, review.honour_id, lock=True)
 
@@ -173,7 +183,7 @@ async def reconfirm(
     review_id: int,
     now: datetime,
     *,
-    bot_username: str,
+    printer: Printer,
     file_store: FileStore,
     days: tuple[int, ...] = DEFAULT_REMINDER_DAYS,
 ) -> Honour:
@@ -183,21 +193,20 @@ async def reconfirm(
     old_until = honour.valid_until
     honour.valid_until = validity.reconfirmed_until(old_until)
     honour.reminded_days, honour.next_due_at = None, validity.next_due(honour.valid_until, None, now, days)
-    honour.certificate_sha256 = render_certificate(honour, bot_username, file_store)
-    review.outcome, review.decided_by, review.decided_at, review.new_until = (
-        "reconfirmed",
-        actor.person_id,
-        now,
-        honour.valid_until,
-    )
-    session.add_all([honour, review])
-    await audit.append(
+    honour.certificate_sha256 = render_certificate(honour, printer, file_store)
+    review.decided_by, review.decided_at, review.new_until = actor.person_id, now, honour.valid_until
+    session.add(honour)
+    await apply(
         session,
+        REREVIEW,
+        review,
+        "reconfirm",
+        party=Party.OFFICE,
         actor_id=actor.person_id,
-        action="honour.reconfirmed",
-        subject=f"honour:{honour.id}",
         now=now,
-        article=ARTICLE_VALIDITY,
+        phase=None,
+        subject=f"honour:{honour.id}",
+        audit_action="honour.reconfirmed",
         review_id=review.id,
         old_until=old_until,
         new_until=honour.valid_until,
@@ -223,23 +232,22 @@ async def lapse(session: AsyncSession, actor: Actor, review_id: int, reason: str
     """不予重新确认: the honour runs to its end and the sweep then expires it; no more reminders."""
     review, honour = await _decidable(session, actor, review_id)
     reason = clean_text(reason, 1000)
-    review.outcome, review.decided_by, review.decided_at, review.reason = (
-        "lapsed",
-        actor.person_id,
-        now,
-        reason,
-    )
+    review.decided_by, review.decided_at, review.reason = actor.person_id, now, reason
     if honour.status == Status.VALID.value:
         honour.reminded_days, honour.next_due_at = 0, honour.valid_until
-    session.add_all([honour, review])
-    await audit.append(
+    session.add(honour)
+    await apply(
         session,
+        REREVIEW,
+        review,
+        "lapse",
+        party=Party.OFFICE,
         actor_id=actor.person_id,
-        action="honour.lapsed",
-        subject=f"honour:{honour.id}",
         now=now,
+        phase=None,
         reason=reason,
-        article=ARTICLE_VALIDITY,
+        subject=f"honour:{honour.id}",
+        audit_action="honour.lapsed",
         review_id=review.id,
     )
     await tell_holder_and_body(

@@ -5,13 +5,14 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Honour, Role
-from services import audit, people
+from services import people
 from services.actors import Actor
 from services.errors import DomainError
-from services.honours.common import ARTICLE_VALIDITY, by_number, load, tell_holder_and_body
+from services.honours.common import by_number, load, tell_holder_and_body
+from services.lifecycles.core import Party, apply
+from services.lifecycles.honour import HONOUR
 from services.rules import honour_validity as validity
 from services.rules.dossier import clean_text
-from services.rules.honour_validity import Status
 
 
 async def revocable(session: AsyncSession, actor: Actor, raw: str, now: datetime) -> Honour:
@@ -41,17 +42,19 @@ async def revoke(
     honour = await load(session, honour_id, lock=True)
     _require_revocable(honour, now)
     reason = clean_text(reason, 1000)
-    honour.status, honour.revoked_at, honour.revoked_by = Status.REVOKED.value, now, actor.person_id
+    honour.revoked_at, honour.revoked_by = now, actor.person_id
     honour.revoke_reason, honour.revoke_document_sha256, honour.next_due_at = reason, document_sha256, None
-    session.add(honour)
-    await audit.append(
+    await apply(
         session,
+        HONOUR,
+        honour,
+        "revoke",
+        party=Party.OFFICE,
         actor_id=actor.person_id,
-        action="honour.revoked",
-        subject=f"honour:{honour.id}",
         now=now,
+        phase=None,
         reason=reason,
-        article=ARTICLE_VALIDITY,
+        audit_action="honour.revoked",
         number=honour.certificate_no,
         document=document_sha256,
     )

@@ -18,8 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import ActionToken, Honour, OutboxMessage, OutboxStatus, Person
 from services import audit, outbox, tokens
 from services.honours.common import ARTICLE_VALIDITY, day, office_chats, recommender_chats
+from services.lifecycles.core import Party, apply_many
+from services.lifecycles.honour import HONOUR
 from services.rules import honour_validity as validity
-from services.rules.honour_validity import DEFAULT_REMINDER_DAYS, Status
+from services.rules.honour_validity import DEFAULT_REMINDER_DAYS
 
 SWEEP_BATCH = 500
 
@@ -121,6 +123,7 @@ async def sweep(
         queued = _Queued(now)
         sent: list[list[int]] = []
         lapsed: list[int] = []
+        expiring: list[Honour] = []
         for honour in rows:
             step = validity.sweep_step(honour.status, honour.valid_until, honour.reminded_days, now, days)
             if honour.organisation_id not in bodies:
@@ -154,21 +157,24 @@ async def sweep(
                     if chat not in concerned:
                         queued.message(chat, "honour.reminder_office", {**params, "days": step.remind_days})
             if step.expire:
-                honour.status = Status.EXPIRED.value
+                expiring.append(honour)
             honour.reminded_days, honour.next_due_at = step.reminded, step.next_due_at
             session.add(honour)
         messages += len(queued.messages)
         await queued.flush(session)
         # One chained record per batch and kind (the sweep is the system acting, not a person):
         # which honours expired, and which reminder went to which honour.
-        if lapsed:
-            await audit.append(
+        if expiring:
+            await apply_many(
                 session,
+                HONOUR,
+                expiring,
+                "expire",
+                party=Party.SYSTEM,
                 actor_id=None,
-                action="honour.expired",
-                subject="honours",
                 now=now,
-                article=ARTICLE_VALIDITY,
+                subject="honours",
+                audit_action="honour.expired",
                 honours=lapsed,
             )
         if sent:

@@ -9,13 +9,15 @@ from models import Nomination, NominationMaterial, Organisation, SelfCheck
 from services import audit, campaigns, people
 from services.actors import Actor
 from services.errors import DomainError
+from services.lifecycles.core import Party, create
+from services.lifecycles.nomination import NOMINATION
 from services.nominations.deficiencies import ENDORSEMENT_ITEMS, open_deficiencies
 from services.nominations.notices import notify_office, notify_recommenders
 from services.nominations.queries import checklist, materials
 from services.nominations.stages import move, own
 from services.rules import dossier
 from services.rules.campaign_phases import Action
-from services.rules.nomination_flow import Mover, Stage, editable
+from services.rules.nomination_flow import Stage, editable
 
 SATISFACTION_REPORT = "satisfaction_report"
 
@@ -43,23 +45,23 @@ async def start(
     ).first()
     if existing is not None:
         return existing  # one nomination per honour and campaign: carry on with it
-    nomination = Nomination(
-        campaign_id=view.campaign.id or 0,
-        honour=honour,
-        applicant_id=actor.person_id or 0,
-        stage=Stage.DRAFT.value,
-        selfcheck_id=selfcheck_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(nomination)
-    await session.flush()
-    await audit.append(
+    nomination: Nomination = await create(
         session,
+        NOMINATION,
+        {
+            "campaign_id": view.campaign.id or 0,
+            "honour": honour,
+            "applicant_id": actor.person_id or 0,
+            "selfcheck_id": selfcheck_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+        "start",
+        party=Party.APPLICANT,
         actor_id=actor.person_id,
-        action="nomination.started",
-        subject=f"nomination:{nomination.id}",
         now=now,
+        phase=view.phase,
+        audit_action="nomination.started",
         honour=honour,
         selfcheck_id=selfcheck_id,
     )
@@ -201,13 +203,13 @@ async def submit(session: AsyncSession, actor: Actor, nomination_id: int, now: d
     stage = Stage(nomination.stage)
     missing = missing_items(nomination, {m.slot for m in await materials(session, nomination_id)})
     if missing:
-        raise DomainError("nomination.incomplete", items=", ".join(missing))
+        raise DomainError("nomination.incomplete", items=missing)  # ids; the edge says them
     if stage == Stage.RETURNED_FOR_SUPPLEMENT:
         await move(
             session,
             nomination,
             Stage.RESUBMITTED,
-            Mover.APPLICANT,
+            Party.APPLICANT,
             actor.person_id,
             now,
             deadline=nomination.supplement_deadline,
@@ -217,7 +219,7 @@ async def submit(session: AsyncSession, actor: Actor, nomination_id: int, now: d
         await notify_office(session, nomination, "nomination.resubmitted_notice", now)
     else:
         await campaigns.require_action(session, Action.START_NOMINATION, now)
-        await move(session, nomination, Stage.SUBMITTED, Mover.APPLICANT, actor.person_id, now)
+        await move(session, nomination, Stage.SUBMITTED, Party.APPLICANT, actor.person_id, now)
         await notify_recommenders(session, nomination, now)
     await session.commit()
     return nomination

@@ -57,7 +57,12 @@ class OfficeView:
     materials: list[NominationMaterial]
     endorsement: Endorsement | None
     verifications: list[Verification]
-    changes: Changes | None
+    changes: Changes | None  # since the last return, while the supplement awaits the office
+
+    @property
+    def supplemented(self) -> bool:
+        """Resubmitted after a return for supplement: the office reads what changed first."""
+        return self.changes is not None and self.nomination.stage == Stage.RESUBMITTED
 
 
 async def office_view(session: AsyncSession, actor: Actor, nomination_id: int) -> OfficeView:

@@ -3,19 +3,17 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Deficiency, Nomination, Person, ReturnSnapshot, Role, Verification
-from services import audit, campaigns, outbox, people, tokens
+from services import audit, campaigns, local_time, outbox, people, tokens
 from services.actors import Actor
 from services.errors import DomainError
+from services.lifecycles.core import Party
 from services.nominations.deficiencies import (
     ENDORSEMENT_ITEMS,
-    SHANGHAI,
     deficiency_items,
-    deficiency_list,
-    local_deadline,
     resolve_deficiencies,
 )
 from services.nominations.notices import recommenders
@@ -23,7 +21,7 @@ from services.nominations.queries import materials
 from services.nominations.stages import load, move
 from services.rules import dossier
 from services.rules.campaign_phases import Action
-from services.rules.nomination_flow import Mover, Stage
+from services.rules.nomination_flow import Stage
 
 DECIDABLE = (Stage.ENDORSED.value, Stage.RESUBMITTED.value)
 
@@ -42,7 +40,7 @@ def clean_note(note: str) -> str:
 
 
 def check_verification_day(day: date, now: datetime) -> date:
-    if day > now.astimezone(SHANGHAI).date():
+    if day > local_time.day_of(now):
         raise DomainError("precheck.verification_in_future")
     return day
 
@@ -73,16 +71,9 @@ async def precheck_return(
     if not items:
         raise DomainError("nomination.no_deficiencies")
     # Only the honour here: loading the row unlocked would keep a stale stage in the session.
-    found = (
-        await session.exec(
-            select(Nomination.honour, Person.language)
-            .join(Person, col(Person.id) == Nomination.applicant_id)
-            .where(Nomination.id == nomination_id)
-        )
-    ).first()
-    if found is None:
+    honour = (await session.exec(select(Nomination.honour).where(Nomination.id == nomination_id))).first()
+    if honour is None:
         raise DomainError("nomination.not_found")
-    honour, language = found
     allowed = deficiency_items(honour)
     notes: dict[str, str] = {}
     for item, note in items:
@@ -90,8 +81,8 @@ async def precheck_return(
             raise DomainError("precheck.unknown_item")
         notes[item] = dossier.clean_text(note, 500) if note.strip() else ""
     ordered = [(item, notes[item]) for item in allowed if item in notes]
-    # The move's reason is what /mystatus shows the applicant: the items in words, in their language.
-    reason = deficiency_list(ordered, language).replace("\n", "; ")[:2000]
+    # The move keeps the items as ids with the office's notes; /mystatus says them in words.
+    reason = "; ".join(item for item, _ in ordered)
     nomination = await _office_decision(
         session,
         actor,
@@ -102,6 +93,7 @@ async def precheck_return(
         deadline=deadline,
         commit=False,
         notify=False,
+        items=[[item, note] for item, note in ordered],
     )
     rounds = (
         await session.exec(
@@ -164,8 +156,8 @@ async def _notify_return(
             params={
                 "id": nomination.id,
                 "count": len(items),
-                "deadline": local_deadline(deadline),
-                "items": deficiency_list(items, person.language),
+                "deadline": local_time.minute_text(deadline),
+                "deficiencies": [[item, note] for item, note in items],
             },
         )
 
@@ -180,6 +172,7 @@ async def _office_decision(
     deadline: datetime | None = None,
     commit: bool = True,
     notify: bool = True,
+    items: list[list[str]] | None = None,
 ) -> Nomination:
     people.require_role(actor, Role.OFFICE)
     await campaigns.require_action(session, Action.PRELIMINARY_CHECK, now)
@@ -187,7 +180,15 @@ async def _office_decision(
     if reason:
         reason = dossier.clean_text(reason, 2000)
     await move(
-        session, nomination, target, Mover.OFFICE, actor.person_id, now, reason=reason, deadline=deadline
+        session,
+        nomination,
+        target,
+        Party.OFFICE,
+        actor.person_id,
+        now,
+        reason=reason,
+        deadline=deadline,
+        items=items,
     )
     await resolve_deficiencies(session, nomination_id, now)  # a return opens a fresh round
     if notify:

@@ -9,13 +9,14 @@ from models import Deficiency, Endorsement, Nomination, Role
 from services import audit, campaigns, outbox, people
 from services.actors import Actor
 from services.errors import DomainError
+from services.lifecycles.core import Party
 from services.nominations.deficiencies import ENDORSEMENT_ITEMS, open_deficiencies
 from services.nominations.notices import notify_office
 from services.nominations.quotas import quota_use
 from services.nominations.stages import load, move
 from services.rules import dossier
 from services.rules.campaign_phases import Action
-from services.rules.nomination_flow import Mover, Stage
+from services.rules.nomination_flow import Stage
 
 
 def _require_recommender_of(actor: Actor, nomination: Nomination) -> None:
@@ -47,7 +48,7 @@ async def endorse(
     use = await quota_use(session, nomination.campaign_id, nomination.organisation_id or 0, nomination.honour)
     if use.left == 0:
         raise DomainError("nomination.quota_full", places=use.places)
-    await move(session, nomination, Stage.ENDORSED, Mover.RECOMMENDER, actor.person_id, now)
+    await move(session, nomination, Stage.ENDORSED, Party.RECOMMENDER, actor.person_id, now)
     session.add(
         Endorsement(
             nomination_id=nomination_id,
@@ -130,7 +131,7 @@ async def return_by_recommender(
         session,
         nomination,
         Stage.RETURNED_BY_RECOMMENDER,
-        Mover.RECOMMENDER,
+        Party.RECOMMENDER,
         actor.person_id,
         now,
         reason=reason,

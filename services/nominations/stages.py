@@ -1,18 +1,22 @@
 """Loading a nomination and moving it through its stages.
 
-Every stage change goes through `move`, which checks the one transition table, locks the row,
-bumps its version, writes the history row and the audit record, in the caller's transaction."""
+Every stage change goes through `move`, which applies the nomination's lifecycle (who, when, from
+which stage, under which article), bumps the version and writes the history row, in the caller's
+transaction."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Nomination, NominationMove
-from services import audit, people
+from services import campaigns, people
 from services.actors import Actor
 from services.errors import DomainError
-from services.rules.nomination_flow import Mover, Stage, check_move
+from services.lifecycles.core import Party, apply
+from services.lifecycles.nomination import NOMINATION, check_deadline
+from services.rules.nomination_flow import Stage
 
 
 async def load(session: AsyncSession, nomination_id: int, *, lock: bool = False) -> Nomination:
@@ -35,41 +39,48 @@ async def move(
     session: AsyncSession,
     nomination: Nomination,
     target: Stage,
-    mover: Mover,
+    party: Party,
     actor_id: int | None,
     now: datetime,
     *,
     reason: str = "",
     deadline: datetime | None = None,
-    article: str = "第十六条第1项",
-    **details: object,
+    items: list[list[str]] | None = None,
+    override: str = "",
+    **details: Any,
 ) -> None:
-    """One move through the transition table, with its history row and an audit record citing the
-    article the move comes from. The caller holds the row lock and commits."""
-    current = Stage(nomination.stage)
-    check_move(current, target, mover, reason=reason, deadline=deadline, now=now)
-    nomination.stage, nomination.version, nomination.updated_at = target.value, nomination.version + 1, now
-    session.add(nomination)
+    """One move through the nomination's lifecycle, with its history row; the audit record cites
+    the move's article. The caller holds the row lock; the update commits."""
+    current = Stage(nomination.stage) if nomination.stage else None
+    action = NOMINATION.action_to(current, target)
+    moving = NOMINATION.move(action)
+    phase = await campaigns.phase_of(session, nomination.campaign_id, now) if moving.phases else None
+    check_deadline(action, deadline, now)
+    if items:
+        details["items"] = items  # the audit keeps the ids and notes too
+    await apply(
+        session,
+        NOMINATION,
+        nomination,
+        action,
+        party=party,
+        actor_id=actor_id,
+        now=now,
+        phase=phase,
+        reason=reason,
+        override=override,
+        audit_action="nomination.moved",
+        **details,
+    )
+    nomination.version, nomination.updated_at = nomination.version + 1, now
     session.add(
         NominationMove(
             nomination_id=nomination.id or 0,
             at=now,
             actor_id=actor_id,
-            from_stage=current.value,
+            from_stage=current.value if current else "",
             to_stage=target.value,
-            reason=reason,
+            reason="" if items else reason,
+            items=items,
         )
-    )
-    await audit.append(
-        session,
-        actor_id=actor_id,
-        action="nomination.moved",
-        subject=f"nomination:{nomination.id}",
-        now=now,
-        reason=reason,
-        from_stage=current.value,
-        to_stage=target.value,
-        mover=mover.value,
-        article=article,
-        **details,
     )

@@ -5,27 +5,35 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Nomination, PublicityList, Role
-from services import audit, outbox, tokens
+from services import campaigns, outbox, tokens
 from services.actors import Actor
 from services.errors import DomainError
-from services.publicity.listing import ARTICLE, latest, locked_listing, open_cases
-from services.reviews.common import advance, holders
+from services.lifecycles.core import Party, apply
+from services.lifecycles.publicity import PUBLICITY, ListStatus
+from services.nominations import stages
+from services.publicity.listing import latest, locked_listing, open_cases
+from services.reviews.common import holders
 from services.rules import publicity_rules as rules
-from services.rules.nomination_flow import Mover, Stage
+from services.rules.campaign_phases import Phase
+from services.rules.nomination_flow import Stage
 
 
-async def awaiting_approval(session: AsyncSession, actor: Actor) -> tuple[PublicityList, int] | None:
-    """The list the leading group (or the office on its behalf) is to approve, with its open objections."""
+async def awaiting_approval(
+    session: AsyncSession, actor: Actor, now: datetime
+) -> tuple[PublicityList, int] | None:
+    """The list the leading group (or the office on its behalf) is to approve, with its open
+    objections; before 审定, the refusal that says so."""
     if not (actor.has(Role.LEADING_GROUP) or actor.has(Role.OFFICE)):
         raise DomainError("role.required", role_key=f"role.{Role.LEADING_GROUP.value}")
     listing = await latest(session)
     if listing is None or listing.approved_at is not None:
         return None
+    await _require_phase(session, listing, Party.LEADING_GROUP, now)
     return listing, await open_cases(session, listing.id or 0)
 
 
 async def forward_if_ready(session: AsyncSession, listing: PublicityList, now: datetime) -> bool:
-    if not rules.may_forward(
+    if listing.status != ListStatus.PUBLISHED or not rules.may_forward(
         now=now,
         ends_at=listing.ends_at,
         open_cases=await open_cases(session, listing.id or 0),
@@ -33,14 +41,16 @@ async def forward_if_ready(session: AsyncSession, listing: PublicityList, now: d
     ):
         return False
     listing.forwarded_at = now
-    session.add(listing)
-    await audit.append(
+    await apply(
         session,
+        PUBLICITY,
+        listing,
+        "forward",
+        party=Party.SYSTEM,
         actor_id=None,
-        action="publicity.forwarded",
-        subject=f"publicity:{listing.id}",
         now=now,
-        reason=ARTICLE,
+        phase=None,
+        audit_action="publicity.forwarded",
         nominations=listing.nomination_ids,
     )
     for member in await holders(session, Role.LEADING_GROUP):
@@ -62,13 +72,22 @@ async def forward_if_ready(session: AsyncSession, listing: PublicityList, now: d
     return True
 
 
-async def require_unapproved(session: AsyncSession, publicity_id: int) -> None:
-    """Before the office is asked for the approval document: a list approved already needs none."""
+async def require_unapproved(session: AsyncSession, publicity_id: int, now: datetime) -> None:
+    """Before the office is asked for the approval document: not before 审定, and a list approved
+    already needs none."""
     listing = await session.get(PublicityList, publicity_id)
     if listing is None:
         raise DomainError("publicity.not_found")
+    await _require_phase(session, listing, Party.OFFICE, now)
     if listing.approved_at is not None:
         raise DomainError("publicity.already_approved")
+
+
+async def _require_phase(session: AsyncSession, listing: PublicityList, party: Party, now: datetime) -> Phase:
+    phase = await campaigns.phase_of(session, listing.campaign_id, now)
+    if listing.status != ListStatus.APPROVED:
+        PUBLICITY.check(ListStatus(listing.status), "approve", party, phase)
+    return phase
 
 
 async def approve(
@@ -81,14 +100,16 @@ async def approve(
     """The leading group approves the final list; the office may do it on its behalf, with the
     approval document attached. Each nomination on the list becomes APPROVED."""
     if actor.has(Role.LEADING_GROUP):
-        on_behalf = False
+        party = Party.LEADING_GROUP
     elif actor.has(Role.OFFICE):
         if not approval_document:
             raise DomainError("publicity.document_required")
-        on_behalf = True
+        party = Party.OFFICE
     else:
         raise DomainError("role.required", role_key=f"role.{Role.LEADING_GROUP.value}")
+    on_behalf = party == Party.OFFICE
     listing = await locked_listing(session, publicity_id)
+    phase = await _require_phase(session, listing, party, now)
     rules.check_approval(
         now=now,
         ends_at=listing.ends_at,
@@ -98,11 +119,11 @@ async def approve(
     for nomination_id in listing.nomination_ids:
         nomination = await session.get(Nomination, nomination_id)
         if nomination is not None and nomination.stage == Stage.SHORTLISTED.value:
-            await advance(
+            await stages.move(
                 session,
                 nomination,
                 Stage.APPROVED,
-                Mover.LEADING_GROUP,
+                party,
                 actor.person_id,
                 now,
                 on_behalf=on_behalf,
@@ -120,14 +141,16 @@ async def approve(
         actor.person_id,
         approval_document,
     )
-    session.add(listing)
-    await audit.append(
+    await apply(
         session,
+        PUBLICITY,
+        listing,
+        "approve",
+        party=party,
         actor_id=actor.person_id,
-        action="publicity.approved",
-        subject=f"publicity:{listing.id}",
         now=now,
-        reason=ARTICLE,
+        phase=phase,
+        audit_action="publicity.approved",
         on_behalf=on_behalf,
         document=approval_document,
         nominations=listing.nomination_ids,

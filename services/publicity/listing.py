@@ -9,14 +9,18 @@ from datetime import datetime
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Campaign, Nomination, Objection, Organisation, Person, PublicityList, Role
-from services import audit, campaigns, outbox, people
+from models import Campaign, Nomination, Objection, Organisation, Person, PublicityList, ReviewRound, Role
+from services import campaigns, outbox, people
 from services.actors import Actor
 from services.catalogue import load_catalogue
 from services.errors import DomainError
-from services.reviews.common import local_time, nominee_name
+from services.lifecycles.core import Party, create
+from services.lifecycles.publicity import PUBLICITY
+from services.local_time import minute_text
+from services.reviews.common import nominee_name
 from services.rules import publicity_rules as rules
 from services.rules.nomination_flow import Stage
+from services.rules.tally import RoundState
 
 ARTICLE = "第十六条第2项"
 
@@ -63,7 +67,7 @@ async def announce(
     lines = {
         lang: "\n".join(f"{i}. {e.line(lang)}" for i, e in enumerate(listed, 1)) for lang in ("zh_CN", "en")
     }
-    params = {"edition": listing.edition, "ends": local_time(listing.ends_at), "count": len(listed)}
+    params = {"edition": listing.edition, "ends": minute_text(listing.ends_at), "count": len(listed)}
     readers = (
         await session.exec(
             select(Person).where(
@@ -97,13 +101,23 @@ async def publish(
     campaign_id: int,
     now: datetime,
     announcement_chat_id: int | None = None,
+    override: str = "",
 ) -> PublicityList:
+    """公示 starts when the office publishes: in 评审 once every round of the campaign has closed, or in
+    公示; outside those the office may override with its reason."""
     people.require_role(actor, Role.OFFICE)
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise DomainError("campaign.not_found")
+    phase = await campaigns.phase_of(session, campaign_id, now)
+    PUBLICITY.check(None, "publish", Party.OFFICE, phase, override=override)  # the phase is named first
     if (await session.exec(select(PublicityList).where(PublicityList.campaign_id == campaign_id))).first():
         raise DomainError("publicity.already_published")
+    still_open = select(ReviewRound.id).where(
+        ReviewRound.campaign_id == campaign_id, ReviewRound.status == RoundState.OPEN
+    )
+    if (await session.exec(still_open)).first() is not None:
+        raise DomainError("publicity.round_still_open")
     shortlisted = (
         await session.exec(
             select(Nomination)
@@ -118,23 +132,24 @@ async def publish(
     if not shortlisted:
         raise DomainError("publicity.nothing_to_publish")
     ends_at = rules.period_end(now, campaign.publicity_workdays, await campaigns.workdays(session))
-    listing = PublicityList(
-        campaign_id=campaign_id,
-        nomination_ids=[n.id for n in shortlisted],
-        published_by=actor.person_id or 0,
-        published_at=now,
-        ends_at=ends_at,
-    )
-    session.add(listing)
-    await session.flush()
-    await audit.append(
+    listing: PublicityList = await create(
         session,
+        PUBLICITY,
+        {
+            "campaign_id": campaign_id,
+            "nomination_ids": [n.id for n in shortlisted],
+            "published_by": actor.person_id or 0,
+            "published_at": now,
+            "ends_at": ends_at,
+        },
+        "publish",
+        party=Party.OFFICE,
         actor_id=actor.person_id,
-        action="publicity.published",
-        subject=f"publicity:{listing.id}",
         now=now,
-        reason=ARTICLE,
-        nominations=listing.nomination_ids,
+        phase=phase,
+        override=override,
+        audit_action="publicity.published",
+        nominations=[n.id for n in shortlisted],
         ends_at=ends_at.isoformat(),
         workdays=campaign.publicity_workdays,
     )

@@ -9,12 +9,16 @@ from models import Nomination, Objection, PublicityList, Role
 from services import audit, campaigns, outbox, people, tokens
 from services.actors import Actor
 from services.errors import DomainError
+from services.lifecycles.core import Party, apply, create
+from services.lifecycles.objection import OBJECTION
+from services.local_time import minute_text
+from services.nominations import stages
 from services.publicity.approval import forward_if_ready
 from services.publicity.listing import ARTICLE, announce, locked_listing
-from services.reviews.common import advance, holders, local_time, nominee_name
+from services.reviews.common import holders, nominee_name
 from services.rules import dossier
 from services.rules import publicity_rules as rules
-from services.rules.nomination_flow import Mover, Stage
+from services.rules.nomination_flow import Stage
 
 
 def normalise_phone(raw: str) -> str:
@@ -74,33 +78,35 @@ async def lodge_objection(
         for p in office
     }
     owner = min(office, key=lambda p: (load[p.id], p.id or 0))  # the least busy office member owns the case
-    objection = Objection(
-        publicity_id=listing.id or 0,
-        nomination_id=nomination_id,
-        lodged_by=actor.person_id or 0,
-        contact_name=dossier.clean_text(contact_name, 64),
-        contact_phone=phone,
-        organisation=dossier.clean_text(organisation, 128) if organisation.strip() else "",
-        letter_sha256=letter_sha256,
-        evidence_sha256=evidence_sha256,
-        grounds=dossier.clean_text(grounds, 2000),
-        lodged_at=now,
-        owner_id=owner.id,
-        deadline=rules.case_deadline(now, await campaigns.workdays(session)),
-    )
-    session.add(objection)
-    await session.flush()
-    await audit.append(
+    deadline = rules.case_deadline(now, await campaigns.workdays(session))
+    organisation = dossier.clean_text(organisation, 128) if organisation.strip() else ""
+    objection: Objection = await create(
         session,
+        OBJECTION,
+        {
+            "publicity_id": listing.id or 0,
+            "nomination_id": nomination_id,
+            "lodged_by": actor.person_id or 0,
+            "contact_name": dossier.clean_text(contact_name, 64),
+            "contact_phone": phone,
+            "organisation": organisation,
+            "letter_sha256": letter_sha256,
+            "evidence_sha256": evidence_sha256,
+            "grounds": dossier.clean_text(grounds, 2000),
+            "lodged_at": now,
+            "owner_id": owner.id,
+            "deadline": deadline,
+        },
+        "lodge",
+        party=Party.PUBLIC,
         actor_id=actor.person_id,
-        action="objection.lodged",
-        subject=f"objection:{objection.id}",
         now=now,
-        reason=ARTICLE,
+        phase=None,
+        audit_action="objection.lodged",
         nomination_id=nomination_id,
         owner_id=owner.id,
-        deadline=objection.deadline.isoformat(),
-        organisation=objection.organisation,
+        deadline=deadline.isoformat(),
+        organisation=organisation,
     )
     buttons = []
     for action, label in (
@@ -125,7 +131,7 @@ async def lodge_objection(
             "contact": objection.contact_name,
             "phone": objection.contact_phone,
             "organisation": objection.organisation or "—",
-            "deadline": local_time(objection.deadline),
+            "deadline": minute_text(objection.deadline),
         },
     )
     await session.commit()
@@ -161,32 +167,29 @@ async def rule(
     rules.check_ruling(objection.status, reason)
     reason = dossier.clean_text(reason, 2000)
     listing = await locked_listing(session, objection.publicity_id)
-    status = rules.CaseStatus.UPHELD if upheld else rules.CaseStatus.DISMISSED
-    objection.status, objection.ruling, objection.ruled_by, objection.ruled_at = (
-        status.value,
-        reason,
-        actor.person_id,
-        now,
-    )
-    session.add(objection)
-    await audit.append(
+    objection.ruling, objection.ruled_by, objection.ruled_at = reason, actor.person_id, now
+    ruling = await apply(
         session,
+        OBJECTION,
+        objection,
+        "uphold" if upheld else "dismiss",
+        party=Party.OFFICE,
         actor_id=actor.person_id,
-        action=f"objection.{status.value}",
-        subject=f"objection:{objection.id}",
         now=now,
+        phase=None,
         reason=reason,
-        article=ARTICLE,
+        audit_action=f"objection.{'upheld' if upheld else 'dismissed'}",
         nomination_id=objection.nomination_id,
     )
+    status = ruling.target
     nomination = await session.get(Nomination, objection.nomination_id)
     assert nomination is not None
     if upheld and nomination.stage == Stage.SHORTLISTED.value:
-        await advance(
+        await stages.move(
             session,
             nomination,
             Stage.WITHDRAWN_ON_OBJECTION,
-            Mover.OFFICE,
+            Party.OFFICE,
             actor.person_id,
             now,
             reason=reason,
@@ -201,7 +204,7 @@ async def rule(
             action="publicity.republished",
             subject=f"publicity:{listing.id}",
             now=now,
-            reason=ARTICLE,
+            article=ARTICLE,
             edition=listing.edition,
             nominations=listing.nomination_ids,
         )

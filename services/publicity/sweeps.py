@@ -8,9 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Objection, Person, PublicityList
 from services import outbox
+from services.local_time import minute_text
 from services.publicity.approval import forward_if_ready
 from services.publicity.listing import locked_listing
-from services.reviews.common import local_time
 
 REMIND_BEFORE = timedelta(days=1)  # the case's owner hears once, a day before its deadline
 
@@ -46,7 +46,7 @@ async def _remind_owners(session: AsyncSession, now: datetime) -> None:
     ).all()
     for objection, owner in due:
         # Claimed by the update itself, so two sweeps at once remind the owner once.
-        claimed = await session.exec(  # type: ignore[call-overload]
+        claimed = await session.exec(
             update(Objection)
             .where(col(Objection.id) == objection.id, col(Objection.reminded_at).is_(None))
             .values(reminded_at=now)
@@ -57,6 +57,6 @@ async def _remind_owners(session: AsyncSession, now: datetime) -> None:
                 owner.id or 0,
                 "objection.deadline_reminder",
                 now,
-                params={"case": objection.id, "deadline": local_time(objection.deadline)},
+                params={"case": objection.id, "deadline": minute_text(objection.deadline)},
             )
         await session.commit()

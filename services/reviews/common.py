@@ -1,8 +1,5 @@
 """Shared by every part of a review: a round's rows, names and times as shown, role holders, `advance`."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,15 +15,8 @@ from models import (
     RoundNomination,
 )
 from services.errors import DomainError
-from services.nominations import stages
-from services.rules.nomination_flow import Mover, Stage
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARTICLE = "第十六条第2项"
-
-
-def local_time(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def nominee_name(nomination: Nomination) -> str:
@@ -57,24 +47,6 @@ async def holders(session: AsyncSession, role: Role) -> list[Person]:
         )
     ).all()
     return list({p.id: p for p in rows}.values())
-
-
-async def advance(
-    session: AsyncSession,
-    nomination: Nomination,
-    target: Stage,
-    mover: Mover,
-    actor_id: int | None,
-    now: datetime,
-    *,
-    reason: str = "",
-    article: str = ARTICLE,
-    **details: object,
-) -> None:
-    """A move after the preliminary check: the review's article (第十六条第2项) unless told otherwise."""
-    await stages.move(
-        session, nomination, target, mover, actor_id, now, reason=reason, article=article, **details
-    )
 
 
 async def load_round(session: AsyncSession, round_id: int, *, lock: bool = False) -> ReviewRound:

@@ -1,9 +1,9 @@
-"""The count and what the office reads: rounds, a round's report, closing early, the workbook."""
+"""The count and what the office reads: rounds, a round's report, closing early."""
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,20 +12,21 @@ from models import Nomination, Person, ReviewRound, Role, RoundNomination
 from services import audit, outbox, people, tokens
 from services.actors import Actor
 from services.errors import DomainError
+from services.lifecycles.core import Party, apply
+from services.lifecycles.review_round import ROUND
+from services.nominations import stages
 from services.reviews.common import (
     ARTICLE,
-    advance,
     holders,
     load_round,
-    nominee_name,
     round_ballots,
     round_items,
     round_panel,
     round_recusals,
 )
-from services.rules import dossier, tally
-from services.rules.nomination_flow import Mover, Stage
-from services.rules.tally import Outcome
+from services.rules import tally
+from services.rules.nomination_flow import Stage
+from services.rules.tally import Outcome, RoundState
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ async def _report(session: AsyncSession, review_round: ReviewRound) -> RoundRepo
 async def close_early(session: AsyncSession, actor: Actor, round_id: int, now: datetime) -> RoundReport:
     people.require_role(actor, Role.OFFICE)
     review_round = await load_round(session, round_id, lock=True)
-    if review_round.closed_at is not None:
+    if review_round.status != RoundState.OPEN:
         raise DomainError("review.round_closed")
     await count_round(session, review_round, actor.person_id, now, "closed_by_office")
     await session.commit()
@@ -139,7 +140,7 @@ async def count_round(
         outcome = item.count.outcome
         row.outcome, row.counts = outcome.value, item.count.as_dict()
         session.add(row)
-        details = {
+        details: dict[str, Any] = {
             "round_id": review_round.id,
             **item.count.as_dict(),
             "quorum": result.quorum,
@@ -152,22 +153,25 @@ async def count_round(
                 action="review.no_quorum",
                 subject=f"nomination:{item.nomination.id}",
                 now=now,
-                reason=ARTICLE,
+                article=ARTICLE,
                 **details,
             )
             continue
         target = Stage.SHORTLISTED if outcome == Outcome.PASSED else Stage.NOT_SELECTED
-        await advance(session, item.nomination, target, Mover.COMMITTEE, actor_id, now, **details)
+        await stages.move(session, item.nomination, target, Party.COMMITTEE, actor_id, now, **details)
     review_round.closed_at = now
-    session.add(review_round)
-    await audit.append(
+    await apply(
         session,
+        ROUND,
+        review_round,
+        "close_early" if why == "closed_by_office" else "close",
+        party=Party.OFFICE if why == "closed_by_office" else Party.SYSTEM,
         actor_id=actor_id,
-        action="review.round_closed",
-        subject=f"round:{review_round.id}",
         now=now,
-        reason=why,
-        article=ARTICLE,
+        phase=None,
+        subject=f"round:{review_round.id}",
+        reason=why,  # closing_time, everyone_voted or closed_by_office
+        audit_action="review.round_closed",
         outcomes={str(i.nomination.id): i.count.outcome.value for i in result.items},
     )
     for member in await holders(session, Role.OFFICE):
@@ -188,37 +192,3 @@ async def count_round(
             },
             buttons=[[outbox.button("review.show_result", result_token)]],
         )
-
-
-def workbook(result: RoundReport) -> bytes:
-    """The result as an Excel workbook: one row per nomination; a name that looks like a formula stays
-    text."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = f"round {result.round.id}"
-    sheet.append(["quorum", result.quorum, "passing", result.passing, "panel", result.panel])
-    sheet.append(
-        ["id", "honour", "name", "for", "against", "abstain", "recused", "quorum", "passed", "outcome"]
-    )
-    for item in result.items:
-        count = item.count
-        sheet.append(
-            [
-                item.nomination.id,
-                item.nomination.honour,
-                dossier.excel_safe(nominee_name(item.nomination)),
-                count.for_,
-                count.against,
-                count.abstain,
-                count.recused,
-                "yes" if count.has_quorum else "no",
-                "yes" if count.outcome == Outcome.PASSED else "no",
-                item.outcome or count.outcome.value,
-            ]
-        )
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -7,7 +7,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
-    Campaign,
     Nomination,
     Organisation,
     PanelSeat,
@@ -18,22 +17,23 @@ from models import (
     RoleAssignment,
     RoundNomination,
 )
-from services import audit, campaigns, outbox, people, tokens
+from services import campaigns, outbox, people, tokens
 from services.actors import Actor
 from services.errors import DomainError
+from services.lifecycles.core import Party, apply, create
+from services.lifecycles.review_round import ROUND
+from services.local_time import minute_text
 from services.reviews.common import (
-    ARTICLE,
     employer_of,
     holders,
     load_round,
-    local_time,
     nominee_name,
     round_panel,
 )
 from services.reviews.voting import recuse
 from services.rules import tally
 from services.rules.nomination_flow import Stage
-from services.rules.tally import Choice
+from services.rules.tally import Choice, RoundState
 
 
 async def current_campaign_id(session: AsyncSession, now: datetime) -> int:
@@ -57,19 +57,21 @@ async def open_round(
     passing: Fraction = tally.DEFAULT_PASSING,
     open_ballot: bool = False,
     reminder_hours: tuple[int, ...] = tally.DEFAULT_REMINDER_HOURS,
+    override: str = "",
 ) -> ReviewRound:
     """Open a round over every nomination of the campaign (or of one honour) that passed the
-    preliminary check and is in no open round; the panel is every active reviewer, or those given."""
+    preliminary check and is in no open round; the panel is every active reviewer, or those given.
+    Only in 评审, unless the office overrides the phase with its reason."""
     people.require_role(actor, Role.OFFICE)
+    phase = await campaigns.phase_of(session, campaign_id, now)  # refuses first, naming the phase
+    ROUND.check(None, "open", Party.OFFICE, phase, override=override)
     tally.check_thresholds(quorum, passing)
     if closes_at <= now:
         raise DomainError("review.closing_in_past")
-    if await session.get(Campaign, campaign_id) is None:
-        raise DomainError("campaign.not_found")
     busy = (
         select(RoundNomination.nomination_id)
         .join(ReviewRound, col(ReviewRound.id) == RoundNomination.round_id)
-        .where(col(ReviewRound.closed_at).is_(None))
+        .where(ReviewRound.status == RoundState.OPEN)
     )
     query = select(Nomination).where(
         Nomination.campaign_id == campaign_id,
@@ -87,31 +89,29 @@ async def open_round(
     if not reviewers:
         raise DomainError("review.no_reviewers")
     hours = sorted({int(h) for h in reminder_hours if int(h) > 0}, reverse=True)
-    review_round = ReviewRound(
-        campaign_id=campaign_id,
-        honour=honour or None,
-        opened_by=actor.person_id or 0,
-        opened_at=now,
-        closes_at=closes_at,
-        quorum_num=quorum.numerator,
-        quorum_den=quorum.denominator,
-        pass_num=passing.numerator,
-        pass_den=passing.denominator,
-        open_ballot=open_ballot,
-        reminder_hours=hours,
-    )
-    session.add(review_round)
-    await session.flush()
-    round_id = review_round.id or 0
-    for nomination in nominations:
-        session.add(RoundNomination(round_id=round_id, nomination_id=nomination.id or 0))
-    await audit.append(
+    review_round: ReviewRound = await create(
         session,
+        ROUND,
+        {
+            "campaign_id": campaign_id,
+            "honour": honour or None,
+            "opened_by": actor.person_id or 0,
+            "opened_at": now,
+            "closes_at": closes_at,
+            "quorum_num": quorum.numerator,
+            "quorum_den": quorum.denominator,
+            "pass_num": passing.numerator,
+            "pass_den": passing.denominator,
+            "open_ballot": open_ballot,
+            "reminder_hours": hours,
+        },
+        "open",
+        party=Party.OFFICE,
         actor_id=actor.person_id,
-        action="review.round_opened",
-        subject=f"round:{round_id}",
         now=now,
-        reason=ARTICLE,
+        phase=phase,
+        override=override,
+        audit_action="review.round_opened",
         campaign_id=campaign_id,
         honour=honour,
         nominations=[n.id for n in nominations],
@@ -122,6 +122,9 @@ async def open_round(
         open_ballot=open_ballot,
         reminder_hours=hours,
     )
+    round_id = review_round.id or 0
+    for nomination in nominations:
+        session.add(RoundNomination(round_id=round_id, nomination_id=nomination.id or 0))
     organisations = {o.id: o for o in (await session.exec(select(Organisation))).all()}
     for reviewer in reviewers:
         session.add(PanelSeat(round_id=round_id, reviewer_id=reviewer.id or 0))
@@ -191,7 +194,7 @@ async def _prompt(
             "name": nominee_name(nomination),
             "employer": employer_of(nomination),
             "organisation": organisation.name_zh if organisation else "—",
-            "closes": local_time(review_round.closes_at),
+            "closes": minute_text(review_round.closes_at),
         },
         buttons=[
             [
@@ -216,7 +219,7 @@ async def extend(
     are voted on again in a new round."""
     people.require_role(actor, Role.OFFICE)
     review_round = await load_round(session, round_id, lock=True)
-    if review_round.closed_at is not None or now >= review_round.closes_at:
+    if review_round.status != RoundState.OPEN or now >= review_round.closes_at:
         raise DomainError("review.round_closed")
     if closes_at <= review_round.closes_at:
         raise DomainError("review.extend_later")
@@ -232,13 +235,17 @@ async def extend(
     ).all():
         reminder.due_at = closes_at - timedelta(hours=reminder.offset_hours)
         session.add(reminder)
-    await audit.append(
+    await apply(
         session,
+        ROUND,
+        review_round,
+        "extend",
+        party=Party.OFFICE,
         actor_id=actor.person_id,
-        action="review.extended",
-        subject=f"round:{round_id}",
         now=now,
-        reason=ARTICLE,
+        phase=None,
+        subject=f"round:{round_id}",
+        audit_action="review.extended",
         before=before.isoformat(),
         after=closes_at.isoformat(),
     )
@@ -248,7 +255,7 @@ async def extend(
             reviewer_id,
             "review.extended_notice",
             now,
-            params={"round": round_id, "closes": local_time(closes_at)},
+            params={"round": round_id, "closes": minute_text(closes_at)},
         )
     await session.commit()
     return review_round

@@ -10,10 +10,12 @@ from models import Person, ReviewReminder, ReviewRound, Role
 from services import audit, outbox, people
 from services.actors import Actor
 from services.errors import DomainError
-from services.reviews.common import load_round, local_time, round_panel
+from services.local_time import minute_text
+from services.reviews.common import load_round, round_panel
 from services.reviews.results import count_round
 from services.reviews.voting import progress
 from services.rules import tally
+from services.rules.tally import RoundState
 
 
 async def _non_voters(session: AsyncSession, round_id: int) -> list[Person]:
@@ -37,7 +39,7 @@ async def _remind(session: AsyncSession, review_round: ReviewRound, person: Pers
             "round": review_round.id,
             "voted": voted,
             "total": total,
-            "closes": local_time(review_round.closes_at),
+            "closes": minute_text(review_round.closes_at),
         },
     )
 
@@ -46,7 +48,7 @@ async def remind_now(session: AsyncSession, actor: Actor, round_id: int, now: da
     """The office reminds every reviewer who has not finished voting, now."""
     people.require_role(actor, Role.OFFICE)
     review_round = await load_round(session, round_id)
-    if review_round.closed_at is not None:
+    if review_round.status != RoundState.OPEN:
         raise DomainError("review.round_closed")
     late = await _non_voters(session, round_id)
     for person in late:
@@ -89,7 +91,7 @@ async def sweep(session: AsyncSession, now: datetime) -> tuple[int, int]:
         review_round = await load_round(session, round_id)
         person = await session.get(Person, reviewer_id)
         if (
-            review_round.closed_at is not None
+            review_round.status != RoundState.OPEN
             or now >= review_round.closes_at
             or person is None
             or person.blocked_at is not None
@@ -103,11 +105,13 @@ async def sweep(session: AsyncSession, now: datetime) -> tuple[int, int]:
     closed = 0
     for review_round in (
         await session.exec(
-            select(ReviewRound).where(col(ReviewRound.closed_at).is_(None), col(ReviewRound.closes_at) <= now)
+            select(ReviewRound).where(
+                ReviewRound.status == RoundState.OPEN, col(ReviewRound.closes_at) <= now
+            )
         )
     ).all():
         locked = await load_round(session, review_round.id or 0, lock=True)
-        if tally.due_to_close(locked.closes_at, locked.closed_at, now):
+        if tally.due_to_close(locked.closes_at, tally.RoundState(locked.status), now):
             await count_round(session, locked, None, now, "closing_time")
             closed += 1
         await session.commit()

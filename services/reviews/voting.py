@@ -32,7 +32,7 @@ from services.reviews.common import (
 )
 from services.reviews.results import count_round
 from services.rules import dossier, tally
-from services.rules.tally import Choice
+from services.rules.tally import Choice, RoundState
 
 
 async def recuse(
@@ -129,7 +129,7 @@ async def _may_vote(
         )
     ).first()
     valid = tally.check_vote(
-        state=tally.round_state(review_round.closed_at),
+        state=tally.RoundState(review_round.status),
         closes_at=review_round.closes_at,
         now=now,
         on_panel=on_panel is not None and actor.has(Role.REVIEWER),
@@ -183,7 +183,7 @@ async def cast_vote(
             action=action,
             subject=f"round:{round_id}",
             now=now,
-            reason=ARTICLE,
+            article=ARTICLE,
             nomination_id=nomination_id,
             choice=valid.value,
             before=before if changed else None,
@@ -301,7 +301,7 @@ async def waiting(session: AsyncSession, actor: Actor) -> Waiting:
         await session.exec(
             select(ReviewRound)
             .join(PanelSeat, col(PanelSeat.round_id) == ReviewRound.id)
-            .where(PanelSeat.reviewer_id == actor.person_id, col(ReviewRound.closed_at).is_(None))
+            .where(PanelSeat.reviewer_id == actor.person_id, ReviewRound.status == RoundState.OPEN)
             .order_by(col(ReviewRound.id))
         )
     ).all()

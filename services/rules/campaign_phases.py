@@ -10,12 +10,10 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from typing import Literal, TypedDict
-from zoneinfo import ZoneInfo
 
+from services import local_time
 from services.errors import DomainError
 from services.rules.workdays import WorkdayCalendar
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Phase(StrEnum):
@@ -34,13 +32,33 @@ class Action(StrEnum):
     EDIT_DOSSIER = "edit_dossier"
     ENDORSE = "endorse"
     PRELIMINARY_CHECK = "preliminary_check"
+    OPEN_ROUND = "open_round"
     VOTE = "vote"
+    PUBLISH = "publish"
     OBJECT = "object"
     APPROVE = "approve"
+    AWARD = "award"
 
+
+# The article each campaign act rests on.
+ARTICLES: dict[Action, str] = {
+    Action.SELF_CHECK: "第十一条至第十五条",
+    Action.START_NOMINATION: "第十六条第1项",
+    Action.EDIT_DOSSIER: "第十六条第1项",
+    Action.ENDORSE: "第十六条第1项",
+    Action.PRELIMINARY_CHECK: "第十六条第2项",
+    Action.OPEN_ROUND: "第十六条第2项",
+    Action.VOTE: "第十六条第3项",
+    Action.PUBLISH: "第十六条第2项",
+    Action.OBJECT: "第十六条第2项",
+    Action.APPROVE: "第十六条第2项",
+    Action.AWARD: "第十七条第1项",
+}
 
 # What each phase allows. Dossiers lock when the review starts: a nomination returned for
-# supplement is edited during the preliminary check.
+# supplement is edited during the preliminary check. The 公示 list is published once a round has
+# closed, still in 评审 or in 公示 (publishing is what starts 公示); the leading group approves in
+# 审定, and honours are awarded from then on.
 ALLOWED: dict[Phase, frozenset[Action]] = {
     Phase.UPCOMING: frozenset({Action.SELF_CHECK}),
     Phase.NOMINATION: frozenset(
@@ -55,11 +73,15 @@ ALLOWED: dict[Phase, frozenset[Action]] = {
     Phase.PRELIMINARY_CHECK: frozenset(
         {Action.SELF_CHECK, Action.EDIT_DOSSIER, Action.ENDORSE, Action.PRELIMINARY_CHECK}
     ),
-    Phase.REVIEW: frozenset({Action.SELF_CHECK, Action.VOTE}),
-    Phase.PUBLICITY: frozenset({Action.SELF_CHECK, Action.OBJECT}),
-    Phase.APPROVAL: frozenset({Action.SELF_CHECK, Action.APPROVE}),
-    Phase.COMMENDATION: frozenset({Action.SELF_CHECK}),
+    Phase.REVIEW: frozenset({Action.SELF_CHECK, Action.OPEN_ROUND, Action.VOTE, Action.PUBLISH}),
+    Phase.PUBLICITY: frozenset({Action.SELF_CHECK, Action.PUBLISH, Action.OBJECT}),
+    Phase.APPROVAL: frozenset({Action.SELF_CHECK, Action.APPROVE, Action.AWARD}),
+    Phase.COMMENDATION: frozenset({Action.SELF_CHECK, Action.AWARD}),
 }
+
+
+def phases_for(action: Action) -> frozenset[Phase]:
+    return frozenset(phase for phase, actions in ALLOWED.items() if action in actions)
 
 
 DateField = Literal[
@@ -109,23 +131,23 @@ class CampaignCalendar:
                 second_key="campaign.field.nomination_closes",
             )
 
-    def publicity_ends(self, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI) -> datetime:
+    def publicity_ends(self, workdays: WorkdayCalendar) -> datetime:
         """Publicity covers publicity_workdays working days after the review closes, to the end of
         the last one, counted on local dates."""
-        closed = self.review_closes.astimezone(zone)
+        closed = local_time.local(self.review_closes)
         first_day = (
             closed.date()
             if closed.timetz().replace(tzinfo=None) == time(0)
             else closed.date() + timedelta(days=1)
         )
         last = workdays.add_workdays(first_day - timedelta(days=1), self.publicity_workdays)
-        return datetime.combine(last + timedelta(days=1), time(0), zone)
+        return local_time.at(last + timedelta(days=1))
 
 
 def phase_windows(
-    calendar: CampaignCalendar, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI
+    calendar: CampaignCalendar, workdays: WorkdayCalendar
 ) -> list[tuple[Phase, datetime, datetime | None]]:
-    publicity_end = max(calendar.publicity_ends(workdays, zone), calendar.review_closes)
+    publicity_end = max(calendar.publicity_ends(workdays), calendar.review_closes)
     approval_end = max(calendar.announcement_at, publicity_end)
     return [
         (Phase.NOMINATION, calendar.nomination_opens, calendar.nomination_closes),
@@ -137,21 +159,27 @@ def phase_windows(
     ]
 
 
-def phase_at(
-    calendar: CampaignCalendar, now: datetime, workdays: WorkdayCalendar, zone: ZoneInfo = SHANGHAI
-) -> Phase:
+def phase_at(calendar: CampaignCalendar, now: datetime, workdays: WorkdayCalendar) -> Phase:
     if now < calendar.nomination_opens:
         return Phase.UPCOMING
-    for phase, start, end in phase_windows(calendar, workdays, zone):
+    for phase, start, end in phase_windows(calendar, workdays):
         if start <= now and (end is None or now < end):
             return phase
     return Phase.COMMENDATION
 
 
+def phase_refusal(phase: Phase, action: str, allowed: frozenset[Phase]) -> DomainError:
+    """当前为「申报」阶段，不能开启评审轮次；请在「评审」阶段办理: the phase now, and when to come
+    back (or that the time for it has passed)."""
+    order = list(Phase)
+    later = [p for p in order if p in allowed and order.index(p) > order.index(phase)]
+    params = {"phase_key": f"phase.{phase.value}", "action_key": f"action.{action}"}
+    if later:
+        return DomainError("campaign.not_allowed_in_phase", allowed_key=f"phase.{later[0].value}", **params)
+    last = max(allowed, key=order.index)
+    return DomainError("campaign.phase_passed", allowed_key=f"phase.{last.value}", **params)
+
+
 def require(phase: Phase, action: Action) -> None:
     if action not in ALLOWED[phase]:
-        raise DomainError(
-            "campaign.not_allowed_in_phase",
-            phase_key=f"phase.{phase.value}",
-            action_key=f"action.{action.value}",
-        )
+        raise phase_refusal(phase, action.value, phases_for(action))

@@ -132,10 +132,3 @@ def validate_field(spec: FieldSpec, raw: str) -> str | int:
         except ValidationError:
             raise DomainError("dossier.bad_uscc") from None
     return text
-
-
-def excel_safe(value: object) -> object:
-    """A cell that starts like a formula is written as text (a leading apostrophe), never run."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -1,14 +1,13 @@
 """公示 and objections (第十六条第2项) as pure rules: the period in working days on the mainland
 calendar, who may object and when, how a case is ruled, and when the list may be approved."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from services import local_time
 from services.errors import DomainError
 from services.rules.workdays import WorkdayCalendar
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_CASE_WORKDAYS = 10  # the office rules on an objection within ten working days
 
 
@@ -19,9 +18,9 @@ class CaseStatus(StrEnum):
 
 
 def _end_of_workday(start: datetime, workdays: int, calendar: WorkdayCalendar) -> datetime:
-    """Midnight (Beijing) after the `workdays`-th working day following the day of `start`."""
-    last = calendar.add_workdays(start.astimezone(SHANGHAI).date(), workdays)
-    return datetime.combine(last + timedelta(days=1), time(0), SHANGHAI).astimezone(start.tzinfo)
+    """Local midnight after the `workdays`-th working day following the day of `start`."""
+    last = calendar.add_workdays(local_time.day_of(start), workdays)
+    return local_time.at(last + timedelta(days=1)).astimezone(start.tzinfo)
 
 
 def period_end(published_at: datetime, workdays: int, calendar: WorkdayCalendar) -> datetime:

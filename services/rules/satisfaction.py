@@ -20,7 +20,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+
+from services import local_time
 
 LEVELS = ("very_satisfied", "satisfied", "fair", "dissatisfied", "very_dissatisfied")
 SCORES = (100, 80, 60, 30, 0)
@@ -36,7 +37,6 @@ NEW_RATERS_COUNT, NEW_RATERS_SHARE = 10, 0.8
 SAME_COMMENT = "same_comment"  # the same (normalised) comment on one card at least SAME_COMMENT_COUNT times
 SAME_COMMENT_COUNT = 3
 FLAGS = (BURST, NEW_RATERS, SAME_COMMENT)
-ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,12 @@ def interval95(values: Sequence[float]) -> tuple[tuple[float, float] | None, flo
     return (max(0.0, centre - half), min(100.0, centre + half)), s
 
 
-def iso_week(moment: datetime, zone: ZoneInfo = ZONE) -> str:
-    year, week, _ = moment.astimezone(zone).isocalendar()
+def iso_week(moment: datetime) -> str:
+    year, week, _ = local_time.local(moment).isocalendar()
     return f"{year}-W{week:02d}"
 
 
-def summarise(answers: Sequence[Answer], zone: ZoneInfo = ZONE) -> Summary:
+def summarise(answers: Sequence[Answer]) -> Summary:
     n = len(answers)
     overall = [score(a.overall) for a in answers]
     interval, s = interval95(overall)
@@ -107,7 +107,7 @@ def summarise(answers: Sequence[Answer], zone: ZoneInfo = ZONE) -> Summary:
     passives = 100 * sum(1 for r in recommend if 7 <= r <= 8) / n if n else None
     by_week: dict[str, list[int]] = defaultdict(list)
     for a in answers:
-        by_week[iso_week(a.at, zone)].append(score(a.overall))
+        by_week[iso_week(a.at)].append(score(a.overall))
     return Summary(
         count=n,
         index=mean(overall),
@@ -133,7 +133,7 @@ def normalise_comment(text: str) -> str:
     )
 
 
-def flags(answers: Sequence[Answer], zone: ZoneInfo = ZONE) -> dict[int, set[str]]:
+def flags(answers: Sequence[Answer]) -> dict[int, set[str]]:
     """Rating id -> the flags it raises (only ids with at least one flag)."""
     raised: dict[int, set[str]] = defaultdict(set)
     by_card: dict[int, list[Answer]] = defaultdict(list)
@@ -152,7 +152,7 @@ def flags(answers: Sequence[Answer], zone: ZoneInfo = ZONE) -> dict[int, set[str
         # Many raters the bot first saw on the very day they rated.
         by_day: dict[str, list[Answer]] = defaultdict(list)
         for a in card:
-            by_day[a.at.astimezone(zone).date().isoformat()].append(a)
+            by_day[local_time.day_of(a.at).isoformat()].append(a)
         for day in by_day.values():
             new = [a for a in day if a.new_rater]
             if len(new) >= NEW_RATERS_COUNT and len(new) >= NEW_RATERS_SHARE * len(day):

@@ -35,13 +35,9 @@ class Outcome(StrEnum):
     NO_QUORUM = "no_quorum"  # the office decides: extend the closing time or vote again
 
 
-def round_state(closed_at: datetime | None) -> RoundState:
-    return RoundState.CLOSED if closed_at is not None else RoundState.OPEN
-
-
-def due_to_close(closes_at: datetime, closed_at: datetime | None, now: datetime) -> bool:
+def due_to_close(closes_at: datetime, state: RoundState, now: datetime) -> bool:
     """The closing time has come and the round is not counted yet."""
-    return closed_at is None and now >= closes_at
+    return state == RoundState.OPEN and now >= closes_at
 
 
 def check_thresholds(quorum: Fraction, passing: Fraction) -> None:

@@ -169,8 +169,8 @@ async def test_review_publicity_and_approval_over_http(emulator: BotAPIEmulator,
     await objection(6002, "李娜", "有未处理的投诉")
     case_1 = await received(emulator, office, "异议第 1 号")
     case_2 = await received(emulator, office, "异议第 2 号")
-    leader = await say(emulator, LEADER_TG, "/approve", "未处理异议 2 件")
-    await alert(emulator, LEADER_TG, leader, "审定通过", "还有 2 件异议未处理")
+    # By the campaign's calendar it is still 评审: the leading group is told so, and when to come back.
+    await say(emulator, LEADER_TG, "/approve", "当前为「评审」阶段，不能审定：审定在「审定」阶段办理")
     await press(emulator, office, case_2, "异议不成立", "处理理由")
     await say(emulator, office, "投诉已妥善处理", "异议第 2 号：异议不成立")
     await press(emulator, office, case_1, "异议成立", "处理理由")
@@ -182,9 +182,16 @@ async def test_review_publicity_and_approval_over_http(emulator: BotAPIEmulator,
     assert bot.query("SELECT edition, nomination_ids FROM publicity_list") == [(2, "[2]")]
 
     # The period ends (moved in the database: the process runs on the system clock), and the list is approved.
-    past = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # The campaign's calendar moves with it: the review closed three weeks ago, 审定 runs ten more days.
+    def ago(days: float) -> str:
+        return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S.%f")
+
     with sqlite3.connect(bot.database) as connection:
-        connection.execute("UPDATE publicity_list SET ends_at = ?", (past,))
+        connection.execute("UPDATE publicity_list SET ends_at = ?", (ago(1 / 1440),))
+        connection.execute(
+            "UPDATE campaign SET review_opens = ?, review_closes = ?, announcement_at = ?",
+            (ago(30), ago(21), ago(-10)),
+        )
     leader = await say(emulator, LEADER_TG, "/approve", "待审定名单")
     await press(emulator, LEADER_TG, leader, "审定通过", "名单已审定：1 项")
     assert bot.query("SELECT approved_by IS NOT NULL FROM publicity_list") == [(1,)]

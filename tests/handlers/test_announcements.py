@@ -95,7 +95,7 @@ async def test_office_composes_previews_confirms_once_and_sees_the_final_report(
         broadcast = (await session.exec(select(Broadcast))).one()
         assert (broadcast.total, broadcast.progress_chat_id, broadcast.text) == (4, OFFICE_ID, TEXT)
         audit = (await session.exec(select(AuditRecord).where(AuditRecord.action == "broadcast.sent"))).one()
-        assert audit.details["recipients"] == 4 and audit.reason == "第十七条第3项"
+        assert audit.details["recipients"] == 4 and audit.details["article"] == "第十七条第3项"
 
     await office.press("确认发送")  # pressed again (or delivered twice): nothing more is queued
     assert "不会重复发送" in office.last_text

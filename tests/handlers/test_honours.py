@@ -3,9 +3,10 @@ three years of reminders with the clock moved, re-review that re-confirms or lap
 and the national recommendation list."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
+import pytest
 from aiogram.methods import SendDocument
 from openpyxl import load_workbook
 from sqlmodel import col, select
@@ -21,8 +22,14 @@ from tests.handlers.test_nomination import PDF, recommender_of_gdaq
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient, sent_file
+from tests.support.lifecycle_guard import seeding
+
+pytestmark = pytest.mark.article("第十七条第1项", "第十七条第2项", "第十七条第3项", "第十七条第4项")
 
 HOLDER, MEMBER, STRANGER = 6001, 6100, 6200
+
+
+IN_APPROVAL = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)  # 公示 ended about 22 June; 审定 to 15 July
 
 
 async def approved(
@@ -33,26 +40,29 @@ async def approved(
     city: str = "广州",
     language: str = "zh-hans",
 ) -> UserClient:
-    """A nomination the leading group approved (that step belongs to another journey)."""
+    """A nomination the leading group approved (that step belongs to another journey), so the
+    campaign is in 审定 from here on (1 July of the test campaign)."""
     client = await registered(world, telegram_id, name, language)
     async with world.sessions() as session:
         person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
         fields = (
             {"name": name, "employer": "广州地铁", "city": city} if honour == "STAR" else {"team_name": name}
         )
-        session.add(
-            Nomination(
-                campaign_id=1,
-                honour=honour,
-                applicant_id=person or 0,
-                organisation_id=1,
-                stage=Stage.APPROVED.value,
-                fields=fields,
-                created_at=world.clock.now(),
-                updated_at=world.clock.now(),
+        with seeding():
+            session.add(
+                Nomination(
+                    campaign_id=1,
+                    honour=honour,
+                    applicant_id=person or 0,
+                    organisation_id=1,
+                    stage=Stage.APPROVED.value,
+                    fields=fields,
+                    created_at=world.clock.now(),
+                    updated_at=world.clock.now(),
+                )
             )
-        )
         await session.commit()
+    world.clock.current = max(world.clock.now(), IN_APPROVAL)
     return client
 
 
@@ -139,7 +149,7 @@ async def test_anyone_verifies_a_certificate_by_command_or_qr_link(world: BotWor
     await visitor.send("/verify GD-2026-STAR-0001")
     text = visitor.last_text
     assert "获奖者：张伟" in text and "广东省用户满意服务明星" in text and "状态：<b>有效</b>" in text
-    assert "有效期：2026-03-02 至 2029-03-02" in text and "2026 年度活动" in text
+    assert "有效期：2026-07-01 至 2029-07-01" in text and "2026 年度活动" in text
     await visitor.send("/start v-GD-2026-STAR-0001")  # what the certificate's QR code opens
     assert "获奖者：张伟" in visitor.last_text
     await visitor.send("/verify ＧＤ-2026-star-0001")  # full-width and lower case, as typed on a phone
@@ -197,7 +207,7 @@ async def test_three_years_of_reminders_each_sent_once_then_expiry(world: BotWor
             ]
             assert sent == [d for d in (180, 90, 30, 7) if d >= days], (chat, sent)
     last = (await outbox(world, "honour.reminder", HOLDER))[-1]
-    assert last.params["until"] == "2029-03-02" and button(last, "honour.start_rereview")
+    assert last.params["until"] == "2029-07-01" and button(last, "honour.start_rereview")
     world.clock.current = until + timedelta(hours=1)
     assert (await sweep(world)).expired == 1 and (await sweep(world)).expired == 0
     assert (await honour_row(world)).status == "expired"
@@ -214,12 +224,12 @@ async def test_the_reminder_reads_well_in_each_recipients_language(world: BotWor
     render = outbox_renderer(world.i18n)
     text, markup = render(row, "zh_CN")
     assert (
-        "荣誉称号“广东省用户满意服务明星”（张伟，证书 GD-2026-STAR-0001）将于 2029-03-02 到期，还有 180 天"
+        "荣誉称号“广东省用户满意服务明星”（张伟，证书 GD-2026-STAR-0001）将于 2029-07-01 到期，还有 180 天"
         in text
     )
     assert markup is not None and markup.inline_keyboard[0][0].text == "开始复议"
     text, markup = render(row, "en")
-    assert "expires on 2029-03-02, in 180 days" in text and "Art. 17.2" in text
+    assert "expires on 2029-07-01, in 180 days" in text and "Art. 17.2" in text
     assert markup is not None and markup.inline_keyboard[0][0].text == "Start the re-review"
 
 
@@ -285,14 +295,14 @@ async def test_a_rereview_that_reconfirms_for_three_more_years(world: BotWorld) 
     await holder.press_data(button(request, "honour.reconfirm"))  # an office button pressed by the holder
     assert "不是发给您的" in holder.last_text
     await office.press_data(button(request, "honour.reconfirm"))
-    assert "已重新确认证书 GD-2026-STAR-0001，有效期延至 2032-03-02" in office.last_text
+    assert "已重新确认证书 GD-2026-STAR-0001，有效期延至 2032-07-01" in office.last_text
     await office.press_data(button(request, "honour.reconfirm"))  # pressed again: nothing more happens
     assert office.last_text == "此操作已完成，无需再按。"
     renewed = await honour_row(world)
     assert renewed.valid_until == until.replace(year=2032) and renewed.status == "valid"
     async with world.sessions() as session:
         review = (await session.exec(select(HonourReview))).one()
-        assert (review.outcome, review.new_until, len(review.evidence)) == (
+        assert (review.status, review.new_until, len(review.evidence)) == (
             "reconfirmed",
             renewed.valid_until,
             2,
@@ -301,11 +311,11 @@ async def test_a_rereview_that_reconfirms_for_three_more_years(world: BotWorld) 
             await session.exec(select(AuditRecord).where(AuditRecord.action == "honour.reconfirmed"))
         ).one()
     new_certificate = (await outbox(world, "honour.reconfirmed_holder", HOLDER))[0]
-    assert new_certificate.document_path and new_certificate.params["until"] == "2032-03-02"
+    assert new_certificate.document_path and new_certificate.params["until"] == "2032-07-01"
     world.clock.current = until + timedelta(days=1)  # past the old expiry
     assert (await sweep(world)).expired == 0
     await holder.send("/verify GD-2026-STAR-0001")
-    assert "状态：<b>有效</b>" in holder.last_text and "至 2032-03-02" in holder.last_text
+    assert "状态：<b>有效</b>" in holder.last_text and "至 2032-07-01" in holder.last_text
     world.clock.current = renewed.valid_until - timedelta(days=179)  # the new period has its own reminders
     assert (await sweep(world)).reminded == 1
 
@@ -322,7 +332,7 @@ async def test_a_rereview_that_lapses_expires_the_honour(world: BotWorld) -> Non
     await office.press_data(button(request, "honour.lapse"))
     assert "请输入不予重新确认的理由" in office.last_text
     await office.send("用户满意度测评未达标")
-    assert "证书 GD-2026-STAR-0001 不予重新确认，将于 2029-03-02 到期失效" in office.last_text
+    assert "证书 GD-2026-STAR-0001 不予重新确认，将于 2029-07-01 到期失效" in office.last_text
     notice = (await outbox(world, "honour.lapsed_notice", HOLDER))[0]
     assert notice.params["reason"] == "用户满意度测评未达标"
     world.clock.current = until - timedelta(days=6)

@@ -1,5 +1,6 @@
 """The applicant's nomination in chat: from the self-check verdict to submission."""
 
+import pytest
 from sqlmodel import select
 
 from models import Nomination, NominationMaterial, OutboxMessage, Role, SelfCheck
@@ -8,6 +9,8 @@ from tests.conftest import BotWorld
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import answer_all, open_campaign
 from tests.support.client import UserClient
+
+pytestmark = pytest.mark.article("第十六条第1项")
 
 # One blank page with a correct cross-reference table: the upload checks parse PDFs.
 PDF = (

@@ -3,6 +3,7 @@
 
 from io import BytesIO
 
+import pytest
 from aiogram.methods import EditMessageReplyMarkup, SendDocument
 from PIL import Image
 from reportlab.pdfgen import canvas
@@ -16,6 +17,8 @@ from tests.handlers.test_nomination import PDF, prompt_buttons, recommender_of_g
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient
+
+pytestmark = pytest.mark.article("第十六条第2项")
 
 
 def _png() -> bytes:
@@ -179,7 +182,7 @@ async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_chang
 
     await applicant.send("/mystatus")
     assert (
-        "1. 联系电话：号码无法接通; 2. 用户满意度测评报告" in applicant.last_text
+        "退回补充：\n1. 联系电话：号码无法接通\n2. 用户满意度测评报告" in applicant.last_text
         and "field:" not in applicant.last_text
     )
     await applicant.press_data("ne:1:card")  # the dossier says what to supplement and offers only that

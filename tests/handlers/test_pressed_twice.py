@@ -185,7 +185,7 @@ async def test_approve_pressed_twice_changes_nothing(world: BotWorld) -> None:
     office = world.user(OFFICE_ID, "王主任")
     await office.send("/publicity")
     await office.press("发布公示名单")
-    world.clock.advance(days=9)  # the period is over
+    world.clock.advance(days=25)  # the period is over: 审定 by the calendar
     await office.send("/approve")
     await office.press("代领导小组审定（上传审定文件）")
     await pressed_again(world, office, WAITING)

@@ -2,12 +2,15 @@
 anonymous or late objection is refused with the reason; the office upholds or dismisses with a
 reason; the leading group approves once no objection is open."""
 
+import pytest
 from sqlmodel import select
 
 from models import Nomination, Objection, OutboxMessage, PublicityList
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.support.client import UserClient
 from tests.unit.test_reviews import LEADER_TG, seed, vote
+
+pytestmark = pytest.mark.article("第十六条第2项")
 
 
 def _pdf() -> bytes:
@@ -93,10 +96,8 @@ async def test_publicity_objections_and_approval_in_chat(world: BotWorld) -> Non
     assert "异议已受理（第 2 号）" in reader.last_text
 
     leader = world.user(LEADER_TG, "林组长")
-    await leader.send("/approve")
-    assert "未处理异议 2 件" in leader.last_text
-    await leader.press("审定通过")
-    assert "还有 2 件异议未处理，不能审定名单" in leader.last_text
+    await leader.send("/approve")  # still 评审 by the calendar: told so, and when to come back
+    assert "当前为「评审」阶段，不能审定：审定在「审定」阶段办理" in leader.last_text
 
     await office.press_data((await ruling_buttons(world, 1))["objection.uphold"])
     await office.send("经核实，事迹材料不实")
@@ -107,7 +108,7 @@ async def test_publicity_objections_and_approval_in_chat(world: BotWorld) -> Non
     await office.press_data((await ruling_buttons(world, 2))["objection.uphold"])  # a second ruling
     assert "该异议已作出处理决定" in office.last_text
 
-    world.clock.advance(days=9)  # after the period
+    world.clock.advance(days=25)  # after the list's period, and in 审定 by the campaign's calendar
     await object_to(reader, "李娜", "又想到一点")
     await reader.press("跳过")
     await reader.send("王芳")
@@ -148,16 +149,14 @@ async def test_the_office_approves_on_behalf_only_with_the_document(world: BotWo
     office = world.user(OFFICE_ID, "王主任")
     await office.send("/publicity")
     await office.press("发布公示名单")
+    await office.send("/approve")  # refused before the document is asked for
+    assert "当前为「评审」阶段，不能审定" in office.last_text and not office.buttons()
+    world.clock.advance(days=25)
     await office.send("/approve")
     await office.press("代领导小组审定（上传审定文件）")
-    assert "公示期尚未结束" not in office.last_text and "审定文件" in office.last_text
+    assert "审定文件" in office.last_text
     await office.send("口头同意")
     assert "请上传领导小组的审定文件" in office.last_text
-    await office.upload("审定文件.pdf", PDF)
-    assert "公示期尚未结束，不能审定名单" in office.last_text
-    world.clock.advance(days=9)
-    await office.send("/approve")
-    await office.press("代领导小组审定（上传审定文件）")
     await office.upload("审定文件.pdf", PDF)
     assert "名单已审定：2 项" in office.last_text
     async with world.sessions() as session:

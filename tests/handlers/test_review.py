@@ -4,6 +4,7 @@ extends, reminds, closes early and gets the result as text and as an Excel workb
 
 from datetime import UTC, datetime
 
+import pytest
 from aiogram.methods import SendDocument
 from sqlmodel import select
 
@@ -20,6 +21,8 @@ from models import (
 from services.files.store import FileStore
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.unit.test_reviews import seed
+
+pytestmark = pytest.mark.article("第十六条第2项", "第十六条第3项")
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

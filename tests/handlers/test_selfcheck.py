@@ -12,6 +12,8 @@ from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_office import registered
 from tests.support.client import UserClient
 
+pytestmark = pytest.mark.article("第十一条")
+
 CATALOGUE = load_catalogue()
 HONOURS = list(CATALOGUE.honours)
 LABELS = {"zh": ("是", "否", "不确定"), "en": ("Yes", "No", "Not sure")}

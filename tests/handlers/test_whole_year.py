@@ -2,8 +2,9 @@
 preliminary check, review round, 公示, the leading group's approval, award and public verification.
 Each stage has its own tests; this one proves the stages hand over to each other."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from models import Honour, Nomination, Role
@@ -15,6 +16,8 @@ from tests.handlers.test_precheck import endorsed
 from tests.handlers.test_review import prompt_buttons
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient
+
+pytestmark = pytest.mark.article("第十六条", "第十七条第1项", "第十七条第3项")
 
 REVIEWERS = (7101, 7102, 7103)
 LEADER = 7201
@@ -53,9 +56,10 @@ async def test_a_nomination_from_its_dossier_to_a_verified_certificate(world: Bo
     reviewers = [
         await with_role(world, telegram_id, f"委员{telegram_id}", Role.REVIEWER) for telegram_id in REVIEWERS
     ]
+    world.clock.current = datetime(2026, 6, 1, 2, tzinfo=UTC)  # 评审, by the campaign's calendar
     await office.send("/rounds")
     await office.press("开启新一轮评审")
-    await office.send("2026-03-09 18:00")
+    await office.send("2026-06-08 18:00")
     assert "第 1 轮评审已开启：1 项申报，委员 3 人" in office.last_text
     for reviewer in reviewers:
         await reviewer.press_data((await prompt_buttons(world, reviewer.user.id, 1))["review.vote.for"])
@@ -70,7 +74,7 @@ async def test_a_nomination_from_its_dossier_to_a_verified_certificate(world: Bo
     leader = await with_role(world, LEADER, "林组长", Role.LEADING_GROUP)
     async with world.sessions() as session:
         ends = (await listing.latest(session)).ends_at  # type: ignore[union-attr]
-    world.clock.current = ends + timedelta(minutes=1)
+    world.clock.current = max(ends + timedelta(minutes=1), datetime(2026, 7, 1, 1, tzinfo=UTC))  # 审定
     async with world.sessions() as session:
         assert await sweeps.sweep(session, world.clock.now()) == 1  # no objection: to the leading group
     await leader.send("/approve")

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from handlers.render import fill
-from locales import read_catalogue
-from services import card_reports
-from services import fonts as cjk_font
+from documents import cards
+from documents import fonts as cjk_font
+from locales import fill, read_catalogue
 from services.cards.reports import CardReport
 from services.errors import DomainError
 from services.rules import satisfaction
@@ -61,9 +60,7 @@ def embedded(fonts: str) -> bool:
 
 
 def test_the_report_pdf_says_what_it_is_and_shows_the_hand_computed_figures(tmp_path: Path) -> None:
-    text, fonts = pdf_text(
-        tmp_path, card_reports.report_pdf(built(sample(), ["服务周到<好>"]), translator("zh_CN"))
-    )
+    text, fonts = pdf_text(tmp_path, cards.report_pdf(built(sample(), ["服务周到<好>"]), translator("zh_CN")))
     flat = "".join(text.split())
     assert "用户（顾客）评价汇总：张伟（广州地铁）" in flat
     assert "内部的用户（顾客）评价汇总" in flat and "第十六条第1项" in flat and "独立的第三方机构" in flat
@@ -89,7 +86,7 @@ def test_the_report_in_english_and_with_flags(tmp_path: Path) -> None:
         for i in range(10)
     ]
     report = built(answers)
-    text, _ = pdf_text(tmp_path, card_reports.report_pdf(report, translator("en")))
+    text, _ = pdf_text(tmp_path, cards.report_pdf(report, translator("en")))
     flat = " ".join(text.split())
     assert (
         "internal customer-evaluation summary" in flat
@@ -99,23 +96,23 @@ def test_the_report_in_english_and_with_flags(tmp_path: Path) -> None:
 
 
 def test_the_chart_is_a_png() -> None:
-    image = Image.open(BytesIO(card_reports.chart_png(built(sample()), translator("zh_CN"))))
+    image = Image.open(BytesIO(cards.chart_png(built(sample()), translator("zh_CN"))))
     assert image.format == "PNG" and image.size == (900, 420)
 
 
 def test_the_printable_card_is_a6_with_name_unit_and_embedded_font(tmp_path: Path) -> None:
-    data = card_reports.card_pdf("李娜", "广州地铁一号线", LINK, translator("zh_CN"))
+    data = cards.card_pdf("李娜", "广州地铁一号线", LINK, translator("zh_CN"))
     text, fonts = pdf_text(tmp_path, data)
     assert "用户（顾客）评价卡" in text and "李娜" in text and "广州地铁一号线" in text and LINK in text
     assert embedded(fonts), fonts
     info = subprocess.run(["pdfinfo", "-"], input=data, capture_output=True, check=True).stdout.decode()
     assert "Page size:       297.638 x 419.528 pts" in info, info  # A6: 105 × 148 mm
-    assert card_reports.qr_png(LINK).startswith(b"\x89PNG")
+    assert cards.qr_png(LINK).startswith(b"\x89PNG")
 
 
 def test_a_missing_font_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cjk_font, "PATH", Path("/nonexistent/wqy-microhei.ttc"))
     with pytest.raises(DomainError) as refused:
-        card_reports.chart_png(built(sample()), translator("zh_CN"))
+        cards.chart_png(built(sample()), translator("zh_CN"))
     message = translator("zh_CN")(f"error.{refused.value.code}", **refused.value.params)
     assert "fonts-wqy-microhei" in message and "/nonexistent/wqy-microhei.ttc" in message

@@ -7,6 +7,8 @@ import pytest
 
 from services.catalogue import CHINESE_NUMERALS, CriterionKind, load_catalogue, parse, regulation_text
 
+pytestmark = pytest.mark.article("第十一条", "第十二条", "第十三条", "第十四条", "第十五条")
+
 
 def regulation_items() -> dict[tuple[int, int], str]:
     """(article, item) -> wording, read from the regulation text for Articles 12 to 15."""

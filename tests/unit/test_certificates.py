@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from services.certificates import CertificateText, render, verification_link
+from documents.certificate import render, verification_link
+from services.certificates import CertificateText
 from services.errors import DomainError
+
+pytestmark = pytest.mark.article("第十七条第1项")
 
 CERTIFICATE = CertificateText(
     number="GD-2026-STAR-0001",

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from services.catalogue import CriterionKind, load_catalogue
 from services.rules.eligibility import Answer, VerdictKind, evaluate
 
+pytestmark = pytest.mark.article("第十二条", "第十三条", "第十四条", "第十五条")
+
 CATALOGUE = load_catalogue()
 REPORT = CATALOGUE.satisfaction_report
 

@@ -1,4 +1,5 @@
-"""Exports for the committee: one dossier as a ZIP, the campaign's list (汇总表) as Excel."""
+"""Exports for the committee: one dossier as a ZIP, the campaign's list (汇总表) as Excel: the facts
+from services, the files from documents/."""
 
 import subprocess
 import zipfile
@@ -10,11 +11,13 @@ from openpyxl import load_workbook
 from PIL import Image
 from reportlab.pdfgen import canvas
 
+from documents import dossier as dossier_archive
+from documents import nomination_list
 from services import exports
 from services.actors import Actor
 from services.errors import DomainError
 from services.files.store import FileStore
-from services.nominations import dossier, recommender
+from services.nominations import dossier, office_view, recommender
 from tests.support.clock import FakeClock
 from tests.unit.test_nominations import REPORT, Sessions, call, cast, person, ready_nomination  # noqa: F401  (cast: fixture)
 
@@ -82,7 +85,8 @@ async def test_the_dossier_zip_holds_the_files_the_seal_and_an_escaped_summary(
 ) -> None:
     store = FileStore(tmp_path / "files")
     nomination_id = await endorsed_with_files(sessions, clock, cast, store)
-    export = await call(sessions, exports.dossier_zip, cast["office"], nomination_id, store)
+    view = await call(sessions, office_view.office_view, cast["office"], nomination_id)
+    export = dossier_archive.archive(view, store, "zh_CN")
     assert export.file_name == f"nomination-{nomination_id}.zip"
     archive = zipfile.ZipFile(BytesIO(export.data))
     names = archive.namelist()
@@ -107,7 +111,7 @@ async def test_the_dossier_zip_holds_the_files_the_seal_and_an_escaped_summary(
     assert "第 1 号申报档案摘要" in text and "<b>张伟</b>" in text and "同意推荐。" in text
     fonts = subprocess.run(["pdffonts", str(printed)], capture_output=True, check=True).stdout.decode()
     assert "WenQuanYi" in fonts and " yes " in fonts  # the Chinese font is embedded
-    english = await call(sessions, exports.dossier_zip, cast["office"], nomination_id, store, "en")
+    english = dossier_archive.archive(view, store, "en")
     assert "Recommending body" in zipfile.ZipFile(BytesIO(english.data)).read("summary.html").decode()
 
 
@@ -120,8 +124,8 @@ async def test_only_the_office_exports(
     store = FileStore(tmp_path / "files")
     nomination_id = await endorsed_with_files(sessions, clock, cast, store)
     for what in (
-        exports.dossier_zip(None, cast["applicant"], nomination_id, store),  # type: ignore[arg-type]
-        exports.nomination_list(None, cast["recommender"], clock.now()),  # type: ignore[arg-type]
+        office_view.office_view(None, cast["applicant"], nomination_id),  # type: ignore[arg-type]
+        exports.campaign_list(None, cast["recommender"], clock.now()),  # type: ignore[arg-type]
     ):
         with pytest.raises(DomainError) as refused:
             await what
@@ -138,7 +142,8 @@ async def test_the_list_has_a_sheet_per_honour_and_never_a_formula(
     await endorsed_with_files(sessions, clock, cast, store)
     draft_holder = await person(sessions, clock, 8, "未提交者")
     await ready_nomination(sessions, clock, draft_holder)  # a draft: not on the committee's list
-    export = await call(sessions, exports.nomination_list, cast["office"], clock.now())
+    listing = await call(sessions, exports.campaign_list, cast["office"], clock.now())
+    export = nomination_list.workbook(listing, "zh_CN")
     assert export.file_name == "nominations-2026.xlsx"
     workbook = load_workbook(BytesIO(export.data))
     assert workbook.sheetnames == [

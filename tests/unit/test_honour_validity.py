@@ -15,6 +15,8 @@ from services.rules.honour_validity import (
     validity_end,
 )
 
+pytestmark = pytest.mark.article("第十七条第2项")
+
 AWARDED = datetime(2026, 7, 15, 2, 0, tzinfo=UTC)
 UNTIL = validity_end(AWARDED)
 

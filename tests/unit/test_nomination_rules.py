@@ -1,12 +1,17 @@
-"""The nomination transition table and the dossier's field checks."""
+"""The nomination's moves that need more than a role (a reason, a deadline) and the dossier's field
+checks; who may make each move is tests/unit/test_permissions.py."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.errors import DomainError
-from services.rules.dossier import FIELDS, clean_text, excel_safe, validate_field
-from services.rules.nomination_flow import TRANSITIONS, Mover, Stage, check_move, editable
+from services.lifecycles.core import Party
+from services.lifecycles.nomination import NOMINATION, check_deadline
+from services.rules.dossier import FIELDS, clean_text, validate_field
+from services.rules.nomination_flow import Stage, editable
+
+pytestmark = pytest.mark.article("第十六条第1项", "第十六条第2项")
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 SPEC = {spec.id: spec for specs in FIELDS.values() for spec in specs}
@@ -19,66 +24,30 @@ def refused(code: str, call, *args, **kwargs) -> DomainError:  # type: ignore[no
     return error.value
 
 
-@pytest.mark.parametrize(
-    ("move", "rule"), list(TRANSITIONS.items()), ids=[f"{a}->{b}" for a, b in TRANSITIONS]
-)
-def test_each_move_is_allowed_only_to_its_movers(move: tuple[Stage, Stage], rule) -> None:  # type: ignore[no-untyped-def]
-    current, target = move
-    for mover in Mover:
-        arguments = {"reason": "理由", "deadline": NOW + timedelta(days=3), "now": NOW}
-        if mover in rule.movers:
-            check_move(current, target, mover, **arguments)
-        else:
-            refused("nomination.move_not_allowed", check_move, current, target, mover, **arguments)
+def check(current: Stage | None, action: str, party: Party, reason: str = "") -> None:
+    NOMINATION.check(current, action, party, None, reason=reason)
 
 
 def test_returns_and_rejections_need_a_reason_and_returns_a_deadline() -> None:
     refused(
-        "nomination.reason_required",
-        check_move,
-        Stage.SUBMITTED,
-        Stage.RETURNED_BY_RECOMMENDER,
-        Mover.RECOMMENDER,
-        reason=" ",
-        now=NOW,
+        "nomination.reason_required", check, Stage.SUBMITTED, "return_to_applicant", Party.RECOMMENDER, " "
     )
-    refused("nomination.reason_required", check_move, Stage.ENDORSED, Stage.REJECTED, Mover.OFFICE, now=NOW)
+    refused("nomination.reason_required", check, Stage.ENDORSED, "reject", Party.OFFICE)
     refused(
-        "nomination.deadline_required",
-        check_move,
-        Stage.ENDORSED,
-        Stage.RETURNED_FOR_SUPPLEMENT,
-        Mover.OFFICE,
-        reason="缺材料",
-        deadline=NOW - timedelta(days=1),
-        now=NOW,
+        "nomination.deadline_required", check_deadline, "return_for_supplement", NOW - timedelta(days=1), NOW
     )
+    check_deadline("return_for_supplement", NOW + timedelta(days=3), NOW)
 
 
 def test_a_supplement_after_the_deadline_is_refused() -> None:
-    check_move(
-        Stage.RETURNED_FOR_SUPPLEMENT,
-        Stage.RESUBMITTED,
-        Mover.APPLICANT,
-        deadline=NOW + timedelta(hours=1),
-        now=NOW,
-    )
-    refused(
-        "nomination.deadline_passed",
-        check_move,
-        Stage.RETURNED_FOR_SUPPLEMENT,
-        Stage.RESUBMITTED,
-        Mover.APPLICANT,
-        deadline=NOW,
-        now=NOW,
-    )
+    check_deadline("resubmit", NOW + timedelta(hours=1), NOW)
+    refused("nomination.deadline_passed", check_deadline, "resubmit", NOW, NOW)
 
 
 def test_nothing_skips_the_recommending_body_or_the_office() -> None:
-    refused(
-        "nomination.move_not_allowed", check_move, Stage.DRAFT, Stage.ENDORSED, Mover.RECOMMENDER, now=NOW
-    )
-    refused("nomination.move_not_allowed", check_move, Stage.SUBMITTED, Stage.PASSED, Mover.OFFICE, now=NOW)
+    refused("nomination.move_not_allowed", check, Stage.DRAFT, "endorse", Party.RECOMMENDER)
+    refused("nomination.move_not_allowed", check, Stage.SUBMITTED, "pass", Party.OFFICE)
+    refused("nomination.move_not_allowed", NOMINATION.action_to, Stage.SUBMITTED, Stage.PASSED)
     assert editable(Stage.DRAFT) and not editable(Stage.ENDORSED) and not editable(Stage.PASSED)
 
 
@@ -109,8 +78,3 @@ def test_text_others_will_read_is_clean() -> None:
     assert validate_field(SPEC["years_front_line"], "１２") == 12
     refused("dossier.bad_number", validate_field, SPEC["years_front_line"], "十二")
     refused("dossier.bad_choice", validate_field, SPEC["team_type"], "部门")
-
-
-def test_cells_that_look_like_formulas_stay_text() -> None:
-    assert excel_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
-    assert excel_safe("张伟") == "张伟" and excel_safe(12) == 12

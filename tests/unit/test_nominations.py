@@ -17,6 +17,8 @@ from services.nominations import deficiencies, dossier, precheck, queries, quota
 from services.nominations import recommender as nomination_recommender
 from tests.support.clock import FakeClock
 
+pytestmark = pytest.mark.article("第十六条第1项")
+
 Sessions = async_sessionmaker[AsyncSession]
 STAR = {
     "name": "张伟",
@@ -338,6 +340,6 @@ async def test_no_nomination_outside_the_window(
     sessions: Sessions, clock: FakeClock, cast: dict[str, Actor]
 ) -> None:
     clock.current = datetime(2026, 6, 5, tzinfo=UTC)  # the review has started: dossiers are locked
-    await refused(
-        "campaign.not_allowed_in_phase", sessions, dossier.start, cast["applicant"], "STAR", clock.now()
+    await refused(  # and the refusal says the nomination phase is over, not when to come back
+        "campaign.phase_passed", sessions, dossier.start, cast["applicant"], "STAR", clock.now()
     )

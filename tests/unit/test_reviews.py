@@ -34,8 +34,14 @@ from services.publicity import listing as publicity_list
 from services.publicity import sweeps as publicity_sweeps
 from services.reviews import results, rounds, voting
 from services.reviews import sweeps as review_sweeps
+from tests.support.lifecycle_guard import seeding
+
+pytestmark = pytest.mark.article("第十六条第2项", "第十六条第3项")
 
 START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Beijing
+APPROVAL_PHASE = START + timedelta(
+    days=30
+)  # the campaign below: 公示 ends about 22 June, 审定 runs to 16 July
 OFFICE_TG, LEADER_TG = 900001, 7001
 REVIEWERS = {
     5001: ("赵委员", 1),
@@ -111,19 +117,20 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
             person = await people.register(
                 session, telegram_id=telegram_id, name=name, language="zh_CN", now=now
             )
-            session.add(
-                Nomination(
-                    campaign_id=campaign.id or 0,
-                    honour="STAR",
-                    applicant_id=person.id or 0,
-                    organisation_id=organisation,
-                    stage="passed",
-                    created_at=now,
-                    updated_at=now,
-                    fields={"name": name, "employer": employer, "phone": "+8613800138000"},
-                    publish_consent_at=now if consent else None,
+            with seeding():
+                session.add(
+                    Nomination(
+                        campaign_id=campaign.id or 0,
+                        honour="STAR",
+                        applicant_id=person.id or 0,
+                        organisation_id=organisation,
+                        stage="passed",
+                        created_at=now,
+                        updated_at=now,
+                        fields={"name": name, "employer": employer, "phone": "+8613800138000"},
+                        publish_consent_at=now if consent else None,
+                    )
                 )
-            )
         await session.commit()
         return {"campaign": campaign.id or 0}
 
@@ -261,7 +268,8 @@ async def test_votes_change_until_everyone_voted_then_the_round_is_counted(ready
         moved = (
             await session.exec(select(AuditRecord).where(AuditRecord.action == "nomination.moved"))
         ).all()
-        assert {m.details["article"] for m in moved} == {"第十六条第2项"} and len(moved) == 3
+        # The committee's count selects (第十六条第3项), where the preliminary check was 第十六条第2项.
+        assert {m.details["article"] for m in moved} == {"第十六条第3项"} and len(moved) == 3
         notice = (
             await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.closed_notice"))
         ).one()
@@ -374,6 +382,8 @@ async def test_thresholds_and_the_result_workbook(ready) -> None:  # type: ignor
 
     from openpyxl import load_workbook
 
+    from documents import round_result
+
     round_id = await open_round(ready, passing=Fraction(2, 3), open_ballot=True)
     for telegram_id, choice in {
         5001: "for",
@@ -389,11 +399,41 @@ async def test_thresholds_and_the_result_workbook(ready) -> None:  # type: ignor
     by_id = {i.nomination.id: i for i in report.items}
     assert by_id[2].count.outcome.value == "not_passed"  # 3 of 5 is more than half, not more than 2/3
     assert by_id[2].comments == [("孙委员", "服务事迹突出")]  # open ballot: attributed
-    sheet = load_workbook(BytesIO(results.workbook(report))).active
-    assert sheet is not None
+    english = round_result.workbook(report, "en")
+    assert english.file_name == f"review-round-{round_id}.xlsx"
+    sheet = load_workbook(BytesIO(english.data)).active
+    assert sheet is not None and sheet.title == f"Round {round_id} result"
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:6] == ("quorum", "2/3", "passing", "2/3", "panel", 5)
-    assert rows[3][:9] == (2, "STAR", "李娜", 3, 1, 1, 0, "yes", "no")
+    assert rows[0][:6] == ("quorum", "2/3", "passing share", "2/3", "panel", 5)
+    assert rows[1][:3] == ("nomination no.", "honour", "name")
+    assert rows[3] == (
+        2,
+        "Guangdong User-Satisfied Service Star",
+        "李娜",
+        3,
+        1,
+        1,
+        0,
+        "yes",
+        "no",
+        "not passed",
+    )
+    chinese = load_workbook(BytesIO(round_result.workbook(report, "zh_CN").data)).active
+    assert chinese is not None
+    rows = list(chinese.iter_rows(values_only=True))
+    assert rows[1] == (
+        "申报编号",
+        "奖项",
+        "姓名/名称",
+        "同意",
+        "不同意",
+        "弃权",
+        "回避",
+        "达到法定人数",
+        "通过",
+        "结果",
+    )
+    assert rows[3][7:] == ("是", "否", "未通过")
 
 
 # 公示 ----------------------------------------------------------------------------------------------
@@ -457,8 +497,9 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         assert upheld.contact_phone == "+8613800138000" and upheld.deadline > upheld.lodged_at
         assert len((await session.exec(select(Objection))).all()) == 2
         leader = await actor_of(session, LEADER_TG)
+        approving = APPROVAL_PHASE  # 公示 over by the list's period and by the campaign's calendar
         with pytest.raises(DomainError) as early:
-            await approval.approve(session, leader, 1, listing.ends_at)
+            await approval.approve(session, leader, 1, approving)
         assert early.value.code == "publicity.open_objection"
         with pytest.raises(DomainError) as reasonless:
             await objections.rule(session, office, upheld.id or 0, True, " ", START)
@@ -481,9 +522,14 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
             "objection.status.dismissed",
         ]
         assert (await session.get(Nomination, 1)).stage == "withdrawn_on_objection"  # type: ignore[union-attr]
-        with pytest.raises(DomainError) as running:
+        with pytest.raises(DomainError) as running:  # before 审定 the phase is named first
             await approval.approve(session, leader, 1, START + timedelta(days=3))
-        assert running.value.code == "publicity.period_running"
+        assert running.value.code == "campaign.not_allowed_in_phase"
+        assert running.value.params == {
+            "phase_key": "phase.review",
+            "action_key": "action.approve",
+            "allowed_key": "phase.approval",
+        }
         assert await publicity_sweeps.sweep(session, listing.ends_at) == 1
         assert await publicity_sweeps.sweep(session, listing.ends_at) == 0
         prompt = (
@@ -493,13 +539,13 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
         ).one()
         assert prompt.chat_id == LEADER_TG
         with pytest.raises(DomainError) as no_document:
-            await approval.approve(session, office, 1, listing.ends_at)
+            await approval.approve(session, office, 1, approving)
         assert no_document.value.code == "publicity.document_required"
-        await approval.approve(session, leader, 1, listing.ends_at)
+        await approval.approve(session, leader, 1, approving)
         stages = {n.id: n.stage for n in (await session.exec(select(Nomination))).all()}
         assert stages == {1: "withdrawn_on_objection", 2: "approved", 3: "shortlisted"}
         with pytest.raises(DomainError) as twice:
-            await approval.approve(session, leader, 1, listing.ends_at)
+            await approval.approve(session, leader, 1, approving)
         assert twice.value.code == "publicity.already_approved"
         assert (
             await session.exec(select(RoleAssignment).where(col(RoleAssignment.role) == Role.LEADING_GROUP))

@@ -35,7 +35,8 @@ def _keys_in_code() -> set[str]:
     """Translation keys named literally in code: t("..."), gettext("..."), DomainError("...") as
     error.<code>, outbox templates, label keys, and *_key parameters."""
     keys: set[str] = set()
-    for path in [*ROOT.glob("handlers/**/*.py"), *ROOT.glob("bot/**/*.py"), *ROOT.glob("services/**/*.py")]:
+    packages = ("handlers", "bot", "services", "documents")
+    for path in (path for package in packages for path in ROOT.glob(f"{package}/**/*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):

@@ -1,12 +1,11 @@
 """What a card and its report look like: the QR code, the printable A6 card, the report's lines
 (one list for the chat message and the PDF, so both say the same), its chart, and its PDF.
 
-Words come from the caller's `t` (the handlers' translator), so a PDF reads in the reader's
-language; reportlab paragraphs take the same small HTML (<b>, escaped user text) Telegram does.
-Chinese needs the Debian font fonts-wqy-microhei, embedded as a subset in every PDF."""
+Words come from the caller's `t` (the chat's translator, or documents.words.translator), so a PDF
+reads in the reader's language; reportlab paragraphs take the same small HTML (<b>, escaped user
+text) Telegram does. Chinese needs the Debian font fonts-wqy-microhei, embedded as a subset."""
 
 import html
-from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -20,12 +19,11 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image as FlowImage
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-from services import fonts
-from services.cards.common import ZONE
+from documents import fonts
+from documents.words import Translate
+from services import local_time
 from services.cards.reports import CardReport
 from services.rules.satisfaction import ASPECTS, LEVELS, SMALL_SAMPLE
-
-Translate = Callable[..., str]
 
 
 def qr_png(link: str, scale: int = 8) -> bytes:
@@ -213,7 +211,7 @@ def report_pdf(report: CardReport, t: Translate) -> bytes:
     if report.summary.count:
         chart = FlowImage(BytesIO(chart_png(report, t)), width=170 * mm, height=170 * mm * 420 / 900)
         story += [Spacer(1, 4 * mm), chart]
-    generated = report.generated_at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if report.generated_at else ""
+    generated = local_time.minute_text(report.generated_at) if report.generated_at else ""
     story += [Spacer(1, 4 * mm), Paragraph(t("cards.report.generated", at=generated), body)]
     document.build(story)
     return out.getvalue()
