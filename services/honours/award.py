@@ -65,15 +65,14 @@ async def awardable(session: AsyncSession, actor: Actor, now: datetime) -> list[
         )
     ).all()
     found = [Awardable(int(cid or 0), int(year), int(count)) for cid, year, count in rows]
+    phases = [await campaigns.phase_of(session, a.campaign_id, now) for a in found]
     ready = [
         a
-        for a in found
-        if HONOUR.permits(None, "award", Party.OFFICE, await campaigns.phase_of(session, a.campaign_id, now))
+        for a, phase in zip(found, phases, strict=True)
+        if HONOUR.permits(None, "award", Party.OFFICE, phase)
     ]
     if found and not ready:
-        HONOUR.check(
-            None, "award", Party.OFFICE, await campaigns.phase_of(session, found[0].campaign_id, now)
-        )
+        HONOUR.check(None, "award", Party.OFFICE, phases[0])  # the refusal that names the phase
     return ready
 
 

@@ -218,8 +218,10 @@ async def submit(session: AsyncSession, actor: Actor, nomination_id: int, now: d
             raise DomainError("nomination.awaiting_endorsement")  # nothing is committed
         await notify_office(session, nomination, "nomination.resubmitted_notice", now)
     else:
-        await campaigns.require_action(session, Action.START_NOMINATION, now)
-        await move(session, nomination, Stage.SUBMITTED, Party.APPLICANT, actor.person_id, now)
+        view = await campaigns.require_action(session, Action.START_NOMINATION, now)
+        await move(
+            session, nomination, Stage.SUBMITTED, Party.APPLICANT, actor.person_id, now, phase=view.phase
+        )
         await notify_recommenders(session, nomination, now)
     await session.commit()
     return nomination

@@ -175,7 +175,7 @@ async def _office_decision(
     items: list[list[str]] | None = None,
 ) -> Nomination:
     people.require_role(actor, Role.OFFICE)
-    await campaigns.require_action(session, Action.PRELIMINARY_CHECK, now)
+    view = await campaigns.require_action(session, Action.PRELIMINARY_CHECK, now)
     nomination = await load(session, nomination_id, lock=True)
     if reason:
         reason = dossier.clean_text(reason, 2000)
@@ -189,6 +189,7 @@ async def _office_decision(
         reason=reason,
         deadline=deadline,
         items=items,
+        phase=view.phase,
     )
     await resolve_deficiencies(session, nomination_id, now)  # a return opens a fresh round
     if notify:

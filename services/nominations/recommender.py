@@ -44,11 +44,11 @@ async def endorse(
     nomination = await load(session, nomination_id, lock=True)
     _require_recommender_of(actor, nomination)
     opinion = dossier.clean_text(opinion, 2000)
-    await campaigns.require_action(session, Action.ENDORSE, now)
+    view = await campaigns.require_action(session, Action.ENDORSE, now)
     use = await quota_use(session, nomination.campaign_id, nomination.organisation_id or 0, nomination.honour)
     if use.left == 0:
         raise DomainError("nomination.quota_full", places=use.places)
-    await move(session, nomination, Stage.ENDORSED, Party.RECOMMENDER, actor.person_id, now)
+    await move(session, nomination, Stage.ENDORSED, Party.RECOMMENDER, actor.person_id, now, phase=view.phase)
     session.add(
         Endorsement(
             nomination_id=nomination_id,

@@ -16,6 +16,7 @@ from services.actors import Actor
 from services.errors import DomainError
 from services.lifecycles.core import Party, apply
 from services.lifecycles.nomination import NOMINATION, check_deadline
+from services.rules.campaign_phases import Phase
 from services.rules.nomination_flow import Stage
 
 
@@ -47,14 +48,17 @@ async def move(
     deadline: datetime | None = None,
     items: list[list[str]] | None = None,
     override: str = "",
+    phase: Phase | None = None,
     **details: Any,
 ) -> None:
     """One move through the nomination's lifecycle, with its history row; the audit record cites
-    the move's article. The caller holds the row lock; the update commits."""
+    the move's article. The caller holds the row lock; the update commits. A caller that has just
+    checked the campaign's phase passes it, so it is not read twice."""
     current = Stage(nomination.stage) if nomination.stage else None
     action = NOMINATION.action_to(current, target)
     moving = NOMINATION.move(action)
-    phase = await campaigns.phase_of(session, nomination.campaign_id, now) if moving.phases else None
+    if phase is None and moving.phases:
+        phase = await campaigns.phase_of(session, nomination.campaign_id, now)
     check_deadline(action, deadline, now)
     if items:
         details["items"] = items  # the audit keeps the ids and notes too
