@@ -24,7 +24,6 @@ from pathlib import Path
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,12 +31,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.factory import create_bot, create_i18n
 from bot.notifier import OutboxSender
 from bot.outbox_render import outbox_renderer
+from handlers.channel import address
 from locales import compile_catalogues
 from models import OutboxMessage, OutboxStatus, Person
 from models.db import create_engine, migrate, session_factory
 from services import broadcasts, people
 from services.ports import SystemClock
 from tests.support.emulator import BotAPIEmulator
+from tests.support.people import insert_people
 
 TOKEN = "42:BENCH-abcdefghijklmnopqrstuvwxyz"
 OFFICE = 1
@@ -60,29 +61,12 @@ async def prepare(url: str, n: int) -> None:
     sessions = session_factory(engine)
     clock = SystemClock()
     async with sessions() as session:
-        await people.register(
-            session,
-            telegram_id=OFFICE,
-            name="办公室",
-            language="zh_CN",
-            now=clock.now(),
-            office_ids=(OFFICE,),
+        office = await people.register(
+            session, address=address(OFFICE), name="办公室", language="zh_CN", now=clock.now(), office=True
         )
-        await session.exec(update(Person).where(col(Person.telegram_id) == OFFICE).values(subscribed=False))
+        await session.exec(update(Person).where(col(Person.id) == office.id).values(subscribed=False))
         for start in range(0, n, 5000):
-            await session.exec(  # type: ignore[call-overload]
-                insert(Person),
-                params=[
-                    {
-                        "telegram_id": FIRST + i,
-                        "name": f"订阅者{i}",
-                        "language": "zh_CN",
-                        "consent_at": clock.now(),
-                        "subscribed": True,
-                    }
-                    for i in range(start, min(n, start + 5000))
-                ],
-            )
+            await insert_people(session, range(FIRST + start, FIRST + min(n, start + 5000)), clock.now())
         await session.commit()
     await engine.dispose()
 
@@ -92,7 +76,7 @@ async def queue(url: str, name: str) -> tuple[int, float]:
     engine = create_engine(url)
     sessions = session_factory(engine)
     async with sessions() as session:
-        actor = await people.load_actor(session, OFFICE, fallback_language="zh_CN")
+        actor = await people.load_actor(session, address(OFFICE), fallback_language="zh_CN")
         started = time.perf_counter()
         sending = await broadcasts.send(
             session,

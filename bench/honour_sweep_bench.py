@@ -21,7 +21,17 @@ from sqlalchemy import func, insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
-from models import Campaign, Honour, Nomination, OutboxMessage, Person, Role, RoleAssignment
+from models import (
+    TELEGRAM,
+    Campaign,
+    ChannelAccount,
+    Honour,
+    Nomination,
+    OutboxMessage,
+    Person,
+    Role,
+    RoleAssignment,
+)
 from models.db import create_engine, migrate, session_factory
 from services.honours import validity
 from services.rules.honour_validity import add_years, sweep_step
@@ -67,12 +77,18 @@ async def fill(url: str, count: int, downtime: timedelta) -> None:
             [
                 {
                     "id": BASE + i,
-                    "telegram_id": 10_000_000 + i,
                     "name": f"获奖者{i}",
                     "language": "zh_CN",
                     "consent_at": previous,
                     "subscribed": True,
                 }
+                for i in range(1, PEOPLE + 3)
+            ],
+        )
+        await conn.execute(
+            insert(ChannelAccount),
+            [
+                {"person_id": BASE + i, "channel": TELEGRAM, "address": str(10_000_000 + i)}
                 for i in range(1, PEOPLE + 3)
             ],
         )

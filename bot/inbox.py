@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.workers import gone_here, worker_name
+from handlers.channel import address
 from models import InboxUpdate
 from services import inbox, people
 from services.inbox import chat_of
@@ -197,7 +198,8 @@ class InboxProcessor:
             # The person blocked the bot before their update was answered: retrying cannot reach them.
             log.info("update %s: its chat blocked the bot", row.update_id)
             async with self.sessions() as session:
-                await people.mark_blocked(session, chat_of(row.payload), self.clock.now())
+                if (chat := chat_of(row.payload)) is not None:
+                    await people.mark_blocked(session, address(chat), self.clock.now())
         except Exception as exc:  # noqa: BLE001  (any handler bug: retry, then dead-letter)
             log.exception("update %s failed", row.update_id)
             return await self._failed(row, repr(exc))

@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import BigInteger, and_, cast, delete, func, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -71,7 +71,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.replies import rebuilt, recorded
 from bot.send_pace import SharedPace, chat_interval
 from bot.workers import gone_here, worker_name
-from models import OutboxMessage, OutboxStatus, Person
+from models import TELEGRAM, ChannelAccount, OutboxMessage, OutboxStatus, Person
 from services import broadcasts
 from services.files.store import FileStore
 from services.ports import Clock
@@ -147,6 +147,11 @@ class RateLimiter:
 class _Claimed:
     row: OutboxMessage
     locale: str
+
+    @property
+    def chat(self) -> int:
+        assert self.row.chat_id is not None, "a claimed row has its chat"
+        return self.row.chat_id
 
 
 class OutboxSender:
@@ -304,7 +309,7 @@ class OutboxSender:
                     if claimed is None:
                         return
                     budget[0] -= 1
-                    self._hold_chat(claimed.row.chat_id)
+                    self._hold_chat(claimed.chat)
                 if await self._deliver(claimed):
                     handled[0] += 1
 
@@ -383,29 +388,25 @@ class OutboxSender:
     # ---- claiming ------------------------------------------------------------------------------
 
     async def _claim_next(self) -> _Claimed | None:
-        """Commit PENDING → SENDING for the oldest due row whose chat may receive now."""
+        """Commit PENDING → SENDING for the oldest due row whose chat may receive now: a reply to a
+        chat, or a message to a person with a Telegram account, whose chat the claim writes down.
+        (A person reached on another channel is that channel's sender's.)"""
         while True:
             busy = self._busy_chats()
             now = self.clock.now()
             async with self.sessions() as session:
-                query = select(OutboxMessage).where(
-                    col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.not_before) <= now
-                )
-                if busy:
-                    query = query.where(col(OutboxMessage.chat_id).not_in(busy))
-                # SQLite renders no FOR UPDATE (BEGIN IMMEDIATE already holds the write lock).
-                query = query.order_by(col(OutboxMessage.id)).limit(1).with_for_update(skip_locked=True)
-                row = (await session.exec(query)).first()
-                if row is None:
+                found = (await session.exec(due_for_telegram(now, busy))).first()
+                if found is None:
                     return None
-                person = (
-                    await session.exec(
-                        select(Person.language, Person.blocked_at).where(Person.telegram_id == row.chat_id)
-                    )
-                ).first()
-                blocked = person is not None and person[1] is not None
+                row, row.chat_id, language, blocked_at = found  # the chat: the row's, or its person's
+                blocked = blocked_at is not None
                 target = OutboxStatus.BLOCKED if blocked else OutboxStatus.SENDING
-                values: dict[str, Any] = {"status": target, "claimed_by": self.worker, "claimed_at": now}
+                values: dict[str, Any] = {
+                    "status": target,
+                    "chat_id": row.chat_id,
+                    "claimed_by": self.worker,
+                    "claimed_at": now,
+                }
                 if blocked:
                     values["error"] = "recipient has blocked the bot"
                 result = await session.exec(
@@ -421,7 +422,7 @@ class OutboxSender:
             if blocked:
                 continue
             row.status = OutboxStatus.SENDING
-            return _Claimed(row, (person[0] if person is not None and person[0] else self.default_locale))
+            return _Claimed(row, language or self.default_locale)
 
     # ---- sending -------------------------------------------------------------------------------
 
@@ -437,7 +438,7 @@ class OutboxSender:
             filename = str(row.params.get("file_name") or path.name)
             if row.params.get("photo"):  # an announcement's image is shown as a picture
                 return SendPhoto(
-                    chat_id=row.chat_id,
+                    chat_id=claimed.chat,
                     photo=FSInputFile(path, filename=filename),
                     caption=text or None,
                     parse_mode=ParseMode.HTML,
@@ -445,7 +446,7 @@ class OutboxSender:
                     protect_content=row.protect,
                 )
             return SendDocument(
-                chat_id=row.chat_id,
+                chat_id=claimed.chat,
                 document=FSInputFile(path, filename=filename),
                 caption=text or None,
                 parse_mode=ParseMode.HTML,
@@ -453,7 +454,7 @@ class OutboxSender:
                 protect_content=row.protect,
             )
         return SendMessage(
-            chat_id=row.chat_id,
+            chat_id=claimed.chat,
             text=text,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
@@ -471,12 +472,12 @@ class OutboxSender:
             await self._finish(row.id, status=OutboxStatus.FAILED, error=f"render: {exc!r}")
             return True
         if chat_paced and self.shared is not None and not isinstance(method, AnswerCallbackQuery):
-            await self._take_chat_slot(row.chat_id)
+            await self._take_chat_slot(claimed.chat)
         if self.paused_for():  # a 429 arrived since the claim: nothing new starts during a pause
             await self._finish(row.id, status=OutboxStatus.PENDING)
             return False
         # No await between the check above and the request: the pause cannot slip in between.
-        self._hold_chat(row.chat_id)  # pace from the moment of the request
+        self._hold_chat(claimed.chat)  # pace from the moment of the request
         try:
             message = await self.bot(method)
         except TelegramRetryAfter as exc:
@@ -652,10 +653,13 @@ class OutboxSender:
                 .values(status=OutboxStatus.BLOCKED, error=error)
                 .execution_options(synchronize_session=False)
             )
+            people = select(ChannelAccount.person_id).where(
+                ChannelAccount.channel == TELEGRAM, ChannelAccount.address == str(row.chat_id)
+            )
             await session.exec(
                 update(OutboxMessage)
                 .where(
-                    col(OutboxMessage.chat_id) == row.chat_id,
+                    or_(col(OutboxMessage.chat_id) == row.chat_id, col(OutboxMessage.person_id).in_(people)),
                     col(OutboxMessage.status) == OutboxStatus.PENDING,
                 )
                 .values(status=OutboxStatus.BLOCKED, error="recipient has blocked the bot")
@@ -663,11 +667,36 @@ class OutboxSender:
             )
             await session.exec(
                 update(Person)
-                .where(col(Person.telegram_id) == row.chat_id, col(Person.blocked_at).is_(None))
+                .where(col(Person.id).in_(people), col(Person.blocked_at).is_(None))
                 .values(blocked_at=now)
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
+
+
+# Telegram's rows: replies to a chat, and messages to a person with a Telegram account.
+_ACCOUNT = and_(
+    col(ChannelAccount.person_id) == OutboxMessage.person_id, col(ChannelAccount.channel) == TELEGRAM
+)
+_CHAT = func.coalesce(col(OutboxMessage.chat_id), cast(col(ChannelAccount.address), BigInteger))
+
+
+def due_for_telegram(now: datetime, busy: list[int]) -> Any:
+    """The oldest due row for Telegram whose chat may receive now, with its chat and its person's
+    language and block; locked (SQLite renders no FOR UPDATE: BEGIN IMMEDIATE holds the lock)."""
+    query = (
+        select(OutboxMessage, _CHAT, Person.language, Person.blocked_at)
+        .outerjoin(ChannelAccount, _ACCOUNT)
+        .outerjoin(Person, col(Person.id) == OutboxMessage.person_id)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.not_before) <= now,
+            or_(col(OutboxMessage.chat_id).is_not(None), col(ChannelAccount.id).is_not(None)),
+        )
+    )
+    if busy:
+        query = query.where(_CHAT.not_in(busy))
+    return query.order_by(col(OutboxMessage.id)).limit(1).with_for_update(of=OutboxMessage, skip_locked=True)
 
 
 def _text(exc: BaseException) -> str:

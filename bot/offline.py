@@ -17,6 +17,7 @@ from aiogram.methods import TelegramMethod
 from bot.app import App, build_app, register_commands
 from bot.config import Settings
 from bot.local_api import LocalSession
+from handlers.channel import address
 from models import Role
 from services import people
 
@@ -165,7 +166,9 @@ async def grant_identity_role(app: App, terminal: Terminal) -> None:
     if role is None or role is Role.OFFICE:  # office comes from OFFICE_IDS at consent
         return
     async with app.sessions() as session:
-        actor = await people.load_actor(session, telegram_id, fallback_language=app.settings.default_locale)
+        actor = await people.load_actor(
+            session, address(telegram_id), fallback_language=app.settings.default_locale
+        )
         if actor.registered and not actor.has(role):
             assert actor.person_id is not None
             await people.grant_role(

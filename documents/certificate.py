@@ -18,16 +18,13 @@ from documents.words import translator
 from services import local_time
 from services.catalogue import honour_name
 from services.certificates import CertificateText
+from services.ports import Links
 
 RED = HexColor("#B22222")
 GOLD = HexColor("#C9A227")
 INK = HexColor("#222222")
 
 LOCALE = "zh_CN"  # a certificate is an official document in Chinese (第十七条第1项)
-
-
-def verification_link(bot_username: str, number: str) -> str:
-    return f"https://t.me/{bot_username}?start=v-{number}"
 
 
 def _day(moment: datetime) -> str:
@@ -52,7 +49,7 @@ def _qr(canvas: Canvas, data: str, *, x: float, y: float, size: float) -> None:
                 canvas.rect(x + c * cell, y + size - (r + 1) * cell, cell, cell, stroke=0, fill=1)
 
 
-def render(certificate: CertificateText, bot_username: str, *, font_path: Path | None = None) -> bytes:
+def render(certificate: CertificateText, links: Links, *, font_path: Path | None = None) -> bytes:
     font = fonts.pdf_font(font_path)
     width, height = landscape(A4)
     buffer = BytesIO()
@@ -95,7 +92,7 @@ def render(certificate: CertificateText, bot_username: str, *, font_path: Path |
     canvas.drawRightString(width - 110, 120, t("certificate.issuer"))
     canvas.drawRightString(width - 110, 96, _day(certificate.valid_from))
 
-    _qr(canvas, verification_link(bot_username, certificate.number), x=70, y=66, size=96.0)
+    _qr(canvas, links.certificate(certificate.number), x=70, y=66, size=96.0)
     canvas.setFont(font, 9)
     canvas.drawString(70, 56, t("certificate.scan"))
     canvas.showPage()

@@ -55,7 +55,7 @@ async def list_dead(message: Message, actor: Actor, session: AsyncSession, clock
         lines.append(line(letter))
         token = await tokens.issue(
             session,
-            telegram_id=actor.telegram_id,
+            person_id=actor.person_id,
             action="deadletter.replay",
             now=clock.now(),
             update_id=letter.update_id,

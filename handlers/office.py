@@ -7,6 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, InviteRole, Menu
+from handlers.channel import links
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.render import answer_target, ask_for_text, organisation_name, role_name, t
 from handlers.states import RevokeRole
@@ -57,8 +58,7 @@ async def invite(
     invitation = await people.invite(
         session, actor, role=role, organisation_id=callback_data.organisation_id or None, now=clock.now()
     )
-    me = await bot.me()
-    link = f"https://t.me/{me.username}?start={people.INVITATION_PREFIX}{invitation.token}"
+    link = (await links(bot)).invitation(invitation.token)
     await query.message.edit_text(
         t("invite.link", role=role_name(role), link=link, days=people.INVITATION_TTL.days)
     )
@@ -81,7 +81,7 @@ async def list_roles(
         lines.append(t("roles.line", name=holder.person_name, role=role_name(holder.role), where=where))
         token = await tokens.issue(
             session,
-            telegram_id=actor.telegram_id,
+            person_id=actor.person_id,
             action="role.revoke",
             now=clock.now(),
             assignment_id=holder.assignment_id,

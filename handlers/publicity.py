@@ -38,7 +38,7 @@ async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
     if listing is None:
         if actor.has(Role.OFFICE):
             token = await tokens.issue(
-                session, telegram_id=actor.telegram_id, action="publicity.publish", now=now
+                session, person_id=actor.person_id, action="publicity.publish", now=now
             )
             rows.append([token_button(t("publicity.publish"), token)])
             await session.commit()
@@ -304,7 +304,7 @@ async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncS
     label = "publicity.approve" if actor.has(Role.LEADING_GROUP) else "publicity.approve_on_behalf"
     token = await tokens.issue(
         session,
-        telegram_id=actor.telegram_id,
+        person_id=actor.person_id,
         action="publicity.approve",
         now=clock.now(),
         publicity_id=listing.id,

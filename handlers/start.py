@@ -9,6 +9,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Confirm, Consent, Menu
+from handlers.channel import INVITATION_PREFIX
 from handlers.keyboards import consent_keyboard, keyboard, menu_keyboard, plain_button, token_button
 from handlers.render import answer_target, organisation_name, role_name, t
 from models import Organisation
@@ -44,8 +45,8 @@ async def start(
 async def continue_deep_link(
     message: Message, payload: str, actor: Actor, session: AsyncSession, clock: Clock
 ) -> bool:
-    if payload.startswith(people.INVITATION_PREFIX):
-        await show_invitation(message, payload.removeprefix(people.INVITATION_PREFIX), actor, session, clock)
+    if payload.startswith(INVITATION_PREFIX):
+        await show_invitation(message, payload.removeprefix(INVITATION_PREFIX), actor, session, clock)
         return True
     return False
 
@@ -58,7 +59,7 @@ async def show_invitation(
         await session.get(Organisation, invitation.organisation_id) if invitation.organisation_id else None
     )
     accept = await tokens.issue(
-        session, telegram_id=actor.telegram_id, action="invite.accept", now=clock.now(), invitation=token
+        session, person_id=actor.person_id, action="invite.accept", now=clock.now(), invitation=token
     )
     await session.commit()
     where = (
@@ -96,13 +97,13 @@ async def agree(
     user = query.from_user
     person = await people.register(
         session,
-        telegram_id=user.id,
+        address=actor.address,
         name=user.full_name,
         language=actor.language,
         now=clock.now(),
-        office_ids=office_ids,
+        office=user.id in office_ids,
     )
-    actor = await people.load_actor(session, user.id, fallback_language=person.language)
+    actor = await people.load_actor(session, actor.address, fallback_language=person.language)
     payload = (await state.get_data()).get(AFTER_CONSENT) or ""  # None once used: a second tap finds nothing
     await state.update_data({AFTER_CONSENT: None})
     if isinstance(query.message, Message):

@@ -23,7 +23,16 @@ from models.nominations import (
     Quota,
     Verification,
 )
-from models.people import Invitation, Organisation, OrganisationKind, Person, Role, RoleAssignment
+from models.people import (
+    TELEGRAM,
+    ChannelAccount,
+    Invitation,
+    Organisation,
+    OrganisationKind,
+    Person,
+    Role,
+    RoleAssignment,
+)
 from models.publicity import Objection, PublicityList  # review committee: 公示
 from models.reminders import NominationReminder, ReturnSnapshot  # office side of nominations
 from models.reviews import (
@@ -61,6 +70,7 @@ __all__ = [
     "HandledUpdate",
     "InboxStatus",
     "InboxUpdate",
+    "ChannelAccount",
     "Invitation",
     "Organisation",
     "OrganisationKind",
@@ -69,6 +79,7 @@ __all__ = [
     "Person",
     "Role",
     "RoleAssignment",
+    "TELEGRAM",
     "Ballot",
     "Objection",
     "PanelSeat",

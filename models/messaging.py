@@ -57,7 +57,10 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    # Whom: a person, reached on whichever channel they have an account (its sender claims the row),
+    # or, for a reply, the Telegram chat it answers. The Telegram sender writes the chat on claiming.
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     # What to say, as a translation key and its parameters: rendered in the recipient's language.
     template: str = Field(max_length=128)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -87,7 +90,7 @@ class ActionToken(SQLModel, table=True):
     """An opaque token behind a button that acts: issued to one person for one action."""
 
     token: str = Field(primary_key=True, max_length=24)
-    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    person_id: int = Field(foreign_key="person.id", index=True)
     action: str = Field(max_length=48)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

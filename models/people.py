@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UtcDateTime, enum_column
@@ -22,14 +22,29 @@ class OrganisationKind(StrEnum):
     INDUSTRY = "industry"
 
 
+TELEGRAM = "telegram"  # the first channel; a channel is any way to reach a person (CHANNELS.md)
+
+
 class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int = Field(sa_column=Column(BigInteger, unique=True, index=True, nullable=False))
     name: str = ""
     language: str = "zh_CN"
     consent_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     blocked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     subscribed: bool = True
+
+
+class ChannelAccount(SQLModel, table=True):
+    """Where a person is reached: their address on one channel (a Telegram user id, a WeChat
+    openid). Services speak of people; only a channel's edge reads the address."""
+
+    # One address is one person's; a person has at most one account on each channel.
+    __table_args__ = (UniqueConstraint("channel", "address"), UniqueConstraint("person_id", "channel"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=64)
 
 
 class Organisation(SQLModel, table=True):

@@ -12,8 +12,17 @@ class RoleGrant:
 
 
 @dataclass(frozen=True)
+class Address:
+    """Where someone is reached: a channel and their id on it. Only that channel's edge knows what
+    the id means; services keep it to find the person again."""
+
+    channel: str
+    id: str
+
+
+@dataclass(frozen=True)
 class Actor:
-    telegram_id: int
+    address: Address
     person_id: int | None = None  # None until the person has agreed to the privacy notice
     name: str = ""
     language: str = "zh_CN"

@@ -104,8 +104,8 @@ class Progress:
 # Composing ---------------------------------------------------------------------------------------
 
 
-def require_office(actor: Actor) -> None:
-    people.require_role(actor, Role.OFFICE)
+def require_office(actor: Actor) -> int:
+    return people.require_role(actor, Role.OFFICE)
 
 
 def check_draft(draft: Draft) -> Draft:
@@ -121,18 +121,13 @@ def check_draft(draft: Draft) -> Draft:
     return Draft(text, draft.file_sha256, draft.file_name, draft.file_kind)
 
 
-def _recipients_query() -> SelectOfScalar[int]:
-    # Subscribed, not blocked, not erased (an erased person keeps a negative placeholder id).
-    return select(Person.telegram_id).where(
-        col(Person.subscribed).is_(True), col(Person.blocked_at).is_(None), col(Person.telegram_id) > 0
-    )
+def _recipients_query() -> SelectOfScalar[int | None]:
+    # Subscribed and not blocked (an erased person is neither).
+    return select(col(Person.id)).where(col(Person.subscribed).is_(True), col(Person.blocked_at).is_(None))
 
 
-async def recipients(session: AsyncSession, announcement_chat_id: int | None) -> list[int]:
-    chats = list((await session.exec(_recipients_query().order_by(col(Person.id)))).all())
-    if announcement_chat_id and announcement_chat_id not in chats:
-        chats.append(announcement_chat_id)
-    return chats
+async def recipients(session: AsyncSession) -> list[int | None]:
+    return list((await session.exec(_recipients_query().order_by(col(Person.id)))).all())
 
 
 async def propose(
@@ -147,7 +142,7 @@ async def propose(
         count += 1
     confirm = await tokens.issue(
         session,
-        telegram_id=actor.telegram_id,
+        person_id=require_office(actor),
         action="announce.confirm",
         now=now,
         ttl=PREVIEW_TTL,
@@ -155,7 +150,7 @@ async def propose(
     )
     cancel = await tokens.issue(
         session,
-        telegram_id=actor.telegram_id,
+        person_id=require_office(actor),
         action="announce.cancel",
         now=now,
         ttl=PREVIEW_TTL,
@@ -186,7 +181,10 @@ async def send(
     if existing is not None:
         return Sending(existing, False)
     draft = check_draft(Draft.of(payload.get("draft") or {}))
-    chats = await recipients(session, announcement_chat_id)
+    # Each subscriber, and the configured announcement channel, which is nobody's chat.
+    to: list[tuple[int | None, int | None]] = [(person_id, None) for person_id in await recipients(session)]
+    if announcement_chat_id:
+        to.append((None, announcement_chat_id))
     broadcast = Broadcast(
         confirm_token=confirm_token,
         created_by=actor.person_id,
@@ -195,7 +193,7 @@ async def send(
         file_sha256=draft.file_sha256,
         file_name=draft.file_name,
         file_kind=draft.file_kind,
-        total=len(chats),
+        total=len(to),
         progress_chat_id=progress_chat_id,
         progress_message_id=progress_message_id,
         progress_locale=actor.language,
@@ -210,8 +208,8 @@ async def send(
             raise
         return Sending(existing, False)
     assert broadcast.id is not None
-    if chats:
-        await session.exec(insert(OutboxMessage), params=[_row(broadcast, chat_id, now) for chat_id in chats])
+    if to:
+        await session.exec(insert(OutboxMessage), params=[_row(broadcast, *whom, now) for whom in to])
     await audit.append(
         session,
         actor_id=actor.person_id,
@@ -219,7 +217,7 @@ async def send(
         subject=f"broadcast:{broadcast.id}",
         now=now,
         article=ARTICLE,
-        recipients=len(chats),
+        recipients=len(to),
         has_file=draft.file_sha256 is not None,
         announcement_chat=bool(announcement_chat_id),
     )
@@ -227,7 +225,7 @@ async def send(
     return Sending(broadcast, True)
 
 
-def _row(broadcast: Broadcast, chat_id: int, now: datetime) -> dict[str, Any]:
+def _row(broadcast: Broadcast, person_id: int | None, chat_id: int | None, now: datetime) -> dict[str, Any]:
     params: dict[str, Any] = {"text": broadcast.text}
     document_path = None
     if broadcast.file_sha256:
@@ -235,6 +233,7 @@ def _row(broadcast: Broadcast, chat_id: int, now: datetime) -> dict[str, Any]:
         params["file_name"] = broadcast.file_name or "file"
         params["photo"] = broadcast.file_kind == "photo"
     return {
+        "person_id": person_id,
         "chat_id": chat_id,
         "template": TEMPLATE,
         "params": params,

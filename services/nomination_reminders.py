@@ -56,7 +56,6 @@ async def sweep(session: AsyncSession, now: datetime) -> int:
 @dataclass(frozen=True)
 class Due:
     person_id: int
-    telegram_id: int
     subject: str
     template: str
     params: dict[str, Any]
@@ -78,7 +77,6 @@ async def _due(session: AsyncSession, campaign: Campaign) -> list[Due]:
             due.append(
                 Due(
                     applicant.id or 0,
-                    applicant.telegram_id,
                     f"nomination:{nomination.id}",
                     "reminder.nomination_unfinished",
                     {"id": nomination.id, "honour_key": f"honour.{nomination.honour}", "closes": closes},
@@ -110,7 +108,6 @@ async def _due(session: AsyncSession, campaign: Campaign) -> list[Due]:
             due.append(
                 Due(
                     member.id or 0,
-                    member.telegram_id,
                     f"organisation:{organisation_id}",
                     "reminder.nomination_pending",
                     {"count": count, "closes": closes},
@@ -140,7 +137,7 @@ async def _send_once(session: AsyncSession, campaign_id: int, offset: int, due: 
         )
         await outbox.enqueue(
             session,
-            chat_id=due.telegram_id,
+            person_id=due.person_id,
             template=due.template,
             now=now,
             params={**due.params, "days": offset},

@@ -18,7 +18,8 @@ def button(label: str, token: str, **params: Any) -> dict[str, Any]:
 async def enqueue(
     session: AsyncSession,
     *,
-    chat_id: int,
+    person_id: int | None = None,
+    chat_id: int | None = None,
     template: str,
     now: datetime,
     params: dict[str, Any] | None = None,
@@ -27,7 +28,11 @@ async def enqueue(
     protect: bool = False,
     broadcast_id: int | None = None,
 ) -> OutboxMessage:
+    """To a person (reached on their channel), or, from the Telegram edge's own services (the inbox),
+    to a chat that may be nobody's yet."""
+    assert (person_id is None) != (chat_id is None), "a message goes to a person or to a chat"
     row = OutboxMessage(
+        person_id=person_id,
         chat_id=chat_id,
         template=template,
         params=params or {},
@@ -49,4 +54,4 @@ async def notify_person(
     person = (await session.exec(select(Person).where(Person.id == person_id))).first()
     if person is None or person.blocked_at is not None:
         return None
-    return await enqueue(session, chat_id=person.telegram_id, template=template, now=now, **kwargs)
+    return await enqueue(session, person_id=person_id, template=template, now=now, **kwargs)

@@ -1,7 +1,6 @@
 """People: consent, language, roles, one-time invitations, and the data a person may see or erase."""
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,10 +8,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models import (
     ActionToken,
     AuditRecord,
+    ChannelAccount,
     FsmRecord,
     Invitation,
     Organisation,
@@ -21,19 +22,23 @@ from models import (
     RoleAssignment,
 )
 from services import audit, outbox
-from services.actors import Actor, RoleGrant
+from services.actors import Actor, Address, RoleGrant
 from services.errors import DomainError
 
 INVITATION_TTL = timedelta(days=7)
-INVITATION_PREFIX = "inv_"
 LANGUAGES = ("zh_CN", "en")
 ROLES_WITH_ORGANISATION = frozenset({Role.RECOMMENDER})
 
 
-async def load_actor(session: AsyncSession, telegram_id: int, *, fallback_language: str) -> Actor:
-    person = (await session.exec(select(Person).where(Person.telegram_id == telegram_id))).first()
+def at(address: Address) -> SelectOfScalar[Person]:
+    """The person with an account at this address."""
+    return select(Person).where(col(Person.id).in_(_accounts(address)))
+
+
+async def load_actor(session: AsyncSession, address: Address, *, fallback_language: str) -> Actor:
+    person = (await session.exec(at(address))).first()
     if person is None:
-        return Actor(telegram_id=telegram_id, language=fallback_language)
+        return Actor(address=address, language=fallback_language)
     grants = (
         await session.exec(
             select(RoleAssignment).where(
@@ -45,7 +50,7 @@ async def load_actor(session: AsyncSession, telegram_id: int, *, fallback_langua
         person.blocked_at = None  # staged: the caller commits it
         session.add(person)
     return Actor(
-        telegram_id=telegram_id,
+        address=address,
         person_id=person.id,
         name=person.name,
         language=person.language,
@@ -53,40 +58,47 @@ async def load_actor(session: AsyncSession, telegram_id: int, *, fallback_langua
     )
 
 
-async def mark_blocked(session: AsyncSession, telegram_id: int | None, now: datetime) -> None:
-    """Telegram refused to deliver to this person: they blocked the bot. Commits."""
-    if telegram_id is None:
-        return
+async def mark_blocked(session: AsyncSession, address: Address, now: datetime) -> None:
+    """The channel refused to deliver to this person: they blocked the bot. Commits."""
     await session.exec(
         update(Person)
-        .where(col(Person.telegram_id) == telegram_id, col(Person.blocked_at).is_(None))
+        .where(col(Person.id).in_(_accounts(address)), col(Person.blocked_at).is_(None))
         .values(blocked_at=now)
         .execution_options(synchronize_session=False)
     )
     await session.commit()
 
 
+def _accounts(address: Address) -> SelectOfScalar[int]:
+    """The person id behind an address (one, or none)."""
+    return select(ChannelAccount.person_id).where(
+        ChannelAccount.channel == address.channel, ChannelAccount.address == address.id
+    )
+
+
 async def register(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    address: Address,
     name: str,
     language: str,
     now: datetime,
-    office_ids: Iterable[int] = (),
+    office: bool = False,
 ) -> Person:
-    """Record consent. Only from here on is anything personal kept. Idempotent."""
-    person = (await session.exec(select(Person).where(Person.telegram_id == telegram_id))).first()
+    """Record consent. Only from here on is anything personal kept. Idempotent. `office`: the
+    address is one the deployment names as the office's (OFFICE_IDS)."""
+    person = (await session.exec(at(address))).first()
     if person is not None:
         return person
-    person = Person(telegram_id=telegram_id, name=name[:128], language=_language(language), consent_at=now)
+    person = Person(name=name[:128], language=_language(language), consent_at=now)
     session.add(person)
     await session.flush()
     assert person.id is not None  # the flush gave it one
+    session.add(ChannelAccount(person_id=person.id, channel=address.channel, address=address.id))
     await audit.append(
         session, actor_id=person.id, action="person.consented", subject=f"person:{person.id}", now=now
     )
-    if telegram_id in set(office_ids):
+    if office:
         session.add(RoleAssignment(person_id=person.id, role=Role.OFFICE, granted_at=now))
         await audit.append(
             session,
@@ -270,7 +282,7 @@ async def grant_role(
 class RoleHolder:
     assignment_id: int
     person_name: str
-    telegram_id: int
+    person_id: int
     role: Role
     organisation_id: int | None
 
@@ -288,7 +300,7 @@ async def role_holders(session: AsyncSession, actor: Actor) -> list[RoleHolder]:
     holders = []
     for a, p in rows:
         assert a.id is not None  # a stored row
-        holders.append(RoleHolder(a.id, p.name, p.telegram_id, a.role, a.organisation_id))
+        holders.append(RoleHolder(a.id, p.name, a.person_id, a.role, a.organisation_id))
     return holders
 
 
@@ -336,7 +348,7 @@ async def revoke_role(
     await session.commit()
     assert person is not None
     return RoleHolder(
-        assignment_id, person.name, person.telegram_id, assignment.role, assignment.organisation_id
+        assignment_id, person.name, assignment.person_id, assignment.role, assignment.organisation_id
     )
 
 
@@ -355,8 +367,10 @@ async def export_data(session: AsyncSession, actor: Actor) -> dict[str, Any]:
             select(AuditRecord).where(AuditRecord.actor_id == person.id).order_by(col(AuditRecord.seq))
         )
     ).all()
+    accounts = (await session.exec(select(ChannelAccount).where(ChannelAccount.person_id == person.id))).all()
     return {
         "person": person.model_dump(mode="json"),
+        "accounts": [{"channel": a.channel, "address": a.address} for a in accounts],
         "roles": [r.model_dump(mode="json") for r in roles],
         "audit_records": [r.model_dump(mode="json") for r in records],
     }
@@ -366,11 +380,13 @@ async def forget(session: AsyncSession, actor: Actor, now: datetime) -> None:
     """Erase what identifies the person. The row stays, emptied, because decisions they took
     (audit records, invitations they issued) must stay accountable under a bare person number."""
     person = await _person(session, actor)
-    telegram_id = person.telegram_id
+    accounts = (await session.exec(select(ChannelAccount).where(ChannelAccount.person_id == person.id))).all()
     await session.exec(delete(RoleAssignment).where(col(RoleAssignment.person_id) == person.id))
-    await session.exec(delete(ActionToken).where(col(ActionToken.telegram_id) == telegram_id))
-    await session.exec(delete(FsmRecord).where(col(FsmRecord.key).contains(f":{telegram_id}:")))
-    person.name, person.telegram_id, person.subscribed, person.blocked_at = "", -(person.id or 0), False, now
+    await session.exec(delete(ActionToken).where(col(ActionToken.person_id) == person.id))
+    for account in accounts:  # conversation keys name the address they are held for
+        await session.exec(delete(FsmRecord).where(col(FsmRecord.key).contains(f":{account.address}:")))
+        await session.delete(account)
+    person.name, person.subscribed, person.blocked_at = "", False, now
     session.add(person)
     await audit.append(
         session, actor_id=person.id, action="person.forgotten", subject=f"person:{person.id}", now=now

@@ -48,17 +48,18 @@ ONE_TIME = frozenset(
 async def issue(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    person_id: int | None,
     action: str,
     now: datetime,
     ttl: timedelta | None = None,
     **payload: Any,
 ) -> str:
+    assert person_id is not None, "a token is issued to a stored person"
     token = secrets.token_urlsafe(TOKEN_BYTES)
     session.add(
         ActionToken(
             token=token,
-            telegram_id=telegram_id,
+            person_id=person_id,
             action=action,
             payload=payload,
             created_at=now,
@@ -68,11 +69,11 @@ async def issue(
     return token
 
 
-async def resolve(session: AsyncSession, token: str, *, telegram_id: int, now: datetime) -> ActionToken:
+async def resolve(session: AsyncSession, token: str, *, person_id: int | None, now: datetime) -> ActionToken:
     row = await session.get(ActionToken, token) if 0 < len(token) <= 24 else None
     if row is None:
         raise DomainError("button.unknown")
-    if row.telegram_id != telegram_id:
+    if row.person_id != person_id:
         raise DomainError("button.not_yours")
     if row.used_at is not None:
         raise DomainError("button.used")

@@ -9,6 +9,7 @@ from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.handled import commit_staged
+from handlers.channel import address
 from handlers.preferences import stored_language
 from services import people
 from services.actors import Actor
@@ -35,13 +36,13 @@ class ActorMiddleware(BaseMiddleware):
             return await handler(event, data)
         actor = await people.load_actor(
             data["session"],
-            user.id,
+            address(user.id),
             fallback_language=telegram_language(user.language_code, self.default_locale),
         )
         if not actor.registered:
             preferences = await _preferences(data)
             if preferences.get("language"):
-                actor = Actor(telegram_id=user.id, language=preferences["language"])
+                actor = Actor(address=actor.address, language=preferences["language"])
         if data["session"].dirty:  # a person who blocked the bot writes again: kept, whatever comes next
             await commit_staged(data["session"])
         else:  # reads done; release the transaction before the handler

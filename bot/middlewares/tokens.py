@@ -45,7 +45,7 @@ class ActionTokenMiddleware(BaseMiddleware):
             return await handler(event, data)
         session, now = data["session"], data["clock"].now()
         row = data["action_token"] = await tokens.resolve(
-            session, event.data.split(":", 1)[1], telegram_id=event.from_user.id, now=now
+            session, event.data.split(":", 1)[1], person_id=data["actor"].person_id, now=now
         )
         if row.action in tokens.ONE_TIME:
             session.info[SPEND] = (row.token, now)

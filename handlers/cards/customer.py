@@ -9,11 +9,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import CardAnswer, DeepLink
+from handlers.channel import CARD_PREFIX, address
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button
 from handlers.render import t
 from handlers.states import CardSurvey
 from services.cards import rating as card_rating
-from services.cards.owner import LINK_PREFIX
 from services.errors import DomainError
 from services.ports import Clock
 from services.rules.satisfaction import ASPECTS, LEVELS
@@ -53,7 +53,7 @@ async def open_link(
     if user is None:
         return
     await state.set_state(None)
-    card = await card_rating.open_for_rating(session, user.id, link, clock.now())
+    card = await card_rating.open_for_rating(session, address(user.id), link, clock.now())
     await message.answer(**question(card.id or 0, card.subject_name, card.unit, 0))
     await state.set_state(CardSurvey.answering)
     # The question's message id is known from the first press on it (replies go out after the commit).
@@ -121,7 +121,7 @@ async def _finish(
     try:
         rating = await card_rating.rate(
             session,
-            telegram_id,
+            address(telegram_id),
             data["card"],
             card_rating.Answers(overall=answers[0], aspects=tuple(answers[1:5]), recommend=answers[5]),
             comment,
@@ -171,7 +171,7 @@ async def text_instead_of_button(message: Message, state: FSMContext) -> None:
 
 def build() -> Router:
     router = Router(name=__name__)
-    router.message.register(open_link, DeepLink(LINK_PREFIX))
+    router.message.register(open_link, DeepLink(CARD_PREFIX))
     router.callback_query.register(answer_pressed, CardAnswer.filter())
     router.message.register(comment_typed, CardSurvey.comment)
     router.message.register(text_instead_of_button, CardSurvey.answering)

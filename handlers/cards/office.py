@@ -55,10 +55,10 @@ async def held(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
         return
     for rating, card in waiting[:20]:
         release = await tokens.issue(
-            session, telegram_id=actor.telegram_id, action="card.release", now=clock.now(), rating=rating.id
+            session, person_id=actor.person_id, action="card.release", now=clock.now(), rating=rating.id
         )
         reject = await tokens.issue(
-            session, telegram_id=actor.telegram_id, action="card.reject", now=clock.now(), rating=rating.id
+            session, person_id=actor.person_id, action="card.reject", now=clock.now(), rating=rating.id
         )
         await session.commit()
         await message.answer(

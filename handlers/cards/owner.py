@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from documents import cards as card_reports
 from handlers.callbacks import ActionFilter, CardOpen, Menu
+from handlers.channel import links
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
 from handlers.render import answer_target, t
 from handlers.states import CardForm
@@ -92,8 +93,7 @@ async def unit_typed(
 
 
 async def _link(bot: Bot, card: EvaluationCard) -> str:
-    me = await bot.me()
-    return f"https://t.me/{me.username}?start={owner.link_payload(card)}"
+    return (await links(bot)).card(card.token)
 
 
 async def send_card(message: Message, card: EvaluationCard, bot: Bot) -> None:
@@ -135,7 +135,7 @@ async def card_view(
         buttons = []
         for move in moves:
             token = await tokens.issue(
-                session, telegram_id=actor.telegram_id, action=f"card.{move}", now=clock.now(), card=card.id
+                session, person_id=actor.person_id, action=f"card.{move}", now=clock.now(), card=card.id
             )
             buttons.append(token_button(t(f"cards.button.{move}"), token))
         if buttons:
@@ -229,7 +229,7 @@ async def send_report(
         for nomination in await evidence.attachable(session, actor):
             token = await tokens.issue(
                 session,
-                telegram_id=actor.telegram_id,
+                person_id=actor.person_id,
                 action="card.attach",
                 now=clock.now(),
                 card=card.id,
@@ -272,7 +272,7 @@ async def status_pressed(
         card = await owner.viewable(session, actor, int(payload["card"]))
         confirm = await tokens.issue(
             session,
-            telegram_id=actor.telegram_id,
+            person_id=actor.person_id,
             action="card.close_confirmed",
             now=clock.now(),
             card=card.id,

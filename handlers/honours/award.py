@@ -32,7 +32,7 @@ async def award_ask(
     for item in waiting:
         token = await tokens.issue(
             session,
-            telegram_id=actor.telegram_id,
+            person_id=actor.person_id,
             action="honour.award",
             now=clock.now(),
             campaign_id=item.campaign_id,

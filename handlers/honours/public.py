@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import DeepLink, HonourList, Menu
+from handlers.channel import CERTIFICATE_PREFIX
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button
 from handlers.render import answer_target, local_date, t
 from handlers.states import HonourForms
@@ -145,7 +146,7 @@ async def registry(
 
 def build() -> Router:
     router = Router(name=__name__)
-    router.message.register(verify_link, DeepLink("v-"))
+    router.message.register(verify_link, DeepLink(CERTIFICATE_PREFIX))
     router.message.register(verify_command, Command("verify"))
     router.callback_query.register(verify_menu, Menu.filter(F.item == "verify"))
     router.message.register(verify_typed, HonourForms.verify_number)

@@ -31,7 +31,7 @@ async def _begin_rereview(
     review = await rereview.start_rereview(session, actor, honour_id, clock.now())
     submit = await tokens.issue(
         session,
-        telegram_id=actor.telegram_id,
+        person_id=actor.person_id,
         action="honour.rereview_submit",
         now=clock.now(),
         review_id=review.id,

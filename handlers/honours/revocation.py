@@ -42,7 +42,7 @@ async def _confirm_revocation(
 ) -> None:
     token = await tokens.issue(
         session,
-        telegram_id=actor.telegram_id,
+        person_id=actor.person_id,
         action="honour.revoke",
         now=clock.now(),
         honour_id=data["honour_id"],

@@ -176,7 +176,7 @@ async def deadline_typed(
     items = [[item, data["notes"][item]] for item in data["ticked"]]
     confirm = await tokens.issue(
         session,
-        telegram_id=actor.telegram_id,
+        person_id=actor.person_id,
         action="precheck.return_confirm",
         now=clock.now(),
         ttl=TOKEN_TTL,

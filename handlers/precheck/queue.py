@@ -153,7 +153,7 @@ async def open_nomination(
 ) -> None:
     view = await office_view.office_view(session, actor, callback_data.nomination)
     await query.answer()
-    chat_id = actor.telegram_id
+    chat_id = query.from_user.id
     await bot.send_message(chat_id, _summary(view))
     # Dossiers go out protected: they cannot be forwarded or saved from the chat.
     for material in view.materials:
@@ -185,7 +185,7 @@ async def _actions(
     async def button(label: str, action: str) -> InlineKeyboardButton:
         token = await tokens.issue(
             session,
-            telegram_id=actor.telegram_id,
+            person_id=actor.person_id,
             action=action,
             now=clock.now(),
             ttl=TOKEN_TTL,

@@ -36,7 +36,7 @@ async def office_rounds(
 
     async def button(label: str, action: str, round_id: int | None = None) -> Any:
         token = await tokens.issue(
-            session, telegram_id=actor.telegram_id, action=action, now=now, round_id=round_id
+            session, person_id=actor.person_id, action=action, now=now, round_id=round_id
         )
         return token_button(t(label), token)
 

@@ -13,8 +13,7 @@ from services.cards.common import ACTIVE, ARTICLE, CLOSED, PAUSED
 from services.errors import DomainError
 from services.rules import satisfaction
 
-LINK_PREFIX = "c-"  # /start c-<token>
-TOKEN_BYTES = 18  # 24 url-safe characters: "c-" + token is 26 of the 64 a deep link allows
+TOKEN_BYTES = 18  # 24 url-safe characters: short enough for a deep link (64) or a QR code
 KINDS = ("person", "team")
 NAME_LIMIT = 60
 # Where a status may go from where (closed is final: its link stops working for good).
@@ -66,10 +65,6 @@ async def create(
     )
     await session.commit()
     return card
-
-
-def link_payload(card: EvaluationCard) -> str:
-    return f"{LINK_PREFIX}{card.token}"
 
 
 async def owned(session: AsyncSession, actor: Actor) -> list[EvaluationCard]:

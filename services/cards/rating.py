@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import CardRater, CardRating, CardSecret, EvaluationCard, Person, Role, RoleAssignment
-from services import audit, campaigns, outbox
+from models import TELEGRAM, CardRater, CardRating, CardSecret, EvaluationCard, Person, Role, RoleAssignment
+from services import audit, campaigns, outbox, people
+from services.actors import Address
 from services.cards.common import ARTICLE, CLOSED, PAUSED
 from services.errors import DomainError
 from services.local_time import day_of
@@ -46,15 +47,17 @@ async def _secret(session: AsyncSession) -> bytes:
     return bytes.fromhex(row.key)
 
 
-async def rater_hash(session: AsyncSession, telegram_id: int) -> str:
-    return hmac.new(await _secret(session), str(telegram_id).encode(), hashlib.sha256).hexdigest()
+async def rater_hash(session: AsyncSession, rater: Address) -> str:
+    # Telegram's ids are hashed bare, as before there were other channels, so earlier ratings count.
+    key = rater.id if rater.channel == TELEGRAM else f"{rater.channel}:{rater.id}"
+    return hmac.new(await _secret(session), key.encode(), hashlib.sha256).hexdigest()
 
 
 # The customer's rating ----------------------------------------------------------------------------
 
 
 async def _rateable(
-    session: AsyncSession, card: EvaluationCard | None, telegram_id: int, raters_hash: str, now: datetime
+    session: AsyncSession, card: EvaluationCard | None, rater: Person | None, raters_hash: str, now: datetime
 ) -> EvaluationCard:
     if card is None:
         raise DomainError("card.unknown")
@@ -65,8 +68,7 @@ async def _rateable(
     campaign = await campaigns.current(session, now)
     if campaign is None or campaign.campaign.id != card.campaign_id:
         raise DomainError("card.stale")
-    owner = await session.get(Person, card.owner_id)
-    if owner is not None and owner.telegram_id == telegram_id:
+    if rater is not None and rater.id == card.owner_id:
         raise DomainError("card.own")
     last = (
         await session.exec(
@@ -85,17 +87,15 @@ async def _rateable(
     return card
 
 
-async def open_for_rating(
-    session: AsyncSession, telegram_id: int, token: str, now: datetime
-) -> EvaluationCard:
+async def open_for_rating(session: AsyncSession, rater: Address, token: str, now: datetime) -> EvaluationCard:
     """The customer opened the card's link: check it may be rated, and note when we first saw them."""
     card = None
     if TOKEN_SHAPE.fullmatch(token):
         card = (await session.exec(select(EvaluationCard).where(EvaluationCard.token == token))).first()
-    digest = await rater_hash(session, telegram_id)
-    card = await _rateable(session, card, telegram_id, digest, now)
+    digest = await rater_hash(session, rater)
+    person = (await session.exec(people.at(rater))).first()
+    card = await _rateable(session, card, person, digest, now)
     if await session.get(CardRater, digest) is None:
-        person = (await session.exec(select(Person).where(Person.telegram_id == telegram_id))).first()
         first = min(now, person.consent_at) if person is not None else now
         session.add(CardRater(rater_hash=digest, first_seen_at=first))
         try:
@@ -134,13 +134,14 @@ class Answers:
 
 
 async def rate(
-    session: AsyncSession, telegram_id: int, card_id: int, answers: Answers, comment: str, now: datetime
+    session: AsyncSession, rater: Address, card_id: int, answers: Answers, comment: str, now: datetime
 ) -> CardRating:
     """Save a complete rating, once. Everything is checked again: the card may have been closed, or
     the same customer may have finished on another device, since the link was opened."""
     answers.check()
-    digest = await rater_hash(session, telegram_id)
-    card = await _rateable(session, await session.get(EvaluationCard, card_id), telegram_id, digest, now)
+    digest = await rater_hash(session, rater)
+    person = (await session.exec(people.at(rater))).first()
+    card = await _rateable(session, await session.get(EvaluationCard, card_id), person, digest, now)
     text = satisfaction.clean_text(comment, COMMENT_LIMIT)
     status = "none" if not text else ("held" if is_abusive(text) else "shown")
     seen = await session.get(CardRater, digest)

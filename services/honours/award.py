@@ -15,7 +15,7 @@ from services.errors import DomainError
 from services.files.store import FileStore
 from services.honours.common import (
     by_number,
-    recommender_chats,
+    recommender_people,
     render_certificate,
     send_certificate,
 )
@@ -163,10 +163,10 @@ async def award(
         honour.certificate_sha256 = render_certificate(honour, printer, file_store)
         session.add(honour)
         await send_certificate(session, honour, "honour.awarded_holder", now)
-        for chat in await recommender_chats(session, honour.organisation_id):
+        for person_id in await recommender_people(session, honour.organisation_id):
             await outbox.enqueue(
                 session,
-                chat_id=chat,
+                person_id=person_id,
                 template="honour.awarded_body",
                 now=now,
                 params={"number": honour.certificate_no, "name": name, "honour_key": f"honour.{code}"},

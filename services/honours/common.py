@@ -57,14 +57,14 @@ async def by_number(session: AsyncSession, raw: str, *, lock: bool = False) -> H
     return honour
 
 
-async def recommender_chats(session: AsyncSession, organisation_id: int | None) -> list[int]:
+async def recommender_people(session: AsyncSession, organisation_id: int | None) -> list[int]:
     if organisation_id is None:
         return []
     return list(
         (
             await session.exec(
-                select(Person.telegram_id)
-                .join(RoleAssignment, col(RoleAssignment.person_id) == Person.id)
+                select(RoleAssignment.person_id)
+                .join(Person, col(RoleAssignment.person_id) == Person.id)
                 .where(
                     RoleAssignment.role == Role.RECOMMENDER,
                     RoleAssignment.organisation_id == organisation_id,
@@ -77,12 +77,12 @@ async def recommender_chats(session: AsyncSession, organisation_id: int | None) 
     )
 
 
-async def office_chats(session: AsyncSession) -> list[int]:
+async def office_people(session: AsyncSession) -> list[int]:
     return list(
         (
             await session.exec(
-                select(Person.telegram_id)
-                .join(RoleAssignment, col(RoleAssignment.person_id) == Person.id)
+                select(RoleAssignment.person_id)
+                .join(Person, col(RoleAssignment.person_id) == Person.id)
                 .where(
                     RoleAssignment.role == Role.OFFICE,
                     col(RoleAssignment.revoked_at).is_(None),
@@ -104,9 +104,9 @@ async def tell_holder_and_body(
         **params,
     }
     holder = await session.get(Person, honour.holder_id)
-    chats = [holder.telegram_id] if holder is not None and holder.blocked_at is None else []
-    for chat in dict.fromkeys([*chats, *await recommender_chats(session, honour.organisation_id)]):
-        await outbox.enqueue(session, chat_id=chat, template=template, now=now, params=params)
+    holders = [honour.holder_id] if holder is not None and holder.blocked_at is None else []
+    for person_id in dict.fromkeys([*holders, *await recommender_people(session, honour.organisation_id)]):
+        await outbox.enqueue(session, person_id=person_id, template=template, now=now, params=params)
 
 
 def render_certificate(honour: Honour, printer: Printer, file_store: FileStore) -> str:

@@ -14,8 +14,8 @@ from services.files.store import FileStore
 from services.honours.common import (
     day,
     load,
-    office_chats,
-    recommender_chats,
+    office_people,
+    recommender_people,
     render_certificate,
     require_valid,
     send_certificate,
@@ -140,16 +140,16 @@ async def submit_rereview(session: AsyncSession, actor: Actor, review_id: int, n
         review_id=review.id,
         evidence=[item["sha256"] for item in review.evidence],
     )
-    for chat in await office_chats(session):
+    for person_id in await office_people(session):
         confirm = await tokens.issue(
-            session, telegram_id=chat, action="honour.reconfirm", now=now, review_id=review.id
+            session, person_id=person_id, action="honour.reconfirm", now=now, review_id=review.id
         )
         lapse_ = await tokens.issue(
-            session, telegram_id=chat, action="honour.lapse", now=now, review_id=review.id
+            session, person_id=person_id, action="honour.lapse", now=now, review_id=review.id
         )
         await outbox.enqueue(
             session,
-            chat_id=chat,
+            person_id=person_id,
             template="honour.rereview_for_office",
             now=now,
             params={
@@ -212,10 +212,10 @@ async def reconfirm(
         new_until=honour.valid_until,
     )
     await send_certificate(session, honour, "honour.reconfirmed_holder", now)
-    for chat in await recommender_chats(session, honour.organisation_id):
+    for person_id in await recommender_people(session, honour.organisation_id):
         await outbox.enqueue(
             session,
-            chat_id=chat,
+            person_id=person_id,
             template="honour.reconfirmed_body",
             now=now,
             params={

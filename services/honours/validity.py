@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ActionToken, Honour, OutboxMessage, OutboxStatus, Person
 from services import audit, outbox, tokens
-from services.honours.common import ARTICLE_VALIDITY, day, office_chats, recommender_chats
+from services.honours.common import ARTICLE_VALIDITY, day, office_people, recommender_people
 from services.lifecycles.core import Party, apply_many
 from services.lifecycles.honour import HONOUR
 from services.rules import honour_validity as validity
@@ -43,14 +43,14 @@ class _Queued:
 
     def message(
         self,
-        chat_id: int,
+        person_id: int,
         template: str,
         params: dict[str, Any],
         buttons: list[list[dict[str, Any]]] | None = None,
     ) -> None:
         self.messages.append(
             {
-                "chat_id": chat_id,
+                "person_id": person_id,
                 "template": template,
                 "params": params,
                 "buttons": buttons or [],
@@ -65,12 +65,12 @@ class _Queued:
             }
         )
 
-    def token(self, telegram_id: int, action: str, **payload: Any) -> str:
+    def token(self, person_id: int, action: str, **payload: Any) -> str:
         token = secrets.token_urlsafe(tokens.TOKEN_BYTES)
         self.tokens.append(
             {
                 "token": token,
-                "telegram_id": telegram_id,
+                "person_id": person_id,
                 "action": action,
                 "payload": payload,
                 "created_at": self.now,
@@ -98,7 +98,7 @@ async def sweep(
     or in several workers at once (PostgreSQL: rows are claimed with SKIP LOCKED). One transaction
     per batch: its honours move their `next_due_at` on together with the messages they caused."""
     days = validity.normalise_days(days)
-    office = await office_chats(session)
+    office = await office_people(session)
     bodies: dict[int | None, list[int]] = {}
     reminded = expired = messages = 0
     postgres = session.bind.dialect.name == "postgresql" if session.bind is not None else False
@@ -127,10 +127,10 @@ async def sweep(
         for honour in rows:
             step = validity.sweep_step(honour.status, honour.valid_until, honour.reminded_days, now, days)
             if honour.organisation_id not in bodies:
-                bodies[honour.organisation_id] = await recommender_chats(session, honour.organisation_id)
+                bodies[honour.organisation_id] = await recommender_people(session, honour.organisation_id)
             holder = holders.get(honour.holder_id)
-            holder_chat = [holder.telegram_id] if holder is not None and holder.blocked_at is None else []
-            concerned = list(dict.fromkeys([*holder_chat, *bodies[honour.organisation_id]]))
+            reachable = [honour.holder_id] if holder is not None and holder.blocked_at is None else []
+            concerned = list(dict.fromkeys([*reachable, *bodies[honour.organisation_id]]))
             params = {
                 "number": honour.certificate_no,
                 "honour_key": f"honour.{honour.honour}",
@@ -140,22 +140,22 @@ async def sweep(
             if step.expire:
                 expired += 1
                 lapsed.append(honour.id or 0)
-                for chat in dict.fromkeys([*concerned, *office]):
-                    queued.message(chat, "honour.expired_notice", params)
+                for person in dict.fromkeys([*concerned, *office]):
+                    queued.message(person, "honour.expired_notice", params)
             elif step.remind_days is not None:
                 reminded += 1
                 sent.append([honour.id or 0, step.remind_days])
-                for chat in concerned:
-                    start = queued.token(chat, "honour.rereview", honour_id=honour.id)
+                for person in concerned:
+                    start = queued.token(person, "honour.rereview", honour_id=honour.id)
                     queued.message(
-                        chat,
+                        person,
                         "honour.reminder",
                         {**params, "days": step.remind_days},
                         [[outbox.button("honour.start_rereview", start)]],
                     )
-                for chat in office:
-                    if chat not in concerned:
-                        queued.message(chat, "honour.reminder_office", {**params, "days": step.remind_days})
+                for person in office:
+                    if person not in concerned:
+                        queued.message(person, "honour.reminder_office", {**params, "days": step.remind_days})
             if step.expire:
                 expiring.append(honour)
             honour.reminded_days, honour.next_due_at = step.reminded, step.next_due_at

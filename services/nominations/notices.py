@@ -30,21 +30,21 @@ async def notify_recommenders(session: AsyncSession, nomination: Nomination, now
     for member in await recommenders(session, nomination.organisation_id or 0):
         endorse = await tokens.issue(
             session,
-            telegram_id=member.telegram_id,
+            person_id=member.id,
             action="nomination.endorse",
             now=now,
             nomination_id=nomination.id,
         )
         send_back = await tokens.issue(
             session,
-            telegram_id=member.telegram_id,
+            person_id=member.id,
             action="nomination.return",
             now=now,
             nomination_id=nomination.id,
         )
         await outbox.enqueue(
             session,
-            chat_id=member.telegram_id,
+            person_id=member.id,
             template="nomination.new_for_recommender",
             now=now,
             protect=True,
@@ -70,7 +70,7 @@ async def notify_office(session: AsyncSession, nomination: Nomination, template:
     for member in office:
         await outbox.enqueue(
             session,
-            chat_id=member.telegram_id,
+            person_id=member.id,
             template=template,
             now=now,
             params={"id": nomination.id, "honour_key": f"honour.{nomination.honour}"},

@@ -141,7 +141,7 @@ async def _notify_return(
         if endorsement_reopened and template == "precheck.returned_notice_recommender":
             token = await tokens.issue(
                 session,
-                telegram_id=person.telegram_id,
+                person_id=person.id,
                 action="nomination.reendorse",
                 now=now,
                 nomination_id=nomination.id,
@@ -149,7 +149,7 @@ async def _notify_return(
             buttons = [[outbox.button("nomination.reendorse", token)]]
         await outbox.enqueue(
             session,
-            chat_id=person.telegram_id,
+            person_id=person.id,
             template=template,
             now=now,
             buttons=buttons,
@@ -197,9 +197,7 @@ async def _office_decision(
         params: dict[str, Any] = {"id": nomination_id, "reason": reason}
         await outbox.notify_person(session, nomination.applicant_id, template, now, params=params)
         for member in await recommenders(session, nomination.organisation_id or 0):
-            await outbox.enqueue(
-                session, chat_id=member.telegram_id, template=template, now=now, params=params
-            )
+            await outbox.enqueue(session, person_id=member.id, template=template, now=now, params=params)
     if commit:
         await session.commit()
     return nomination

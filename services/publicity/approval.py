@@ -56,14 +56,14 @@ async def forward_if_ready(session: AsyncSession, listing: PublicityList, now: d
     for member in await holders(session, Role.LEADING_GROUP):
         token = await tokens.issue(
             session,
-            telegram_id=member.telegram_id,
+            person_id=member.id,
             action="publicity.approve",
             now=now,
             publicity_id=listing.id,
         )
         await outbox.enqueue(
             session,
-            chat_id=member.telegram_id,
+            person_id=member.id,
             template="publicity.for_approval",
             now=now,
             params={"count": len(listing.nomination_ids), "edition": listing.edition},
@@ -158,7 +158,7 @@ async def approve(
     for member in await holders(session, Role.OFFICE):
         await outbox.enqueue(
             session,
-            chat_id=member.telegram_id,
+            person_id=member.id,
             template="publicity.approved_office",
             now=now,
             params={"count": len(listing.nomination_ids)},

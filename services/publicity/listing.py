@@ -79,7 +79,7 @@ async def announce(
     for reader in readers:
         await outbox.enqueue(
             session,
-            chat_id=reader.telegram_id,
+            person_id=reader.id,
             template="publicity.announcement",
             now=now,
             params={**params, "entries": lines["en" if reader.language == "en" else "zh_CN"]},

@@ -114,12 +114,12 @@ async def lodge_objection(
         ("objection.dismiss", "objection.dismiss"),
     ):
         token = await tokens.issue(
-            session, telegram_id=owner.telegram_id, action=action, now=now, objection_id=objection.id
+            session, person_id=owner.id, action=action, now=now, objection_id=objection.id
         )
         buttons.append(outbox.button(label, token))
     await outbox.enqueue(
         session,
-        chat_id=owner.telegram_id,
+        person_id=owner.id,
         template="objection.new_case",
         now=now,
         buttons=[buttons],

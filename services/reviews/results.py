@@ -176,11 +176,11 @@ async def count_round(
     )
     for member in await holders(session, Role.OFFICE):
         result_token = await tokens.issue(
-            session, telegram_id=member.telegram_id, action="review.result", now=now, round_id=review_round.id
+            session, person_id=member.id, action="review.result", now=now, round_id=review_round.id
         )
         await outbox.enqueue(
             session,
-            chat_id=member.telegram_id,
+            person_id=member.id,
             template="review.closed_notice",
             now=now,
             params={

@@ -177,13 +177,13 @@ async def _prompt(
 
     async def token(action: str, **extra: object) -> str:
         return await tokens.issue(
-            session, telegram_id=reviewer.telegram_id, action=action, now=now, ttl=ttl, **ids, **extra
+            session, person_id=reviewer.id, action=action, now=now, ttl=ttl, **ids, **extra
         )
 
     organisation = organisations.get(nomination.organisation_id)
     await outbox.enqueue(
         session,
-        chat_id=reviewer.telegram_id,
+        person_id=reviewer.id,
         template="review.prompt",
         now=now,
         protect=True,

@@ -32,7 +32,7 @@ async def _remind(session: AsyncSession, review_round: ReviewRound, person: Pers
     voted, total = await progress(session, review_round.id or 0, person.id or 0)
     await outbox.enqueue(
         session,
-        chat_id=person.telegram_id,
+        person_id=person.id,
         template="review.reminder",
         now=now,
         params={

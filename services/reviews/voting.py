@@ -70,7 +70,7 @@ async def recuse(
     if automatic:
         await outbox.enqueue(
             session,
-            chat_id=reviewer.telegram_id,
+            person_id=reviewer.id,
             template="review.recused_notice",
             now=now,
             params={

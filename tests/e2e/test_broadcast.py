@@ -17,16 +17,17 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update, User
-from sqlalchemy import insert
 from sqlmodel import col, func, select
 
 from bot.factory import create_bot
 from bot.notifier import OutboxSender
 from bot.outbox_render import outbox_renderer
-from models import Broadcast, OutboxMessage, OutboxStatus, Person
+from handlers.channel import address
+from models import Broadcast, OutboxMessage, OutboxStatus
 from services import broadcasts, people
 from tests.conftest import OFFICE_ID, TOKEN, BotWorld
 from tests.support.emulator import BotAPIEmulator
+from tests.support.people import insert_people
 
 TEXT = "第十届服务明星表彰大会 <12月1日> 召开"
 SHOWN = "第十届服务明星表彰大会 &lt;12月1日&gt; 召开"
@@ -58,21 +59,9 @@ async def subscribers(world: BotWorld, count: int) -> list[int]:
     chats = list(range(FIRST, FIRST + count))
     now = world.clock.now()
     async with world.sessions() as session:
-        await session.exec(  # type: ignore[call-overload]
-            insert(Person),
-            params=[
-                {
-                    "telegram_id": chat,
-                    "name": f"订阅者{chat}",
-                    "language": "zh_CN",
-                    "consent_at": now,
-                    "subscribed": True,
-                }
-                for chat in chats
-            ],
-        )
+        await insert_people(session, chats, now)
         await people.register(
-            session, telegram_id=OFFICE_ID, name="王主任", language="zh_CN", now=now, office_ids=(OFFICE_ID,)
+            session, address=address(OFFICE_ID), name="王主任", language="zh_CN", now=now, office=True
         )
     return chats
 
@@ -199,7 +188,7 @@ async def test_500_subscribers_with_429s_and_a_blocked_user(
     assert set(counts.values()) == {1}, {c: n for c, n in counts.items() if n != 1}
     assert emulator.rate_limited >= 1  # the emulator really refused some, and they were sent later
     async with world.sessions() as session:
-        blocked = (await session.exec(select(Person).where(Person.telegram_id == BLOCKED))).one()
+        blocked = (await session.exec(people.at(address(BLOCKED)))).one()
         assert blocked.blocked_at is not None
     report = await running.report(broadcast.id)
     assert (report["sent"], report["blocked"], report["pending"], report["uncertain"]) == (499, 1, 0, 0)
@@ -238,7 +227,7 @@ async def test_a_sender_killed_half_way_resumes_and_counts_what_may_arrive_twice
     bot = http_bot(emulator)
     progress = await bot.send_message(OFFICE_ID, "…")
     async with world.sessions() as session:
-        actor = await people.load_actor(session, OFFICE_ID, fallback_language="zh_CN")
+        actor = await people.load_actor(session, address(OFFICE_ID), fallback_language="zh_CN")
         sending = await broadcasts.send(
             session,
             actor,

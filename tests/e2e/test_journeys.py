@@ -79,7 +79,11 @@ async def test_outbox_waits_out_429_and_marks_403(emulator: BotAPIEmulator, bot:
     await say(emulator, OFFICE, "任期届满", "已撤销")
     await until(
         lambda: (
-            bot.query(f"SELECT blocked_at IS NOT NULL FROM person WHERE telegram_id = {REVIEWER}") == [(1,)]
+            bot.query(
+                "SELECT blocked_at IS NOT NULL FROM person JOIN channelaccount ON person_id = person.id "
+                f"WHERE address = '{REVIEWER}'"
+            )
+            == [(1,)]
         )
     )
     assert ("blocked",) in bot.query("SELECT status FROM outboxmessage")

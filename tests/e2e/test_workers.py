@@ -35,12 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
-from models import Person
 from models.db import session_factory
 from tests.support.bot_process import containing, with_button
 from tests.support.emulator import MESSAGES, BotAPIEmulator
+from tests.support.people import insert_people
 from tests.support.workers import SCHEDULER_LINE, Deployment, Incarnation, tail
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -238,19 +237,7 @@ async def seed_subscribers(deployment: Deployment) -> list[int]:
     now = datetime.now(UTC)
     assert deployment.engine is not None
     async with session_factory(deployment.engine)() as session:
-        await session.exec(  # type: ignore[call-overload]
-            insert(Person),
-            params=[
-                {
-                    "telegram_id": chat,
-                    "name": f"订阅者{chat}",
-                    "language": "zh_CN",
-                    "consent_at": now,
-                    "subscribed": True,
-                }
-                for chat in chats
-            ],
-        )
+        await insert_people(session, chats, now)
         await session.commit()
     return chats
 

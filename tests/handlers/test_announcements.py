@@ -12,11 +12,12 @@ from sqlmodel import col, select
 
 from bot.notifier import OutboxSender
 from bot.outbox_render import outbox_renderer
-from models import ActionToken, AuditRecord, Broadcast, OutboxMessage, Person
+from models import ActionToken, AuditRecord, Broadcast, ChannelAccount, OutboxMessage, Person
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_nomination import PDF  # a blank page the upload checks accept
 from tests.handlers.test_office import registered
 from tests.support.client import UserClient
+from tests.support.people import chat_of
 
 TEXT = "表彰大会 <11月30日> 召开 & 欢迎出席"
 SHOWN = "表彰大会 &lt;11月30日&gt; 召开 &amp; 欢迎出席"
@@ -50,15 +51,11 @@ async def send_photo(client: UserClient, content: bytes, caption: str | None = N
 
 async def broadcast_rows(world: BotWorld) -> list[OutboxMessage]:
     async with world.sessions() as session:
-        return list(
-            (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.broadcast_id).is_not(None))
-                    .order_by(OutboxMessage.chat_id)
-                )
-            ).all()
-        )
+        broadcast = select(OutboxMessage).where(col(OutboxMessage.broadcast_id).is_not(None))
+        rows = (await session.exec(broadcast)).all()
+        for row in rows:  # the chat each is sent to (a person's is looked up when it is sent)
+            row.chat_id = await chat_of(session, row)
+        return sorted(rows, key=lambda row: row.chat_id or 0)
 
 
 def requests(world: BotWorld, kind: type) -> list:  # type: ignore[type-arg]
@@ -239,13 +236,13 @@ async def test_subscribe_and_unsubscribe(world: BotWorld) -> None:
         flags = dict(
             (
                 await session.exec(
-                    select(Person.telegram_id, Person.subscribed).where(
-                        col(Person.telegram_id).in_([5031, 5032])
-                    )
+                    select(ChannelAccount.address, Person.subscribed)
+                    .join(Person, col(Person.id) == ChannelAccount.person_id)
+                    .where(col(ChannelAccount.address).in_(["5031", "5032"]))
                 )
             ).all()
         )
-        assert flags == {5031: False, 5032: False}
+        assert flags == {"5031": False, "5032": False}
         actions = (
             await session.exec(
                 select(AuditRecord.action)

@@ -10,12 +10,15 @@ from pathlib import Path
 from aiogram.methods import EditMessageText, SendDocument, SendPhoto
 from sqlmodel import func, select
 
-from models import CardRater, CardRating, EvaluationCard, NominationMaterial, OutboxMessage, Person
+from handlers.channel import address
+from models import CardRater, CardRating, EvaluationCard, NominationMaterial, OutboxMessage
+from services import people
 from services.cards import rating as card_rating
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient
+from tests.support.people import chat_of
 
 LINK = re.compile(r"https://t\.me/servicestar_bot\?start=(c-[A-Za-z0-9_-]+)")
 LEVELS = ["很满意", "满意", "基本满意", "不太满意", "不满意"]
@@ -113,7 +116,7 @@ async def test_a_card_is_made_and_a_customer_rates_without_registering(world: Bo
     # Keyed: not the plain SHA-256 of the id, which anyone could recompute from the small id space.
     assert len(rating.rater_hash) == 64 and rating.rater_hash != hashlib.sha256(b"7001").hexdigest()
     async with world.sessions() as session:
-        assert (await session.exec(select(Person).where(Person.telegram_id == 7001))).first() is None
+        assert (await session.exec(people.at(address(7001)))).first() is None
         assert (await session.exec(select(func.count()).select_from(CardRater))).one() == 1
     await customer.press("跳过")  # the old keyboard again: nothing more is saved
     assert len(await ratings(world)) == 1
@@ -210,7 +213,7 @@ async def test_abusive_comments_are_held_for_the_office(world: BotWorld) -> None
                 select(OutboxMessage).where(OutboxMessage.template == "cards.comment_held_notice")
             )
         ).one()
-        assert notice.chat_id == OFFICE_ID
+        assert await chat_of(session, notice) == OFFICE_ID
     await owner.send("/cards")
     await owner.press("#1 陈强")
     await owner.press("满意度报告")
@@ -243,11 +246,13 @@ async def test_two_hundred_customers_and_a_staged_burst(world: BotWorld, tmp_pat
     async with world.sessions() as session:
         for i in range(188):  # genuine: one every three hours or so
             world.clock.current = now = start + timedelta(hours=3 * i + (i % 3))
-            card = await card_rating.open_for_rating(session, 20000 + i, payload.removeprefix("c-"), now)
+            card = await card_rating.open_for_rating(
+                session, address(20000 + i), payload.removeprefix("c-"), now
+            )
             level = [0, 0, 1, 1, 2][i % 5]
             await card_rating.rate(
                 session,
-                20000 + i,
+                address(20000 + i),
                 card.id or 0,
                 card_rating.Answers(level, (level, 1, 1, 1), 10 - i % 4),
                 "",
@@ -309,11 +314,11 @@ async def rate_directly(
 ) -> None:
     async with world.sessions() as session:
         card = await card_rating.open_for_rating(
-            session, telegram_id, payload.removeprefix("c-"), world.clock.now()
+            session, address(telegram_id), payload.removeprefix("c-"), world.clock.now()
         )
         await card_rating.rate(
             session,
-            telegram_id,
+            address(telegram_id),
             card.id or 0,
             card_rating.Answers(level, (level,) * 4, recommend),
             "",

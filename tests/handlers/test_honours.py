@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from bot.outbox_render import outbox_renderer
-from models import AuditRecord, Honour, HonourReview, Nomination, OutboxMessage, Person
+from handlers.channel import address
+from models import AuditRecord, Honour, HonourReview, Nomination, OutboxMessage
 from scheduler import create_scheduler, register_jobs
 from services import people
 from services.honours import validity
@@ -23,6 +24,7 @@ from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient, sent_file
 from tests.support.lifecycle_guard import seeding
+from tests.support.people import chat_of, to_chat
 
 pytestmark = pytest.mark.article("第十七条第1项", "第十七条第2项", "第十七条第3项", "第十七条第4项")
 
@@ -44,7 +46,7 @@ async def approved(
     campaign is in 审定 from here on (1 July of the test campaign)."""
     client = await registered(world, telegram_id, name, language)
     async with world.sessions() as session:
-        person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
+        person = (await people.load_actor(session, address(telegram_id), fallback_language="zh_CN")).person_id
         fields = (
             {"name": name, "employer": "广州地铁", "city": city} if honour == "STAR" else {"team_name": name}
         )
@@ -86,8 +88,11 @@ async def outbox(world: BotWorld, template: str, chat_id: int | None = None) -> 
     async with world.sessions() as session:
         statement = select(OutboxMessage).where(OutboxMessage.template == template)
         if chat_id is not None:
-            statement = statement.where(OutboxMessage.chat_id == chat_id)
-        return list((await session.exec(statement.order_by(col(OutboxMessage.id)))).all())
+            statement = statement.where(to_chat(chat_id))
+        rows = (await session.exec(statement.order_by(col(OutboxMessage.id)))).all()
+        for row in rows:  # the chat each is sent to (a person's is looked up when it is sent)
+            row.chat_id = await chat_of(session, row)
+        return list(rows)
 
 
 async def honour_row(world: BotWorld, number: str = "GD-2026-STAR-0001") -> Honour:
@@ -410,7 +415,7 @@ async def test_menu_offers_honours_and_verify_to_everyone_and_award_to_the_offic
     await holder.send("GD-2026-STAR-0001")
     assert "获奖者：张伟" in holder.last_text
     async with world.sessions() as session:
-        assert (await session.exec(select(Person).where(Person.telegram_id == HOLDER))).one()
+        assert (await session.exec(people.at(address(HOLDER)))).one()
 
 
 async def test_the_reminder_days_come_from_the_settings(world: BotWorld) -> None:

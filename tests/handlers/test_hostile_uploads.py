@@ -17,6 +17,7 @@ from tests.handlers.test_nomination import PDF, prompt_buttons, recommender_of_g
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient, _update_ids
+from tests.support.people import to_chat
 
 GPS = {1: "N", 2: (23.0, 7.0, 30.0), 3: "E", 4: (113.0, 15.0, 51.0)}
 
@@ -207,7 +208,7 @@ async def test_a_name_with_markup_reaches_the_recommending_body_escaped(world: B
     assert "第 1 号 广东省用户满意服务明星：&lt;b&gt;x&lt;/b&gt;" in member.last_text
     assert "<b>x</b>" not in member.last_text
     async with world.sessions() as session:
-        prompt = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 4310))).one()
+        prompt = (await session.exec(select(OutboxMessage).where(to_chat(4310)))).one()
     text, _ = outbox_renderer(world.i18n)(prompt, "zh_CN")
     assert "&lt;b&gt;x&lt;/b&gt;" in text and "<b>x</b>" not in text
 

@@ -8,7 +8,8 @@ from aiogram.methods import AnswerCallbackQuery
 from sqlmodel import select
 
 from bot.inbox import InboxProcessor
-from models import AuditRecord, InboxStatus, InboxUpdate, OutboxMessage, Person
+from handlers.channel import address
+from models import AuditRecord, ChannelAccount, InboxStatus, InboxUpdate, OutboxMessage, Person
 from services import inbox as services_inbox
 from services import people
 from tests.conftest import OFFICE_ID, BotWorld
@@ -74,7 +75,7 @@ async def test_stored_updates_survive_a_crash_before_processing(world: BotWorld)
     restarted = world.rebuild()
     assert await processor(restarted).process_pending() == 2
     async with world.sessions() as session:
-        assert (await session.exec(select(Person))).one().telegram_id == 5001
+        assert (await session.exec(select(ChannelAccount))).one().address == "5001"
 
 
 async def test_a_failing_update_is_retried_then_succeeds(
@@ -206,7 +207,7 @@ async def test_a_failing_update_holds_back_only_its_own_chats_later_updates(
     real = people.register
 
     async def broken_for_5001(*args, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs["telegram_id"] == 5001:
+        if kwargs["address"] == address(5001):
             raise RuntimeError("bug")
         return await real(*args, **kwargs)
 
@@ -220,7 +221,7 @@ async def test_a_failing_update_holds_back_only_its_own_chats_later_updates(
     await inbox.process_pending()
     assert await statuses(world) == {50: InboxStatus.DEAD, 51: InboxStatus.DONE, 52: InboxStatus.DONE}
     async with world.sessions() as session:
-        assert [p.telegram_id for p in (await session.exec(select(Person))).all()] == [5002]
+        assert [a.address for a in (await session.exec(select(ChannelAccount))).all()] == ["5002"]
         assert [m.chat_id for m in (await session.exec(select(OutboxMessage))).all()] == [5001]
 
 
@@ -293,7 +294,7 @@ async def test_the_office_lists_dead_letters_and_replays_one_after_a_fix(
         row = await session.get(InboxUpdate, 70)
         assert row is not None and (row.status, row.attempts) == (InboxStatus.PENDING, 0)
         record = (await session.exec(select(AuditRecord).where(AuditRecord.action == "inbox.replayed"))).one()
-        office_person = (await session.exec(select(Person).where(Person.telegram_id == OFFICE_ID))).one()
+        office_person = (await session.exec(people.at(address(OFFICE_ID)))).one()
         assert (record.actor_id, record.subject) == (office_person.id, "update:70")
         assert record.at == world.clock.now()
         assert record.reason.startswith("RuntimeError('bug in register")  # why it had to be replayed
@@ -301,7 +302,7 @@ async def test_the_office_lists_dead_letters_and_replays_one_after_a_fix(
     assert await inbox.process_pending() == 1
     assert (await statuses(world))[70] == InboxStatus.DONE
     async with world.sessions() as session:
-        assert (await session.exec(select(Person).where(Person.telegram_id == 5001))).one().name == "黄蓉"
+        assert (await session.exec(people.at(address(5001)))).one().name == "黄蓉"
     await office.send("/deadletters")
     assert "共 1 条" in office.last_text and office.buttons() == ["重新处理 #5"]
     assert telegram_refused(world) == []

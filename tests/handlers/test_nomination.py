@@ -3,12 +3,14 @@
 import pytest
 from sqlmodel import select
 
+from handlers.channel import address
 from models import Nomination, NominationMaterial, OutboxMessage, Role, SelfCheck
 from services import people
 from tests.conftest import BotWorld
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import answer_all, open_campaign
 from tests.support.client import UserClient
+from tests.support.people import to_chat
 
 pytestmark = pytest.mark.article("第十六条第1项")
 
@@ -41,7 +43,7 @@ async def test_from_verdict_to_submission(world: BotWorld) -> None:
     await open_campaign(world)
     await registered(world, 4100, "陈女士")
     async with world.sessions() as session:
-        person = (await people.load_actor(session, 4100, fallback_language="zh_CN")).person_id
+        person = (await people.load_actor(session, address(4100), fallback_language="zh_CN")).person_id
         await people.grant_role(
             session,
             person_id=person or 0,
@@ -94,7 +96,7 @@ async def test_from_verdict_to_submission(world: BotWorld) -> None:
             and (world.settings.data_dir / "files" / material.sha256[:2] / material.sha256).read_bytes()
             == PDF
         )
-        prompt = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 4100))).one()
+        prompt = (await session.exec(select(OutboxMessage).where(to_chat(4100)))).one()
         assert prompt.template == "nomination.new_for_recommender" and prompt.protect
 
 
@@ -141,7 +143,7 @@ async def submitted_nomination(world: BotWorld, applicant_id: int, name: str) ->
 async def recommender_of_gdaq(world: BotWorld, telegram_id: int) -> UserClient:
     client = await registered(world, telegram_id, "陈女士")
     async with world.sessions() as session:
-        person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
+        person = (await people.load_actor(session, address(telegram_id), fallback_language="zh_CN")).person_id
         await people.grant_role(
             session,
             person_id=person or 0,
@@ -159,7 +161,7 @@ async def prompt_buttons(world: BotWorld, chat_id: int, nomination_id: int) -> d
         rows = (
             await session.exec(
                 select(OutboxMessage).where(
-                    OutboxMessage.chat_id == chat_id,
+                    to_chat(chat_id),
                     OutboxMessage.template == "nomination.new_for_recommender",
                 )
             )
@@ -195,7 +197,7 @@ async def test_the_recommending_body_endorses_with_a_stamped_opinion_or_returns(
         told = (
             await session.exec(
                 select(OutboxMessage).where(
-                    OutboxMessage.chat_id == 4202, OutboxMessage.template == "nomination.returned_notice"
+                    to_chat(4202), OutboxMessage.template == "nomination.returned_notice"
                 )
             )
         ).one()

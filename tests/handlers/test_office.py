@@ -4,9 +4,10 @@ import re
 
 from sqlmodel import col, select
 
-from models import AuditRecord, OutboxMessage, Person, Role, RoleAssignment
+from models import AuditRecord, ChannelAccount, OutboxMessage, Role, RoleAssignment
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.support.client import UserClient
+from tests.support.people import chat_of, to_chat
 
 
 async def registered(world: BotWorld, user_id: int, name: str, language_code: str = "zh-hans") -> UserClient:
@@ -32,8 +33,8 @@ async def roles_of(world: BotWorld, telegram_id: int) -> set[tuple[Role, int | N
         rows = (
             await session.exec(
                 select(RoleAssignment)
-                .join(Person, col(Person.id) == RoleAssignment.person_id)
-                .where(Person.telegram_id == telegram_id, col(RoleAssignment.revoked_at).is_(None))
+                .join(ChannelAccount, col(ChannelAccount.person_id) == RoleAssignment.person_id)
+                .where(ChannelAccount.address == str(telegram_id), col(RoleAssignment.revoked_at).is_(None))
             )
         ).all()
         return {(r.role, r.organisation_id) for r in rows}
@@ -57,7 +58,7 @@ async def test_reviewer_joins_through_a_one_time_link(world: BotWorld) -> None:
     assert await roles_of(world, 2001) == {(Role.REVIEWER, None)}
     async with world.sessions() as session:
         notice = (await session.exec(select(OutboxMessage))).one()
-        assert (notice.chat_id, notice.template) == (OFFICE_ID, "invitation.accepted_notice")
+        assert (await chat_of(session, notice), notice.template) == (OFFICE_ID, "invitation.accepted_notice")
 
 
 async def test_recommender_invitation_names_the_organisation(world: BotWorld) -> None:
@@ -132,7 +133,7 @@ async def test_revoking_asks_a_reason_and_survives_a_restart(world: BotWorld) ->
     async with world.sessions() as session:
         record = (await session.exec(select(AuditRecord).where(AuditRecord.action == "role.revoked"))).one()
         assert record.reason == "任期届满"
-        notice = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 2001))).one()
+        notice = (await session.exec(select(OutboxMessage).where(to_chat(2001)))).one()
         assert notice.template == "roles.revoked_notice" and notice.params["reason"] == "任期届满"
 
 

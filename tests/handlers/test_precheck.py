@@ -10,6 +10,7 @@ from reportlab.pdfgen import canvas
 from sqlmodel import select
 
 from bot.outbox_render import outbox_renderer
+from handlers.channel import address
 from models import AuditRecord, Deficiency, Nomination, OutboxMessage, Role, Verification
 from services import people
 from tests.conftest import OFFICE_ID, BotWorld
@@ -17,6 +18,7 @@ from tests.handlers.test_nomination import PDF, prompt_buttons, recommender_of_g
 from tests.handlers.test_office import registered
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient
+from tests.support.people import to_chat
 
 pytestmark = pytest.mark.article("第十六条第2项")
 
@@ -67,7 +69,7 @@ async def office_member(
 ) -> UserClient:
     client = await registered(world, telegram_id, name, language)
     async with world.sessions() as session:
-        person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
+        person = (await people.load_actor(session, address(telegram_id), fallback_language="zh_CN")).person_id
         await people.grant_role(
             session,
             person_id=person or 0,
@@ -92,9 +94,7 @@ async def outbox_texts(world: BotWorld, chat_id: int, template: str, locale: str
     async with world.sessions() as session:
         rows = (
             await session.exec(
-                select(OutboxMessage).where(
-                    OutboxMessage.chat_id == chat_id, OutboxMessage.template == template
-                )
+                select(OutboxMessage).where(to_chat(chat_id), OutboxMessage.template == template)
             )
         ).all()
     return [render(row, locale)[0] for row in rows]
@@ -218,9 +218,7 @@ async def test_the_applicant_gets_the_list_in_english(world: BotWorld) -> None:
     await open_campaign(world)
     await endorsed(world)
     async with world.sessions() as session:
-        from models import Person
-
-        applicant = (await session.exec(select(Person).where(Person.telegram_id == APPLICANT))).one()
+        applicant = (await session.exec(people.at(address(APPLICANT)))).one()
         applicant.language = "en"
         session.add(applicant)
         await session.commit()
@@ -400,7 +398,7 @@ async def test_a_returned_seal_is_given_again_by_the_recommending_body(world: Bo
         notice = (
             await session.exec(
                 select(OutboxMessage).where(
-                    OutboxMessage.chat_id == MEMBER,
+                    to_chat(MEMBER),
                     OutboxMessage.template == "precheck.returned_notice_recommender",
                 )
             )

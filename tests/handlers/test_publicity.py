@@ -8,6 +8,7 @@ from sqlmodel import select
 from models import Nomination, Objection, OutboxMessage, PublicityList
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.support.client import UserClient
+from tests.support.people import chat_of
 from tests.unit.test_reviews import LEADER_TG, seed, vote
 
 pytestmark = pytest.mark.article("第十六条第2项")
@@ -135,7 +136,7 @@ async def test_publicity_objections_and_approval_in_chat(world: BotWorld) -> Non
                 select(OutboxMessage).where(OutboxMessage.template == "objection.ruled_notice")
             )
         ).all()
-        assert {t.chat_id for t in told} == {6003}
+        assert {await chat_of(session, t) for t in told} == {6003}
         republished = (
             await session.exec(
                 select(OutboxMessage).where(OutboxMessage.template == "publicity.announcement")

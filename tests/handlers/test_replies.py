@@ -11,10 +11,12 @@ from sqlmodel import select
 from bot.inbox import InboxProcessor
 from bot.middlewares.database import REPLY_GRACE
 from bot.notifier import OutboxSender, render_plain
-from models import OutboxMessage, OutboxStatus, Person
+from handlers.channel import address
+from models import OutboxMessage, OutboxStatus
 from services import people
 from tests.conftest import BotWorld
 from tests.handlers.test_inbox import consent_update, start_update
+from tests.support.people import to_chat
 
 
 def processor(world: BotWorld) -> InboxProcessor:
@@ -45,7 +47,7 @@ async def test_replies_of_a_process_that_died_after_the_commit_are_sent_by_the_n
     await inbox.process_pending()
     assert world.bot.session.requests[before:] == []  # type: ignore[attr-defined]
     async with world.sessions() as session:
-        assert (await session.exec(select(Person).where(Person.telegram_id == 5101))).one()  # registered
+        assert (await session.exec(people.at(address(5101)))).one()  # registered
     monkeypatch.undo()
 
     restarted = world.rebuild()
@@ -92,7 +94,7 @@ async def test_a_handler_that_fails_after_speaking_has_said_nothing_and_its_retr
     answers = [m for m in world.bot.session.requests if isinstance(m, AnswerCallbackQuery)]  # type: ignore[attr-defined]
     assert len(answers) == 1  # the failed attempt's answer (made before it failed) was never sent
     async with world.sessions() as session:
-        assert len((await session.exec(select(Person).where(Person.telegram_id == 5102))).all()) == 1
+        assert len((await session.exec(people.at(address(5102)))).all()) == 1
         leftovers = (await session.exec(select(OutboxMessage).where(OutboxMessage.update_id == 51))).all()
     assert leftovers == []  # delivered replies leave the outbox
 
@@ -113,9 +115,7 @@ async def test_a_refusal_is_a_reply_kept_with_the_update(
     async with world.sessions() as session:
         kept = (
             await session.exec(
-                select(OutboxMessage).where(
-                    OutboxMessage.chat_id == 5103, OutboxMessage.status == OutboxStatus.PENDING
-                )
+                select(OutboxMessage).where(to_chat(5103), OutboxMessage.status == OutboxStatus.PENDING)
             )
         ).one()
     assert kept.call is not None and kept.call["method"] == "SendMessage"

@@ -8,6 +8,7 @@ import pytest
 from aiogram.methods import SendDocument
 from sqlmodel import select
 
+from handlers.channel import address
 from models import (
     Ballot,
     Nomination,
@@ -18,8 +19,10 @@ from models import (
     ReviewReminder,
     ReviewRound,
 )
+from services import people
 from services.files.store import FileStore
 from tests.conftest import OFFICE_ID, BotWorld
+from tests.support.people import chat_of, to_chat
 from tests.unit.test_reviews import seed
 
 pytestmark = pytest.mark.article("第十六条第2项", "第十六条第3项")
@@ -31,9 +34,7 @@ async def prompt_buttons(world: BotWorld, chat_id: int, nomination_id: int) -> d
     async with world.sessions() as session:
         rows = (
             await session.exec(
-                select(OutboxMessage).where(
-                    OutboxMessage.chat_id == chat_id, OutboxMessage.template == "review.prompt"
-                )
+                select(OutboxMessage).where(to_chat(chat_id), OutboxMessage.template == "review.prompt")
             )
         ).all()
         prompt = [r for r in rows if r.params["id"] == nomination_id][-1]
@@ -158,7 +159,7 @@ async def test_the_office_follows_closes_and_gets_the_result(world: BotWorld) ->
         reminders = (
             await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.reminder"))
         ).all()
-        assert notice.chat_id == OFFICE_ID and len(reminders) == 5
+        assert await chat_of(session, notice) == OFFICE_ID and len(reminders) == 5
         assert {n.stage for n in (await session.exec(select(Nomination))).all()} == {
             "passed"
         }  # no quorum: unchanged
@@ -172,7 +173,7 @@ async def test_english_prompt_texts(world: BotWorld) -> None:
     await open_round_in_chat(world)
     reviewer = world.user(5004, "Li", language_code="en")
     async with world.sessions() as session:
-        person = (await session.exec(select(Person).where(Person.telegram_id == 5004))).one()
+        person = (await session.exec(people.at(address(5004)))).one()
         person.language = "en"
         session.add(person)
         await session.commit()
@@ -232,7 +233,7 @@ async def test_the_office_chooses_the_panel_of_a_round(world: BotWorld) -> None:
         prompts = (
             await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.prompt"))
         ).all()
-    assert prompts and outsider.telegram_id not in {p.chat_id for p in prompts}
+    assert prompts and outsider.id not in {p.person_id for p in prompts}
     stranger = world.user(5999, "路人")
     await stranger.press_data("pp:-1")  # a forged panel button from someone with no round being opened
     assert "这个按钮无效或已失效" in stranger.last_text

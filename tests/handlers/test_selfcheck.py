@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
+from handlers.channel import address
 from models import AuditRecord, SelfCheck, SelfCheckStatus
 from services import campaigns
 from services.catalogue import CriterionKind, load_catalogue
@@ -23,7 +24,7 @@ async def open_campaign(world: BotWorld, honours: list[str] | None = None, year:
     """A campaign whose nomination window is open at the test clock's start (2026-03-02)."""
     office = await registered(world, OFFICE_ID, "王主任")
     async with world.sessions() as session:
-        actor = await campaigns.people.load_actor(session, OFFICE_ID, fallback_language="zh_CN")
+        actor = await campaigns.people.load_actor(session, address(OFFICE_ID), fallback_language="zh_CN")
         day = lambda m, d: datetime(year, m, d, tzinfo=UTC)  # noqa: E731
         await campaigns.create(
             session,

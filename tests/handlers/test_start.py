@@ -5,7 +5,7 @@ import json
 from aiogram.methods import AnswerCallbackQuery
 from sqlmodel import select
 
-from models import AuditRecord, Person
+from models import AuditRecord, ChannelAccount, Person
 from tests.conftest import BotWorld
 
 
@@ -26,7 +26,9 @@ async def test_consent_records_the_person_with_an_audit_record(world: BotWorld) 
     assert "已记录您的同意" in zhang.texts()[0]
     async with world.sessions() as session:
         person = (await session.exec(select(Person))).one()
-        assert (person.telegram_id, person.name, person.consent_at) == (1001, "张伟", world.clock.now())
+        assert (person.name, person.consent_at) == ("张伟", world.clock.now())
+        account = (await session.exec(select(ChannelAccount))).one()
+        assert (account.person_id, account.channel, account.address) == (person.id, "telegram", "1001")
         record = (await session.exec(select(AuditRecord))).one()
         assert (record.action, record.actor_id) == ("person.consented", person.id)
 
@@ -101,7 +103,8 @@ async def test_forget_erases_identity_but_keeps_the_audit_chain(world: BotWorld)
     assert "已删除" in zhang.last_text
     async with world.sessions() as session:
         person = (await session.exec(select(Person))).one()
-        assert (person.name, person.telegram_id) == ("", -person.id)
+        assert person.name == ""
+        assert (await session.exec(select(ChannelAccount))).all() == []  # nothing reaches them any more
         actions = [
             r.action for r in (await session.exec(select(AuditRecord).order_by(AuditRecord.seq))).all()
         ]

@@ -6,7 +6,8 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlmodel import select
 
 from bot.inbox import InboxProcessor
-from models import Invitation, OutboxMessage, Person
+from handlers.channel import address
+from models import Invitation, OutboxMessage
 from services import outbox, people
 from tests.conftest import OFFICE_ID, BotWorld
 from tests.handlers.test_cards import new_card
@@ -14,6 +15,7 @@ from tests.handlers.test_inbox import consent_update, start_update, statuses
 from tests.handlers.test_office import invite_link, registered
 from tests.handlers.test_selfcheck import open_campaign
 from tests.support.client import UserClient
+from tests.support.people import to_chat
 
 
 def answers(client: UserClient) -> list[AnswerCallbackQuery]:
@@ -105,19 +107,17 @@ async def test_an_answer_to_someone_who_blocked_the_bot_settles_the_update(world
     assert await inbox.process_pending() == 1
     assert (await statuses(world))[81] == "done"  # not retried, not dead-lettered
     async with world.sessions() as session:
-        person = (await session.exec(select(Person).where(Person.telegram_id == 6108))).one()
+        person = (await session.exec(people.at(address(6108)))).one()
         assert person.blocked_at is not None
 
 
 async def test_a_person_who_blocked_the_bot_and_writes_again_is_reached_again(world: BotWorld) -> None:
     zhang = await registered(world, 6109, "张伟")
     async with world.sessions() as session:
-        await people.mark_blocked(session, 6109, world.clock.now())
+        await people.mark_blocked(session, address(6109), world.clock.now())
     await zhang.send("/export 99")  # refused (not office): the unblocking is kept all the same
     async with world.sessions() as session:
-        assert (await session.exec(select(Person).where(Person.telegram_id == 6109))).one().blocked_at is None
+        assert (await session.exec(people.at(address(6109)))).one().blocked_at is None
         await outbox.enqueue(session, chat_id=6109, template="update.dead_letter", now=world.clock.now())
         await session.commit()
-        assert (
-            len((await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 6109))).all()) == 1
-        )
+        assert len((await session.exec(select(OutboxMessage).where(to_chat(6109)))).all()) == 1

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from handlers.channel import address
 from models import Honour, Nomination, Role
 from services import people
 from services.publicity import listing, sweeps
@@ -26,7 +27,7 @@ LEADER = 7201
 async def with_role(world: BotWorld, telegram_id: int, name: str, role: Role) -> UserClient:
     client = await registered(world, telegram_id, name)
     async with world.sessions() as session:
-        person = (await people.load_actor(session, telegram_id, fallback_language="zh_CN")).person_id
+        person = (await people.load_actor(session, address(telegram_id), fallback_language="zh_CN")).person_id
         await people.grant_role(
             session,
             person_id=person or 0,

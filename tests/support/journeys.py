@@ -60,11 +60,14 @@ from bot.local_api import BOT_USER
 from bot.notifier import OutboxSender
 from bot.outbox_render import outbox_renderer
 from handlers.callbacks import Consent
+from handlers.channel import CARD_PREFIX, address
 from locales import compile_catalogues
 from models import (
+    TELEGRAM,
     AuditHead,
     AuditRecord,
     Ballot,
+    ChannelAccount,
     Honour,
     InboxStatus,
     InboxUpdate,
@@ -583,7 +586,7 @@ class World:
 
     async def grant(self, actor: Actor, role: Role, organisation_id: int | None = None) -> None:
         async with self.sessions() as session:
-            loaded = await people.load_actor(session, actor.telegram_id, fallback_language="zh_CN")
+            loaded = await people.load_actor(session, address(actor.telegram_id), fallback_language="zh_CN")
             person = loaded.person_id
             assert person is not None, f"{actor.key} has not consented"
             await people.grant_role(
@@ -598,7 +601,7 @@ class World:
 
     async def open_round_early(self, office: Actor, closes_at: datetime) -> None:
         async with self.sessions() as session:
-            actor = await people.load_actor(session, office.telegram_id, fallback_language="zh_CN")
+            actor = await people.load_actor(session, address(office.telegram_id), fallback_language="zh_CN")
             await rounds.open_round(
                 session, actor, campaign_id=1, closes_at=closes_at, now=self.clock.now(), override=EARLY
             )
@@ -607,7 +610,7 @@ class World:
 
     async def publish_early(self, office: Actor) -> None:
         async with self.sessions() as session:
-            actor = await people.load_actor(session, office.telegram_id, fallback_language="zh_CN")
+            actor = await people.load_actor(session, address(office.telegram_id), fallback_language="zh_CN")
             await publicity_list.publish(session, actor, 1, self.clock.now(), override=EARLY)
             await session.commit()
         await self.settle()
@@ -724,9 +727,11 @@ class World:
         agreed = {press.actor for press in self.telegram.presses if press.query["data"] == CONSENT}
         strangers = {actor.telegram_id: actor.key for actor in NEVER_REGISTERED if actor.key not in agreed}
         return [
-            ("a person kept without consent", telegram_id, f"{strangers[telegram_id]} has a Person row")
-            for telegram_id in db.execute(
-                select(Person.telegram_id).where(col(Person.telegram_id).in_(list(strangers)))
+            ("a person kept without consent", address, f"{strangers[int(address)]} has a Person row")
+            for address in db.execute(
+                select(ChannelAccount.address).where(
+                    ChannelAccount.channel == TELEGRAM, col(ChannelAccount.address).in_(map(str, strangers))
+                )
             ).scalars()
         ]
 
@@ -737,17 +742,17 @@ class World:
         if not spoke:
             return []
         marked = db.execute(
-            select(Person.telegram_id, Person.blocked_at).where(
-                col(Person.telegram_id).in_(list(spoke)), col(Person.blocked_at).is_not(None)
-            )
+            select(ChannelAccount.address, Person.blocked_at)
+            .join(Person, col(Person.id) == ChannelAccount.person_id)
+            .where(col(ChannelAccount.address).in_(map(str, spoke)), col(Person.blocked_at).is_not(None))
         ).all()
         return [
             (
                 "a person writing to the bot is still marked blocked",
-                (telegram_id, blocked_at),
-                f"{KEYS.get(telegram_id, telegram_id)} wrote to the bot, marked blocked since {blocked_at}",
+                (address, blocked_at),
+                f"{KEYS.get(int(address), address)} wrote to the bot, marked blocked since {blocked_at}",
             )
-            for telegram_id, blocked_at in marked
+            for address, blocked_at in marked
         ]
 
     def _stages(self, db: Connection) -> list[tuple[str, object, str]]:
@@ -804,7 +809,11 @@ class World:
         ).all():
             roles.setdefault(person_id, []).append((granted, revoked))
         # /forget erases a person's roles (their ballots stay, accountable under a bare number)
-        forgotten = set(db.execute(select(Person.id).where(col(Person.telegram_id) < 0)).scalars())
+        forgotten = set(
+            db.execute(
+                select(Person.id).where(col(Person.id).not_in(select(ChannelAccount.person_id)))
+            ).scalars()
+        )
         found: list[tuple[str, object, str]] = []
         for ballot_id, round_id, nomination_id, reviewer_id, changed_at in ballots:
             what = f"ballot {ballot_id}: reviewer {reviewer_id}, round {round_id}, nomination {nomination_id}"
@@ -1007,7 +1016,7 @@ async def seed_nominating(world: World) -> tuple[str, str]:
     office, recommender, reviewer = CAST["office"], CAST["recommender"], CAST["reviewer"]
     await _consent(world, office)
     async with world.sessions() as session:
-        actor = await people.load_actor(session, OFFICE_ID, fallback_language="zh_CN")
+        actor = await people.load_actor(session, address(OFFICE_ID), fallback_language="zh_CN")
 
         def day(m: int, d: int) -> datetime:
             return datetime(2026, m, d, tzinfo=UTC)
@@ -1060,7 +1069,9 @@ async def seed_nominating(world: World) -> tuple[str, str]:
     async with world.sessions() as session:
         stages = list((await session.exec(select(Nomination.stage).order_by(col(Nomination.id)))).all())
         assert stages == ["passed", "submitted"], stages
-        applicant = await people.load_actor(session, CAST["applicant"].telegram_id, fallback_language="zh_CN")
+        applicant = await people.load_actor(
+            session, address(CAST["applicant"].telegram_id), fallback_language="zh_CN"
+        )
         card = await _card(session, applicant, world.clock.now())
     return invitations[1], card
 
@@ -1093,7 +1104,7 @@ async def _card(session: AsyncSession, actor: ServiceActor, now: datetime) -> st
     made = await card_owner.create(
         session, actor, kind="person", subject_name="张伟", unit="广州地铁", now=now
     )
-    return card_owner.link_payload(made)
+    return f"{CARD_PREFIX}{made.token}"
 
 
 # What the machine draws ----------------------------------------------------------------------------

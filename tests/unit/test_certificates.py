@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from documents.certificate import render, verification_link
+from documents.certificate import render
+from handlers.channel import TelegramLinks
 from services.certificates import CertificateText
 from services.errors import DomainError
 
@@ -29,7 +30,7 @@ def run(*command: str) -> str:
 
 def test_the_certificate_reads_in_chinese_with_the_font_embedded(tmp_path: Path) -> None:
     pdf = tmp_path / "cert.pdf"
-    pdf.write_bytes(render(CERTIFICATE, "servicestar_bot"))
+    pdf.write_bytes(render(CERTIFICATE, TelegramLinks("servicestar_bot")))
     text = run("pdftotext", str(pdf), "-")
     for expected in (
         "荣誉证书",
@@ -49,12 +50,12 @@ def test_the_certificate_reads_in_chinese_with_the_font_embedded(tmp_path: Path)
 
 
 def test_the_qr_code_opens_the_bots_verification_deep_link() -> None:
-    link = verification_link("servicestar_bot", "GD-2026-STAR-0001")
+    link = TelegramLinks("servicestar_bot").certificate("GD-2026-STAR-0001")
     assert link == "https://t.me/servicestar_bot?start=v-GD-2026-STAR-0001"
     assert len(link.split("start=")[1]) <= 64
 
 
 def test_a_missing_font_names_the_debian_package(tmp_path: Path) -> None:
     with pytest.raises(DomainError) as refused:
-        render(CERTIFICATE, "servicestar_bot", font_path=tmp_path / "missing.ttc")
+        render(CERTIFICATE, TelegramLinks("servicestar_bot"), font_path=tmp_path / "missing.ttc")
     assert (refused.value.code, refused.value.params["package"]) == ("font.missing", "fonts-wqy-microhei")

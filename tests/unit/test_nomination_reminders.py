@@ -12,6 +12,7 @@ from services import nomination_reminders
 from services.actors import Actor
 from services.nominations import dossier
 from tests.support.clock import FakeClock
+from tests.support.people import chat_of, to_chat
 from tests.unit.test_nominations import Sessions, call, cast, person, ready_nomination  # noqa: F401  (cast: fixture)
 
 SEVEN_DAYS_BEFORE = datetime(2026, 4, 23, 1, 0, tzinfo=UTC)  # the window closes 2026-04-30 00:00 UTC
@@ -34,7 +35,7 @@ async def reminders(sessions: Sessions) -> list[tuple[int, str, int]]:
                 .order_by(OutboxMessage.id)
             )
         ).all()
-        return [(r.chat_id, r.template, r.params["days"]) for r in rows]
+        return [(await chat_of(session, r), r.template, r.params["days"]) for r in rows]
 
 
 async def test_each_reminder_is_sent_once_at_seven_and_one_day(
@@ -54,7 +55,7 @@ async def test_each_reminder_is_sent_once_at_seven_and_one_day(
         (3, "reminder.nomination_pending", 1),
     ]
     async with sessions() as session:
-        row = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 3))).all()[-1]
+        row = (await session.exec(select(OutboxMessage).where(to_chat(3)))).all()[-1]
         assert row.params == {"count": 1, "closes": "2026-04-30 08:00", "days": 1}
     assert (
         await call(sessions, nomination_reminders.sweep, datetime(2026, 4, 30, 1, tzinfo=UTC)) == 0

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.channel import address
 from models import AuditRecord, Nomination, OutboxMessage, Role
 from services import campaigns, people
 from services.actors import Actor
@@ -16,20 +17,12 @@ from services.errors import DomainError
 from services.nominations import deficiencies, dossier, precheck, queries, quotas
 from services.nominations import recommender as nomination_recommender
 from tests.support.clock import FakeClock
+from tests.support.nominations import DATES_2026, call, ready_nomination
+from tests.support.people import to_chat
 
 pytestmark = pytest.mark.article("第十六条第1项")
 
 Sessions = async_sessionmaker[AsyncSession]
-STAR = {
-    "name": "张伟",
-    "employer": "广州地铁",
-    "position": "站务员",
-    "years_front_line": "8",
-    "city": "广州",
-    "industry": "交通运输",
-    "phone": "13800138000",
-}
-REPORT = {"sha256": "a" * 64, "file_name": "满意度测评报告.pdf", "kind": "pdf", "size": 1000}
 
 
 async def person(
@@ -42,7 +35,7 @@ async def person(
 ) -> Actor:
     async with sessions() as session:
         created = await people.register(
-            session, telegram_id=telegram_id, name=name, language="zh_CN", now=clock.now()
+            session, address=address(telegram_id), name=name, language="zh_CN", now=clock.now()
         )
         if role is not None:
             await people.grant_role(
@@ -54,18 +47,12 @@ async def person(
                 now=clock.now(),
                 reason="test",
             )
-        return await people.load_actor(session, telegram_id, fallback_language="zh_CN")
-
-
-async def call(sessions: Sessions, function, *args, **kwargs):  # type: ignore[no-untyped-def]
-    async with sessions() as session:
-        return await function(session, *args, **kwargs)
+        return await people.load_actor(session, address(telegram_id), fallback_language="zh_CN")
 
 
 @pytest.fixture
 async def cast(sessions: Sessions, clock: FakeClock) -> dict[str, Actor]:
     office = await person(sessions, clock, 1, "王主任", Role.OFFICE)
-    day = lambda m, d: datetime(2026, m, d, tzinfo=UTC)  # noqa: E731
     await call(
         sessions,
         campaigns.create,
@@ -74,14 +61,7 @@ async def cast(sessions: Sessions, clock: FakeClock) -> dict[str, Actor]:
         honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
         publicity_workdays=5,
         now=clock.now(),
-        dates={
-            "nomination_opens": day(3, 1),
-            "nomination_closes": day(4, 30),
-            "precheck_deadline": day(5, 31),
-            "review_opens": day(6, 1),
-            "review_closes": day(6, 15),
-            "announcement_at": day(7, 15),
-        },
+        dates=DATES_2026,
     )
     return {
         "office": office,
@@ -89,24 +69,6 @@ async def cast(sessions: Sessions, clock: FakeClock) -> dict[str, Actor]:
         "recommender": await person(sessions, clock, 3, "陈女士", Role.RECOMMENDER, 1),
         "stranger": await person(sessions, clock, 4, "刘先生", Role.RECOMMENDER, 2),
     }
-
-
-async def ready_nomination(sessions: Sessions, clock: FakeClock, applicant: Actor) -> int:
-    nomination = await call(sessions, dossier.start, applicant, "STAR", clock.now())
-    for field, value in STAR.items():
-        await call(sessions, dossier.set_field, applicant, nomination.id, field, value, clock.now())
-    await call(sessions, dossier.choose_organisation, applicant, nomination.id, 1, clock.now())
-    await call(
-        sessions,
-        dossier.add_material,
-        applicant,
-        nomination.id,
-        "satisfaction_report",
-        now=clock.now(),
-        **REPORT,
-    )
-    await call(sessions, dossier.consent_to_publish, applicant, nomination.id, clock.now())
-    return nomination.id
 
 
 async def stage(sessions: Sessions, nomination_id: int) -> str:
@@ -130,7 +92,7 @@ async def test_the_whole_path_with_a_return_for_supplement(
     await call(sessions, dossier.submit, applicant, nomination_id, clock.now())
     assert await stage(sessions, nomination_id) == "submitted"
     async with sessions() as session:
-        prompt = (await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 3))).one()
+        prompt = (await session.exec(select(OutboxMessage).where(to_chat(3)))).one()
         assert prompt.template == "nomination.new_for_recommender" and prompt.protect
         assert [b["label"] for b in prompt.buttons[0]] == ["nomination.endorse", "nomination.return"]
     await call(

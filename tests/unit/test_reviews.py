@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.channel import address
 from models import (
     AuditRecord,
     Ballot,
     Nomination,
     Objection,
     OutboxMessage,
-    Person,
     PublicityList,
     Recusal,
     ReviewReminder,
@@ -35,6 +35,7 @@ from services.publicity import sweeps as publicity_sweeps
 from services.reviews import results, rounds, voting
 from services.reviews import sweeps as review_sweeps
 from tests.support.lifecycle_guard import seeding
+from tests.support.people import chat_of
 
 pytestmark = pytest.mark.article("第十六条第2项", "第十六条第3项")
 
@@ -68,10 +69,10 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
     preliminary check (the third without consent to publication)."""
     async with sessions() as session:
         office = await people.register(
-            session, telegram_id=OFFICE_TG, name="王主任", language="zh_CN", now=now, office_ids=(OFFICE_TG,)
+            session, address=address(OFFICE_TG), name="王主任", language="zh_CN", now=now, office=True
         )
         leader = await people.register(
-            session, telegram_id=LEADER_TG, name="林组长", language="zh_CN", now=now
+            session, address=address(LEADER_TG), name="林组长", language="zh_CN", now=now
         )
         await people.grant_role(
             session,
@@ -84,7 +85,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
         )
         for telegram_id, (name, organisation) in REVIEWERS.items():
             person = await people.register(
-                session, telegram_id=telegram_id, name=name, language="zh_CN", now=now
+                session, address=address(telegram_id), name=name, language="zh_CN", now=now
             )
             await people.grant_role(
                 session,
@@ -95,7 +96,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
                 now=now,
                 reason="test",
             )
-        actor = await people.load_actor(session, OFFICE_TG, fallback_language="zh_CN")
+        actor = await people.load_actor(session, address(OFFICE_TG), fallback_language="zh_CN")
         day = lambda days: now + timedelta(days=days)  # noqa: E731  (the review phase is under way at `now`)
         campaign = await campaigns.create(
             session,
@@ -115,7 +116,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
         )
         for telegram_id, name, employer, organisation, consent in NOMINEES:
             person = await people.register(
-                session, telegram_id=telegram_id, name=name, language="zh_CN", now=now
+                session, address=address(telegram_id), name=name, language="zh_CN", now=now
             )
             with seeding():
                 session.add(
@@ -136,7 +137,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dic
 
 
 async def actor_of(session: AsyncSession, telegram_id: int) -> Actor:
-    return await people.load_actor(session, telegram_id, fallback_language="zh_CN")
+    return await people.load_actor(session, address(telegram_id), fallback_language="zh_CN")
 
 
 async def open_round(sessions: async_sessionmaker[AsyncSession], now: datetime = START, **options) -> int:  # type: ignore[no-untyped-def]
@@ -180,7 +181,7 @@ async def test_opening_a_round_recuses_prompts_and_schedules_reminders(ready) ->
             await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.prompt"))
         ).all()
         assert len(prompts) == 5 * 3 - 1 and all(p.protect for p in prompts)
-        assert not [p for p in prompts if p.chat_id == 5001 and p.params["id"] == 1]
+        assert not [p for p in prompts if await chat_of(session, p) == 5001 and p.params["id"] == 1]
         labels = [b["label"] for row in prompts[0].buttons for b in row]
         assert labels == [
             "review.vote.for",
@@ -193,7 +194,10 @@ async def test_opening_a_round_recuses_prompts_and_schedules_reminders(ready) ->
         notice = (
             await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.recused_notice"))
         ).one()
-        assert notice.chat_id == 5001 and notice.params["why_key"] == "review.recusal.auto.recommending_body"
+        assert (
+            await chat_of(session, notice) == 5001
+            and notice.params["why_key"] == "review.recusal.auto.recommending_body"
+        )
         assert len((await session.exec(select(ReviewReminder))).all()) == 5 * 3
         audit = (await session.exec(select(AuditRecord.action))).all()
         assert "review.round_opened" in audit and "review.recused" in audit
@@ -221,7 +225,7 @@ async def test_the_employer_match_recuses_too(ready) -> None:  # type: ignore[no
         pairs = {
             (r.reviewer_id, r.nomination_id, r.reason) for r in (await session.exec(select(Recusal))).all()
         }
-        person = (await session.exec(select(Person).where(Person.telegram_id == 5002))).one()
+        person = (await session.exec(people.at(address(5002)))).one()
         assert (person.id, 2, "auto.employer") in pairs
 
 
@@ -273,7 +277,7 @@ async def test_votes_change_until_everyone_voted_then_the_round_is_counted(ready
         notice = (
             await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.closed_notice"))
         ).one()
-        assert notice.chat_id == OFFICE_TG and notice.params["passed"] == 1
+        assert await chat_of(session, notice) == OFFICE_TG and notice.params["passed"] == 1
         with pytest.raises(DomainError) as late:
             await voting.cast_vote(session, await actor_of(session, 5002), round_id, 1, "against", START)
         assert late.value.code == "review.round_closed"
@@ -307,7 +311,7 @@ async def test_the_database_refuses_ballots_for_a_closed_round(ready) -> None:  
             session, await actor_of(session, OFFICE_TG), round_id, START + timedelta(hours=1)
         )
     async with ready() as session:  # around the code: straight into the table
-        reviewer = (await session.exec(select(Person).where(Person.telegram_id == 5003))).one()
+        reviewer = (await session.exec(people.at(address(5003)))).one()
         session.add(
             Ballot(
                 round_id=round_id,
@@ -342,14 +346,10 @@ async def test_reminders_reach_non_voters_once_and_the_sweep_closes_the_round(re
 
     async def reminded() -> list[int]:
         async with ready() as session:
-            return sorted(
-                m.chat_id
-                for m in (
-                    await session.exec(
-                        select(OutboxMessage).where(OutboxMessage.template == "review.reminder")
-                    )
-                ).all()
-            )
+            rows = (
+                await session.exec(select(OutboxMessage).where(OutboxMessage.template == "review.reminder"))
+            ).all()
+            return sorted([await chat_of(session, m) or 0 for m in rows])
 
     assert await sweep(closes - timedelta(hours=49)) == (0, 0)
     assert await sweep(closes - timedelta(hours=48)) == (4, 0)
@@ -537,7 +537,7 @@ async def test_publicity_objections_and_approval(ready) -> None:  # type: ignore
                 select(OutboxMessage).where(OutboxMessage.template == "publicity.for_approval")
             )
         ).one()
-        assert prompt.chat_id == LEADER_TG
+        assert await chat_of(session, prompt) == LEADER_TG
         with pytest.raises(DomainError) as no_document:
             await approval.approve(session, office, 1, approving)
         assert no_document.value.code == "publicity.document_required"
@@ -612,7 +612,6 @@ async def test_the_owner_of_an_open_objection_is_reminded_once_before_its_deadli
         )  # two workers at once
     async with ready() as session:
         await publicity_sweeps.sweep(session, deadline + timedelta(days=1))  # and again, late
-        owner_person = await session.get(Person, owner)
     sent = await reminders()
-    assert len(sent) == 1 and sent[0].chat_id == owner_person.telegram_id  # type: ignore[union-attr]
+    assert len(sent) == 1 and sent[0].person_id == owner
     assert sent[0].params["case"] == case.id
