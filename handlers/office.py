@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, InviteRole, Menu
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.payloads import Assignment
 from handlers.render import answer_target, ask_for_text, organisation_name, role_name, t
 from handlers.states import RevokeRole
 from models import Role
@@ -93,10 +94,10 @@ async def list_roles(
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 
-async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, state: FSMContext) -> None:
+async def ask_reason(query: CallbackQuery, payload: Assignment, actor: Actor, state: FSMContext) -> None:
     people.require_role(actor, Role.OFFICE)
     await ask_for_text(
-        query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload["assignment_id"]
+        query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload.assignment_id
     )
 
 
