@@ -19,7 +19,6 @@ from services.ports import Clock
 
 
 async def choose_role(event: Message | CallbackQuery, actor: Actor) -> None:
-    people.require_role(actor, Role.OFFICE)
     message = await answer_target(event)
     if message is None:
         return
@@ -35,7 +34,6 @@ async def invite(
     clock: Clock,
     bot: Bot,
 ) -> None:
-    people.require_role(actor, Role.OFFICE)
     try:
         role = Role(callback_data.role)
     except ValueError:
@@ -95,7 +93,6 @@ async def list_roles(
 
 
 async def ask_reason(query: CallbackQuery, payload: Assignment, actor: Actor, state: FSMContext) -> None:
-    people.require_role(actor, Role.OFFICE)
     await ask_for_text(
         query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload.assignment_id
     )

@@ -362,7 +362,6 @@ def build() -> Router:
     router = Router(name=__name__)
     router.message.register(show, Command("publicity"))
     router.callback_query.register(show, Menu.filter(F.item == "publicity"))
-    router.callback_query.register(publish, ActionFilter("publicity.publish"))
     router.callback_query.register(start_objection, ObjectTo.filter())
     router.callback_query.register(
         evidence_skipped, ObjectionStep.filter(F.what == "skip"), ObjectionForm.evidence
@@ -379,9 +378,20 @@ def build() -> Router:
     router.message.register(phone_typed, ObjectionForm.contact_phone)
     router.message.register(organisation_or_letter, ObjectionForm.letter)
     router.message.register(as_reasked, ObjectionForm.organisation)
+    return router
+
+
+def build_office() -> Router:
+    router = Router(name=f"{__name__}.office")
+    router.callback_query.register(publish, ActionFilter("publicity.publish"))
     router.callback_query.register(ask_ruling, ActionFilter("objection.uphold"))
     router.callback_query.register(ask_ruling, ActionFilter("objection.dismiss"))
     router.message.register(ruling_typed, ObjectionForm.ruling)
+    return router
+
+
+def build_approval() -> Router:
+    router = Router(name=f"{__name__}.approval")
     router.message.register(approval, Command("approve"))
     router.callback_query.register(approval, Menu.filter(F.item == "approve"))
     router.callback_query.register(approve, ActionFilter("publicity.approve"))

@@ -17,8 +17,7 @@ from handlers.payloads import OfNomination, SupplementReturn
 from handlers.precheck.common import TOKEN_TTL, parse_day
 from handlers.render import item_label, local_minute, refuse_asking_again, t, typed_text
 from handlers.states import PrecheckForm
-from models import Role
-from services import people, tokens
+from services import tokens
 from services.actors import Actor
 from services.errors import DomainError
 from services.nominations import deficiencies, precheck
@@ -103,7 +102,6 @@ async def ask_items(
 
 
 async def tick(query: CallbackQuery, callback_data: PrecheckTick, actor: Actor, state: FSMContext) -> None:
-    people.require_role(actor, Role.OFFICE)
     if await state.get_state() != PrecheckForm.ticking.state:
         raise DomainError("precheck.form_closed")
     data = await state.get_data()

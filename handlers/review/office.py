@@ -17,7 +17,7 @@ from handlers.payloads import Closing, OfRound
 from handlers.render import answer_target, current_locale, local_minute, t
 from handlers.states import ReviewInput
 from models import Role
-from services import campaigns, local_time, people, tokens
+from services import campaigns, local_time, tokens
 from services.actors import Actor
 from services.errors import DomainError
 from services.ports import Clock
@@ -164,7 +164,6 @@ async def ask_closing(
 ) -> None:
     """Opening a round, or extending one (the payload names it): the closing time comes next. A
     round opens only in 评审: outside it the office is told so before it types anything."""
-    people.require_role(actor, Role.OFFICE)
     if not payload.round_id:
         await campaigns.require_action(session, Action.OPEN_ROUND, clock.now())
     await query.answer()
@@ -275,7 +274,6 @@ async def _offer_panel(
     closes: datetime,
     options: dict[str, Any],
 ) -> None:
-    people.require_role(actor, Role.OFFICE)
     reviewers = await holders(session, Role.REVIEWER)
     if not reviewers:
         raise DomainError("review.no_reviewers")
