@@ -11,6 +11,7 @@ from handlers import (
     deadletters,
     errors,
     fallback,
+    gates,
     nomination,
     office,
     publicity,
@@ -33,9 +34,11 @@ from handlers.precheck import queue as precheck_queue
 from handlers.precheck import verification as precheck_verification
 from handlers.review import office as review_office
 from handlers.review import reviewer as review_reviewer
+from models import Role
 
 
 def build_routers() -> list[Router]:
+    gated = gates.Gates()  # a role's router is gated on it; what a gate stops is refused near the end
     return [
         errors.build(),  # domain errors, answered in the user's language
         conversation.build(),  # before every journey: /cancel and 取消 end any conversation, not answer it
@@ -43,30 +46,37 @@ def build_routers() -> list[Router]:
         honour_public.build(),
         honour_award.build(),
         honour_rereview.build(),
-        honour_revocation.build(),
-        honour_national.build(),
+        gated(honour_revocation.build(), Role.OFFICE),
+        gated(honour_national.build(), Role.OFFICE),
         # before start: /start c-<token> rates an evaluation card without registering; /cards
         card_customer.build(),
         card_owner.build(),
-        card_office.build(),
+        gated(card_office.build(), Role.OFFICE),
         start.build(),  # /start, consent, invitations, /privacy, /mydata, /forget
         common.build(),  # /lang, /help, /menu
-        office.build(),  # office staff: invitations and roles
-        deadletters.build(),  # office: /deadletters, updates the bot gave up on, and their replay
+        gated(office.build(), Role.OFFICE),  # office staff: invitations and roles
+        # office: /deadletters, updates the bot gave up on, and their replay
+        gated(deadletters.build(), Role.OFFICE),
         announcements.build(),  # /announce for the office (its draft state before other journeys); /subscribe
         selfcheck.build(),  # /selfcheck: eligibility against Art. 12-15
         nomination.build(),  # /nominate: the applicant's dossier, materials and submission
-        recommender.build(),  # recommending bodies: endorse with the stamped opinion, or return
+        # recommending bodies: endorse with the stamped opinion, or return
+        gated(recommender.build(), Role.RECOMMENDER),
         # office: /precheck queue, pass / return for supplement / reject, 核实, exports
-        precheck_queue.build(),
-        precheck_exports.build(),
-        precheck_decisions.build(),
-        precheck_verification.build(),
+        gated(precheck_queue.build(), Role.OFFICE),
+        gated(precheck_exports.build(), Role.OFFICE),
+        gated(precheck_decisions.build(), Role.OFFICE),
+        gated(precheck_verification.build(), Role.OFFICE),
         # review committee: vote prompts, /review; the office's /rounds, reminders, results
-        review_reviewer.build(),
-        review_office.build(),
-        publicity.build(),  # 公示: /publicity, objections and rulings; /approve for the leading group
+        gated(review_reviewer.build(), Role.REVIEWER),
+        gated(review_office.build(), Role.OFFICE),
+        # 公示: /publicity and objections; the office publishes and rules; /approve for the leading
+        # group (or the office on its behalf, with the signed document)
+        publicity.build(),
+        gated(publicity.build_office(), Role.OFFICE),
+        gated(publicity.build_approval(), Role.LEADING_GROUP, Role.OFFICE),
         campaign.build(),  # /campaign for everyone; the office's calendar, working days, statistics
         status.build(),  # /mystatus
+        gated.refusals(),  # a command or button of a role the person lacks: refused, not "not understood"
         fallback.build(),  # last: anything nobody else understood
     ]

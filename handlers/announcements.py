@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, AnnounceStep, Menu, Subscription
 from handlers.keyboards import keyboard, plain_button, token_button
+from handlers.payloads import AnnouncementCancel, AnnouncementConfirm
 from handlers.render import answer_target, t
 from handlers.states import Announcing
 from models import ActionToken
@@ -135,7 +136,7 @@ async def preview(
 
 async def confirm(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: AnnouncementConfirm,
     action_token: ActionToken,
     actor: Actor,
     session: AsyncSession,
@@ -149,7 +150,7 @@ async def confirm(
         session,
         actor,
         action_token.token,
-        payload,
+        payload.model_dump(),
         announcement_chat_id=settings.announcement_chat_id,
         progress_chat_id=message.chat.id if message else None,
         progress_message_id=message.message_id if message else None,
@@ -168,9 +169,9 @@ async def confirm(
 
 
 async def cancel(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, state: FSMContext
+    query: CallbackQuery, payload: AnnouncementCancel, actor: Actor, session: AsyncSession, state: FSMContext
 ) -> None:
-    await broadcasts.cancel(session, actor, payload)
+    await broadcasts.cancel(session, actor, payload.model_dump())
     await state.clear()
     await query.answer()
     if isinstance(query.message, Message):

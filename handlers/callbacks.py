@@ -2,18 +2,18 @@
 middleware resolves and checks against the person pressing. Navigation buttons that only affect
 the presser themself (language, menu) carry short plain values."""
 
-from typing import Annotated, Any
+import re
+from dataclasses import dataclass
+from typing import Any
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
-from pydantic import Field
+from pydantic import ValidationError
 
+from handlers.payloads import PAYLOADS, Int64
 from models import ActionToken
-
-# Every number in callback data is range-checked on unpacking: a forged id beyond 64 bits fails the
-# filter (the press is answered as stale) instead of overflowing the database driver.
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+from services.errors import DomainError
 
 
 def typed_id(text: str) -> int | None:
@@ -24,6 +24,14 @@ def typed_id(text: str) -> int | None:
 
 class Act(CallbackData, prefix="t"):
     token: str
+
+    @classmethod
+    def parse(cls, data: str | None) -> "Act | None":
+        """The token pressed, or None when the callback data is not a token button's."""
+        try:
+            return cls.unpack(data or "")
+        except (TypeError, ValueError):
+            return None
 
 
 class Lang(CallbackData, prefix="lang"):
@@ -43,17 +51,24 @@ class Cancel(CallbackData, prefix="x"):
 
 
 class ActionFilter(Filter):
-    """Matches a pressed token issued for `action`, and hands its payload to the handler."""
+    """Matches a pressed token issued for `action`, and hands the handler its payload validated
+    into the action's class (handlers/payloads.py). A row that does not fit (written by an older
+    release, or forged) is refused as a button that no longer works."""
 
     def __init__(self, action: str) -> None:
         self.action = action
+        self.payload_class = PAYLOADS[action]  # an action without a payload class fails at wiring
 
     async def __call__(
         self, query: CallbackQuery, action_token: ActionToken | None = None
     ) -> bool | dict[str, Any]:
         if action_token is None or action_token.action != self.action:
             return False
-        return {"payload": action_token.payload, "action_token": action_token}
+        try:
+            payload = self.payload_class.model_validate(action_token.payload)
+        except ValidationError:
+            raise DomainError("button.unknown") from None
+        return {"payload": payload, "action_token": action_token}
 
 
 class Confirm(CallbackData, prefix="ok"):
@@ -100,22 +115,57 @@ class NominationEdit(CallbackData, prefix="ne"):
     """A step on the applicant's own nomination; the service re-checks owner and stage."""
 
     nomination: Int64
-    what: str  # a field id, or org | org-<id> | files | slot-<material> | consent | submit | card
+    what: str  # a field id, or org | files | consent | submit | card
+
+
+class NominationChoice(CallbackData, prefix="nc"):
+    """A pick on the applicant's own nomination, from the list NominationEdit opened: the
+    recommending body (what=org) or the material to upload next (what=slot)."""
+
+    nomination: Int64
+    what: str
+    organisation: Int64 = 0
+    material: str = ""
+
+
+# A deep link's payload is a kind (letters, then - or _) and what it names. Telegram only delivers
+# A-Z a-z 0-9 _ - (FACTS.md), but a person can type anything after /start: what follows the kind is
+# handed on as it is, for the journey to judge (a malformed card link is "not valid", not a welcome).
+_START_LINK = re.compile(r"([A-Za-z]+[-_])(\S*)")
+
+
+@dataclass(frozen=True)
+class StartLink:
+    """The payload of `/start <kind><rest>`: kind "v-" a certificate, "c-" an evaluation card,
+    "inv_" an invitation."""
+
+    kind: str
+    rest: str
+
+    @classmethod
+    def parse(cls, args: str | None) -> "StartLink | None":
+        found = _START_LINK.fullmatch((args or "").strip())
+        return cls(found[1], found[2]) if found else None
+
+    @classmethod
+    def of(cls, message: Message) -> "StartLink | None":
+        command, _, args = (message.text or "").partition(" ")
+        return cls.parse(args) if command == "/start" else None
 
 
 class DeepLink(Filter):
-    """`/start <prefix><rest>`: a deep link of one kind (an evaluation card, a certificate to verify).
+    """`/start <kind><rest>`: a deep link of one kind (an evaluation card, a certificate to verify).
     Hands the rest of the payload to the handler as `link`. The router that registers it must come
     before the start router, which answers every other /start."""
 
-    def __init__(self, prefix: str) -> None:
-        self.prefix = f"/start {prefix}"
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
 
     async def __call__(self, message: Message) -> bool | dict[str, Any]:
-        text = message.text or ""
-        if not text.startswith(self.prefix):
+        link = StartLink.of(message)
+        if link is None or link.kind != self.kind:
             return False
-        return {"link": text.removeprefix(self.prefix).strip()}
+        return {"link": link.rest}
 
 
 class HonourList(CallbackData, prefix="hl"):

@@ -2,7 +2,6 @@
 one once the cause is fixed."""
 
 from collections.abc import Callable
-from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -11,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter
 from handlers.keyboards import keyboard, token_button
+from handlers.payloads import Replay
 from handlers.render import t
 from services import inbox, local_time, tokens
 from services.actors import Actor
@@ -67,13 +67,13 @@ async def list_dead(message: Message, actor: Actor, session: AsyncSession, clock
 
 async def replay(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: Replay,
     actor: Actor,
     session: AsyncSession,
     clock: Clock,
     wake_inbox: Callable[[], None] | None = None,
 ) -> None:
-    update_id = int(payload["update_id"])
+    update_id = payload.update_id
     if not await inbox.replay(session, actor, update_id, clock.now()):
         # Pressed twice, or a colleague was first: say so on the press, and change nothing.
         await query.answer(t("deadletters.not_dead", update_id=update_id), show_alert=True)

@@ -2,6 +2,7 @@
 choose the recommending body, upload materials, agree to publication, submit."""
 
 from html import escape
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -10,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import uploads
-from handlers.callbacks import Menu, Nominate, NominationEdit
+from handlers.callbacks import Menu, Nominate, NominationChoice, NominationEdit
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button
 from handlers.render import answer_target, current_locale, item_label, organisation_name, t
 from handlers.states import NominationForm
@@ -52,6 +53,10 @@ async def start(
 
 def button(nomination: Nomination, what: str, label: str) -> InlineKeyboardButton:
     return plain_button(label, NominationEdit(nomination=nomination.id or 0, what=what).pack())
+
+
+def choice_button(nomination: Nomination, label: str, **choice: Any) -> InlineKeyboardButton:
+    return plain_button(label, NominationChoice(nomination=nomination.id or 0, **choice).pack())
 
 
 async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> dict:  # type: ignore[type-arg]
@@ -119,13 +124,14 @@ async def card(session: AsyncSession, nomination: Nomination, actor: Actor) -> d
 
 async def edit(
     query: CallbackQuery,
-    callback_data: NominationEdit,
+    callback_data: NominationEdit | NominationChoice,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
     clock: Clock,
 ) -> None:
     nomination_id, what = callback_data.nomination, callback_data.what
+    choice = callback_data if isinstance(callback_data, NominationChoice) else None
     nomination = await session.get(Nomination, nomination_id)
     if nomination is None or nomination.applicant_id != actor.person_id:
         raise DomainError("nomination.not_yours")
@@ -141,26 +147,28 @@ async def edit(
     if what == "card":
         await state.clear()
         await message.answer(**await card(session, nomination, actor))
-    elif what == "org":
+    elif what == "org" and choice is None:
         rows = [
-            [button(nomination, f"org-{o.id}", organisation_name(o, locale))]
+            [choice_button(nomination, organisation_name(o, locale), what="org", organisation=o.id)]
             for o in await people.organisations(session)
         ]
         await message.answer(t("nomination.choose_organisation"), reply_markup=keyboard(rows))
-    elif what.startswith("org-"):
-        chosen = await dossier.choose_organisation(session, actor, nomination_id, int(what[4:]), clock.now())
+    elif what == "org" and choice is not None:
+        chosen = await dossier.choose_organisation(
+            session, actor, nomination_id, choice.organisation, clock.now()
+        )
         await message.answer(**await card(session, chosen, actor))
     elif what == "files":
         reopened = await deficiencies.reopened(session, nomination)
         rows = [
-            [button(nomination, f"slot-{m.id}", m.name.get(locale))]
+            [choice_button(nomination, m.name.get(locale), what="slot", material=m.id)]
             for m in queries.checklist(nomination.honour)
             if reopened is None or f"material:{m.id}" in reopened
         ]
         await message.answer(t("nomination.choose_material"), reply_markup=keyboard(rows))
-    elif what.startswith("slot-"):
+    elif what == "slot" and choice is not None and choice.material:
         await state.set_state(NominationForm.upload)
-        await state.update_data(nomination=nomination_id, slot=what[5:])
+        await state.update_data(nomination=nomination_id, slot=choice.material)
         await message.answer(
             t("nomination.send_files"),
             reply_markup=cancel_keyboard([button(nomination, "card", t("nomination.done"))]),
@@ -231,6 +239,7 @@ def build() -> Router:
     router.callback_query.register(choose_honour, Menu.filter(F.item == "nominate"))
     router.callback_query.register(start, Nominate.filter())
     router.callback_query.register(edit, NominationEdit.filter())
+    router.callback_query.register(edit, NominationChoice.filter())
     router.message.register(field_typed, NominationForm.field)
     router.message.register(file_sent, NominationForm.upload)
     return router

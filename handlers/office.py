@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import ActionFilter, InviteRole, Menu
 from handlers.channel import links
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.payloads import Assignment
 from handlers.render import answer_target, ask_for_text, organisation_name, role_name, t
 from handlers.states import RevokeRole
 from models import Role
@@ -19,7 +20,6 @@ from services.ports import Clock
 
 
 async def choose_role(event: Message | CallbackQuery, actor: Actor) -> None:
-    people.require_role(actor, Role.OFFICE)
     message = await answer_target(event)
     if message is None:
         return
@@ -35,7 +35,6 @@ async def invite(
     clock: Clock,
     bot: Bot,
 ) -> None:
-    people.require_role(actor, Role.OFFICE)
     try:
         role = Role(callback_data.role)
     except ValueError:
@@ -93,10 +92,9 @@ async def list_roles(
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 
-async def ask_reason(query: CallbackQuery, payload: dict, actor: Actor, state: FSMContext) -> None:
-    people.require_role(actor, Role.OFFICE)
+async def ask_reason(query: CallbackQuery, payload: Assignment, actor: Actor, state: FSMContext) -> None:
     await ask_for_text(
-        query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload["assignment_id"]
+        query, state, RevokeRole.reason, t("roles.ask_reason"), assignment_id=payload.assignment_id
     )
 
 

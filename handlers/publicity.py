@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu, ObjectionStep, ObjectTo
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.payloads import OfObjection, OfPublicity
 from handlers.render import answer_target, local_minute, refuse_asking_again, t, typed_text
 from handlers.states import ObjectionForm
 from models import Role
@@ -246,21 +247,21 @@ async def organisation_or_letter(
 
 async def ask_ruling(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: OfObjection,
     action_token: Any,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await objections.open_case(session, actor, payload["objection_id"])
+    await objections.open_case(session, actor, payload.objection_id)
     upheld = action_token.action == "objection.uphold"
-    await refuse_asking_again(state, ObjectionForm.ruling, case=payload["objection_id"], upheld=upheld)
+    await refuse_asking_again(state, ObjectionForm.ruling, case=payload.objection_id, upheld=upheld)
     await query.answer()
     await state.set_state(ObjectionForm.ruling)
-    await state.set_data({"case": payload["objection_id"], "upheld": upheld})
+    await state.set_data({"case": payload.objection_id, "upheld": upheld})
     if isinstance(query.message, Message):
         await query.message.answer(
-            t("objection.ask_ruling", case=payload["objection_id"]), reply_markup=cancel_keyboard()
+            t("objection.ask_ruling", case=payload.objection_id), reply_markup=cancel_keyboard()
         )
 
 
@@ -315,22 +316,22 @@ async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncS
 
 async def approve(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: OfPublicity,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
     clock: Clock,
 ) -> None:
     if not actor.has(Role.LEADING_GROUP) and actor.has(Role.OFFICE):
-        await publicity_approval.require_unapproved(session, payload["publicity_id"], clock.now())
-        await refuse_asking_again(state, ObjectionForm.approval_document, publicity=payload["publicity_id"])
+        await publicity_approval.require_unapproved(session, payload.publicity_id, clock.now())
+        await refuse_asking_again(state, ObjectionForm.approval_document, publicity=payload.publicity_id)
         await query.answer()
         await state.set_state(ObjectionForm.approval_document)
-        await state.set_data({"publicity": payload["publicity_id"]})
+        await state.set_data({"publicity": payload.publicity_id})
         if isinstance(query.message, Message):
             await query.message.answer(t("publicity.ask_document"), reply_markup=cancel_keyboard())
         return
-    listing = await publicity_approval.approve(session, actor, payload["publicity_id"], clock.now())
+    listing = await publicity_approval.approve(session, actor, payload.publicity_id, clock.now())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(t("publicity.approved", count=len(listing.nomination_ids)))
@@ -361,7 +362,6 @@ def build() -> Router:
     router = Router(name=__name__)
     router.message.register(show, Command("publicity"))
     router.callback_query.register(show, Menu.filter(F.item == "publicity"))
-    router.callback_query.register(publish, ActionFilter("publicity.publish"))
     router.callback_query.register(start_objection, ObjectTo.filter())
     router.callback_query.register(
         evidence_skipped, ObjectionStep.filter(F.what == "skip"), ObjectionForm.evidence
@@ -378,9 +378,20 @@ def build() -> Router:
     router.message.register(phone_typed, ObjectionForm.contact_phone)
     router.message.register(organisation_or_letter, ObjectionForm.letter)
     router.message.register(as_reasked, ObjectionForm.organisation)
+    return router
+
+
+def build_office() -> Router:
+    router = Router(name=f"{__name__}.office")
+    router.callback_query.register(publish, ActionFilter("publicity.publish"))
     router.callback_query.register(ask_ruling, ActionFilter("objection.uphold"))
     router.callback_query.register(ask_ruling, ActionFilter("objection.dismiss"))
     router.message.register(ruling_typed, ObjectionForm.ruling)
+    return router
+
+
+def build_approval() -> Router:
+    router = Router(name=f"{__name__}.approval")
     router.message.register(approval, Command("approve"))
     router.callback_query.register(approval, Menu.filter(F.item == "approve"))
     router.callback_query.register(approve, ActionFilter("publicity.approve"))

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter, Menu
 from handlers.keyboards import cancel_keyboard
+from handlers.payloads import OfNomination
 from handlers.render import answer_target, ask_for_text, t, typed_text
 from handlers.states import Endorsing
 from services.actors import Actor
@@ -42,18 +43,18 @@ async def pending(event: Message | CallbackQuery, actor: Actor, session: AsyncSe
 
 async def ask_opinion(
     query: CallbackQuery,
-    payload: dict,  # type: ignore[type-arg]
+    payload: OfNomination,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await recommender.require_with_recommender(session, actor, payload["nomination_id"])
+    await recommender.require_with_recommender(session, actor, payload.nomination_id)
     await ask_for_text(
         query,
         state,
         Endorsing.opinion,
-        t("recommender.ask_opinion", id=payload["nomination_id"]),
-        nomination=payload["nomination_id"],
+        t("recommender.ask_opinion", id=payload.nomination_id),
+        nomination=payload.nomination_id,
     )
 
 
@@ -93,38 +94,38 @@ async def seal_sent(
 
 async def ask_opinion_again(
     query: CallbackQuery,
-    payload: dict,  # type: ignore[type-arg]
+    payload: OfNomination,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
     clock: Clock,
 ) -> None:
     """The office returned the opinion or its seal for supplement: the same two steps once more."""
-    await recommender.require_reendorsable(session, actor, payload["nomination_id"], clock.now())
+    await recommender.require_reendorsable(session, actor, payload.nomination_id, clock.now())
     await ask_for_text(
         query,
         state,
         Endorsing.opinion,
-        t("recommender.ask_opinion", id=payload["nomination_id"]),
-        nomination=payload["nomination_id"],
+        t("recommender.ask_opinion", id=payload.nomination_id),
+        nomination=payload.nomination_id,
         again=True,
     )
 
 
 async def ask_reason(
     query: CallbackQuery,
-    payload: dict,  # type: ignore[type-arg]
+    payload: OfNomination,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await recommender.require_with_recommender(session, actor, payload["nomination_id"])
+    await recommender.require_with_recommender(session, actor, payload.nomination_id)
     await ask_for_text(
         query,
         state,
         Endorsing.return_reason,
-        t("recommender.ask_reason", id=payload["nomination_id"]),
-        nomination=payload["nomination_id"],
+        t("recommender.ask_reason", id=payload.nomination_id),
+        nomination=payload.nomination_id,
     )
 
 

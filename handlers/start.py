@@ -8,9 +8,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.callbacks import ActionFilter, Confirm, Consent, Menu
+from handlers.callbacks import ActionFilter, Confirm, Consent, Menu, StartLink
 from handlers.channel import INVITATION_PREFIX
 from handlers.keyboards import consent_keyboard, keyboard, menu_keyboard, plain_button, token_button
+from handlers.payloads import Invitation
 from handlers.render import answer_target, organisation_name, role_name, t
 from models import Organisation
 from services import people, tokens
@@ -45,8 +46,9 @@ async def start(
 async def continue_deep_link(
     message: Message, payload: str, actor: Actor, session: AsyncSession, clock: Clock
 ) -> bool:
-    if payload.startswith(INVITATION_PREFIX):
-        await show_invitation(message, payload.removeprefix(INVITATION_PREFIX), actor, session, clock)
+    link = StartLink.parse(payload)
+    if link is not None and link.kind == INVITATION_PREFIX:
+        await show_invitation(message, link.rest, actor, session, clock)
         return True
     return False
 
@@ -74,9 +76,9 @@ async def show_invitation(
 
 
 async def accept_invitation(
-    query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession, clock: Clock
+    query: CallbackQuery, payload: Invitation, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    invitation = await people.accept_invitation(session, actor, payload["invitation"], clock.now())
+    invitation = await people.accept_invitation(session, actor, payload.invitation, clock.now())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(t("invitation.accepted", role=role_name(invitation.role)))

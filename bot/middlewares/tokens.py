@@ -37,15 +37,13 @@ class ActionTokenMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if (
-            not isinstance(event, CallbackQuery)
-            or not event.data
-            or not event.data.startswith(f"{Act.__prefix__}:")
-        ):
+        pressed = Act.parse(event.data) if isinstance(event, CallbackQuery) else None
+        if pressed is None:
             return await handler(event, data)
+        assert isinstance(event, CallbackQuery)
         session, now = data["session"], data["clock"].now()
         row = data["action_token"] = await tokens.resolve(
-            session, event.data.split(":", 1)[1], person_id=data["actor"].person_id, now=now
+            session, pressed.token, person_id=data["actor"].person_id, now=now
         )
         if row.action in tokens.ONE_TIME:
             session.info[SPEND] = (row.token, now)

@@ -1,7 +1,5 @@
 """The office: ratings flagged as staged, and held comments released or rejected."""
 
-from typing import Any
-
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
@@ -9,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Menu
 from handlers.keyboards import keyboard, token_button
+from handlers.payloads import OfRating
 from handlers.render import answer_target, t
 from models import ActionToken
 from services import tokens
@@ -76,14 +75,14 @@ async def held(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
 
 async def ruling_pressed(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: OfRating,
     action_token: ActionToken,
     actor: Actor,
     session: AsyncSession,
     clock: Clock,
 ) -> None:
     rating = await moderation.rule_comment(
-        session, actor, int(payload["rating"]), action_token.action == "card.release", clock.now()
+        session, actor, payload.rating, action_token.action == "card.release", clock.now()
     )
     await query.answer()
     if isinstance(query.message, Message):

@@ -13,6 +13,7 @@ from documents import cards as card_reports
 from handlers.callbacks import ActionFilter, CardOpen, Menu
 from handlers.channel import links
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.payloads import CardAttachment, OfCard
 from handlers.render import answer_target, t
 from handlers.states import CardForm
 from models import ActionToken, EvaluationCard
@@ -262,14 +263,14 @@ async def report_command(
 
 async def status_pressed(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: OfCard,
     action_token: ActionToken,
     actor: Actor,
     session: AsyncSession,
     clock: Clock,
 ) -> None:
     if action_token.action == "card.close":  # final: its link stops working for good, so ask once more
-        card = await owner.viewable(session, actor, int(payload["card"]))
+        card = await owner.viewable(session, actor, payload.card)
         confirm = await tokens.issue(
             session,
             person_id=actor.person_id,
@@ -290,7 +291,7 @@ async def status_pressed(
         "card.resume": ACTIVE,
         "card.close_confirmed": CLOSED,
     }[action_token.action]
-    card = await owner.set_status(session, actor, int(payload["card"]), target, clock.now())
+    card = await owner.set_status(session, actor, payload.card, target, clock.now())
     await query.answer(t("cards.status_changed", status_key=f"cards.status.{card.status}"))
     if isinstance(query.message, Message):
         await query.message.answer(**await card_view(session, card, actor, clock))
@@ -298,7 +299,7 @@ async def status_pressed(
 
 async def attach_pressed(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: CardAttachment,
     actor: Actor,
     session: AsyncSession,
     clock: Clock,
@@ -308,16 +309,16 @@ async def attach_pressed(
     await evidence.attach_report(
         session,
         actor,
-        int(payload["card"]),
-        int(payload["nomination"]),
+        payload.card,
+        payload.nomination,
         render=lambda built: card_reports.report_pdf(built, t),
         file_store=file_store,
         now=clock.now(),
-        file_name=f"evaluation-cards-{payload['card']}.pdf",
+        file_name=f"evaluation-cards-{payload.card}.pdf",
     )
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(t("cards.attached", id=payload["nomination"]))
+        await query.message.answer(t("cards.attached", id=payload.nomination))
 
 
 def build() -> Router:

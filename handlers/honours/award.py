@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.callbacks import ActionFilter, Menu
 from handlers.honours.common import certificate_printer
 from handlers.keyboards import keyboard, token_button
+from handlers.payloads import OfCampaign
 from handlers.render import answer_target, t
 from services import tokens
 from services.actors import Actor
@@ -44,7 +45,7 @@ async def award_ask(
 
 async def award(
     query: CallbackQuery,
-    payload: dict,
+    payload: OfCampaign,
     actor: Actor,
     session: AsyncSession,
     clock: Clock,
@@ -55,7 +56,7 @@ async def award(
     awarded = await honour_award.award(
         session,
         actor,
-        int(payload["campaign_id"]),
+        payload.campaign_id,
         clock.now(),
         printer=await certificate_printer(bot),
         file_store=file_store,

@@ -12,6 +12,7 @@ from handlers import uploads
 from handlers.callbacks import ActionFilter
 from handlers.honours.common import certificate_printer
 from handlers.keyboards import cancel_keyboard, token_button
+from handlers.payloads import OfHonour, OfRereview
 from handlers.render import ask_for_text, local_date, t, typed_text
 from handlers.states import HonourForms
 from models import Role
@@ -59,11 +60,16 @@ async def rereview_command(
 
 
 async def rereview_button(
-    query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession, clock: Clock, state: FSMContext
+    query: CallbackQuery,
+    payload: OfHonour,
+    actor: Actor,
+    session: AsyncSession,
+    clock: Clock,
+    state: FSMContext,
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await _begin_rereview(query.message, actor, session, clock, state, int(payload["honour_id"]))
+        await _begin_rereview(query.message, actor, session, clock, state, payload.honour_id)
 
 
 async def rereview_file(
@@ -95,9 +101,14 @@ async def rereview_file(
 
 
 async def rereview_submit(
-    query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession, clock: Clock, state: FSMContext
+    query: CallbackQuery,
+    payload: OfRereview,
+    actor: Actor,
+    session: AsyncSession,
+    clock: Clock,
+    state: FSMContext,
 ) -> None:
-    await rereview.submit_rereview(session, actor, int(payload["review_id"]), clock.now())
+    await rereview.submit_rereview(session, actor, payload.review_id, clock.now())
     await state.clear()
     await query.answer()
     if isinstance(query.message, Message):
@@ -109,7 +120,7 @@ async def rereview_submit(
 
 async def reconfirm(
     query: CallbackQuery,
-    payload: dict,
+    payload: OfRereview,
     actor: Actor,
     session: AsyncSession,
     clock: Clock,
@@ -120,7 +131,7 @@ async def reconfirm(
     honour = await rereview.reconfirm(
         session,
         actor,
-        int(payload["review_id"]),
+        payload.review_id,
         clock.now(),
         printer=await certificate_printer(bot),
         file_store=file_store,
@@ -133,10 +144,10 @@ async def reconfirm(
         )
 
 
-async def lapse_ask(query: CallbackQuery, payload: dict, actor: Actor, state: FSMContext) -> None:
+async def lapse_ask(query: CallbackQuery, payload: OfRereview, actor: Actor, state: FSMContext) -> None:
     people.require_role(actor, Role.OFFICE)
     await ask_for_text(
-        query, state, HonourForms.lapse_reason, t("honour.lapse_reason"), review_id=payload["review_id"]
+        query, state, HonourForms.lapse_reason, t("honour.lapse_reason"), review_id=payload.review_id
     )
 
 

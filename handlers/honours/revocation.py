@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import uploads
 from handlers.callbacks import ActionFilter
 from handlers.keyboards import cancel_keyboard, token_button
+from handlers.payloads import HonourRevocation
 from handlers.render import t
 from handlers.states import HonourForms
 from services import tokens
@@ -87,15 +88,20 @@ async def revoke_document(
 
 
 async def revoke(
-    query: CallbackQuery, payload: dict, actor: Actor, session: AsyncSession, clock: Clock, state: FSMContext
+    query: CallbackQuery,
+    payload: HonourRevocation,
+    actor: Actor,
+    session: AsyncSession,
+    clock: Clock,
+    state: FSMContext,
 ) -> None:
     honour = await revocation.revoke(
         session,
         actor,
-        int(payload["honour_id"]),
-        str(payload["reason"]),
+        payload.honour_id,
+        payload.reason,
         clock.now(),
-        document_sha256=payload.get("document"),
+        document_sha256=payload.document,
     )
     await state.clear()
     await query.answer()

@@ -4,7 +4,6 @@
 a note to each, sets the deadline, and confirms; the confirmation button carries exactly what was
 shown, so the decision is what the office read."""
 
-from datetime import datetime
 from typing import Any
 
 from aiogram import Router
@@ -14,11 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, PrecheckTick
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.payloads import OfNomination, SupplementReturn
 from handlers.precheck.common import TOKEN_TTL, parse_day
 from handlers.render import item_label, local_minute, refuse_asking_again, t, typed_text
 from handlers.states import PrecheckForm
-from models import Role
-from services import people, tokens
+from services import tokens
 from services.actors import Actor
 from services.errors import DomainError
 from services.nominations import deficiencies, precheck
@@ -31,25 +30,25 @@ NEXT, CANCEL = -1, -2
 
 
 async def do_pass(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+    query: CallbackQuery, payload: OfNomination, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    nomination = await precheck.precheck_pass(session, actor, payload["nomination_id"], clock.now())
+    nomination = await precheck.precheck_pass(session, actor, payload.nomination_id, clock.now())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(t("precheck.passed", id=nomination.id))
 
 
 async def ask_reason(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, state: FSMContext
+    query: CallbackQuery, payload: OfNomination, actor: Actor, session: AsyncSession, state: FSMContext
 ) -> None:
-    await precheck.require_decidable(session, actor, payload["nomination_id"])
-    await refuse_asking_again(state, PrecheckForm.reason, nomination=payload["nomination_id"])
+    await precheck.require_decidable(session, actor, payload.nomination_id)
+    await refuse_asking_again(state, PrecheckForm.reason, nomination=payload.nomination_id)
     await query.answer()
     await state.set_state(PrecheckForm.reason)
-    await state.set_data({"nomination": payload["nomination_id"]})
+    await state.set_data({"nomination": payload.nomination_id})
     if isinstance(query.message, Message):
         await query.message.answer(
-            t("precheck.ask_reason", id=payload["nomination_id"]), reply_markup=cancel_keyboard()
+            t("precheck.ask_reason", id=payload.nomination_id), reply_markup=cancel_keyboard()
         )
 
 
@@ -88,9 +87,9 @@ def _tick_keyboard(items: list[str], ticked: list[str]) -> Any:
 
 
 async def ask_items(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, state: FSMContext
+    query: CallbackQuery, payload: OfNomination, actor: Actor, session: AsyncSession, state: FSMContext
 ) -> None:
-    nomination = await precheck.require_decidable(session, actor, payload["nomination_id"])
+    nomination = await precheck.require_decidable(session, actor, payload.nomination_id)
     await refuse_asking_again(state, PrecheckForm.ticking, nomination=nomination.id)
     await query.answer()
     items = deficiencies.deficiency_items(nomination.honour)
@@ -103,7 +102,6 @@ async def ask_items(
 
 
 async def tick(query: CallbackQuery, callback_data: PrecheckTick, actor: Actor, state: FSMContext) -> None:
-    people.require_role(actor, Role.OFFICE)
     if await state.get_state() != PrecheckForm.ticking.state:
         raise DomainError("precheck.form_closed")
     data = await state.get_data()
@@ -199,19 +197,19 @@ async def deadline_typed(
 
 
 async def do_return(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+    query: CallbackQuery, payload: SupplementReturn, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
     nomination = await precheck.precheck_return(
         session,
         actor,
-        payload["nomination_id"],
-        [(item, note) for item, note in payload["items"]],
-        datetime.fromisoformat(payload["deadline"]),
+        payload.nomination_id,
+        list(payload.items),
+        payload.deadline,
         clock.now(),
     )
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(t("precheck.returned", id=nomination.id, count=len(payload["items"])))
+        await query.message.answer(t("precheck.returned", id=nomination.id, count=len(payload.items)))
 
 
 def build() -> Router:

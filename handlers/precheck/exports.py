@@ -1,7 +1,5 @@
 """Exports: one nomination's dossier (ZIP) and the campaign's list (Excel)."""
 
-from typing import Any
-
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -9,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from documents import dossier, nomination_list
 from handlers.callbacks import ActionFilter, typed_id
+from handlers.payloads import OfNomination
 from handlers.render import current_locale, t
 from services import exports
 from services.actors import Actor
@@ -19,18 +18,18 @@ from services.ports import Clock
 
 async def export_dossier(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: OfNomination,
     actor: Actor,
     session: AsyncSession,
     file_store: FileStore,
 ) -> None:
-    view = await office_view.office_view(session, actor, payload["nomination_id"])
+    view = await office_view.office_view(session, actor, payload.nomination_id)
     export = dossier.archive(view, file_store, current_locale())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer_document(
             BufferedInputFile(export.data, export.file_name),
-            caption=t("precheck.zip_caption", id=payload["nomination_id"]),
+            caption=t("precheck.zip_caption", id=payload.nomination_id),
             protect_content=True,
         )
 

@@ -1,7 +1,6 @@
 """核实: the office records a spot check or visit, its finding and files; the list's export button."""
 
 from datetime import date
-from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.fsm.context import FSMContext
@@ -12,6 +11,7 @@ from documents import nomination_list
 from handlers import uploads
 from handlers.callbacks import ActionFilter, PrecheckStep
 from handlers.keyboards import cancel_keyboard, plain_button
+from handlers.payloads import OfNomination
 from handlers.precheck.common import parse_day
 from handlers.render import current_locale, t, typed_text
 from handlers.states import PrecheckForm
@@ -24,15 +24,15 @@ from services.ports import Clock
 
 
 async def ask_verification(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, state: FSMContext
+    query: CallbackQuery, payload: OfNomination, actor: Actor, session: AsyncSession, state: FSMContext
 ) -> None:
-    await office_view.office_view(session, actor, payload["nomination_id"])
+    await office_view.office_view(session, actor, payload.nomination_id)
     await query.answer()
     await state.set_state(PrecheckForm.verify_date)
-    await state.set_data({"nomination": payload["nomination_id"], "files": []})
+    await state.set_data({"nomination": payload.nomination_id, "files": []})
     if isinstance(query.message, Message):
         await query.message.answer(
-            t("precheck.ask_verify_date", id=payload["nomination_id"]), reply_markup=cancel_keyboard()
+            t("precheck.ask_verify_date", id=payload.nomination_id), reply_markup=cancel_keyboard()
         )
 
 

@@ -13,10 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from documents import round_result
 from handlers.callbacks import ActionFilter, Menu, PanelPick
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button, token_button
+from handlers.payloads import Closing, OfRound
 from handlers.render import answer_target, current_locale, local_minute, t
 from handlers.states import ReviewInput
 from models import Role
-from services import campaigns, local_time, people, tokens
+from services import campaigns, local_time, tokens
 from services.actors import Actor
 from services.errors import DomainError
 from services.ports import Clock
@@ -118,17 +119,15 @@ def _report_text(report: results.RoundReport) -> str:
     return "\n".join(lines)
 
 
-async def progress(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession
-) -> None:
-    report = await results.report(session, actor, payload["round_id"])
+async def progress(query: CallbackQuery, payload: OfRound, actor: Actor, session: AsyncSession) -> None:
+    report = await results.report(session, actor, payload.round_id)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_report_text(report))
 
 
-async def result(query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession) -> None:
-    report = await results.report(session, actor, payload["round_id"])
+async def result(query: CallbackQuery, payload: OfRound, actor: Actor, session: AsyncSession) -> None:
+    report = await results.report(session, actor, payload.round_id)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_report_text(report))
@@ -140,16 +139,16 @@ async def result(query: CallbackQuery, payload: dict[str, Any], actor: Actor, se
 
 
 async def remind(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+    query: CallbackQuery, payload: OfRound, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    sent = await sweeps.remind_now(session, actor, payload["round_id"], clock.now())
+    sent = await sweeps.remind_now(session, actor, payload.round_id, clock.now())
     await query.answer(t("review.reminded", count=sent), show_alert=True)
 
 
 async def close(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+    query: CallbackQuery, payload: OfRound, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
-    report = await results.close_early(session, actor, payload["round_id"], clock.now())
+    report = await results.close_early(session, actor, payload.round_id, clock.now())
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(_report_text(report))
@@ -157,7 +156,7 @@ async def close(
 
 async def ask_closing(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: Closing,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
@@ -165,12 +164,11 @@ async def ask_closing(
 ) -> None:
     """Opening a round, or extending one (the payload names it): the closing time comes next. A
     round opens only in 评审: outside it the office is told so before it types anything."""
-    people.require_role(actor, Role.OFFICE)
-    if not payload.get("round_id"):
+    if not payload.round_id:
         await campaigns.require_action(session, Action.OPEN_ROUND, clock.now())
     await query.answer()
     await state.set_state(ReviewInput.closing_time)
-    await state.set_data({"extend": payload.get("round_id")})
+    await state.set_data({"extend": payload.round_id})
     if isinstance(query.message, Message):
         await query.message.answer(t("review.ask_closing"), reply_markup=cancel_keyboard())
 
@@ -276,7 +274,6 @@ async def _offer_panel(
     closes: datetime,
     options: dict[str, Any],
 ) -> None:
-    people.require_role(actor, Role.OFFICE)
     reviewers = await holders(session, Role.REVIEWER)
     if not reviewers:
         raise DomainError("review.no_reviewers")

@@ -1,7 +1,5 @@
 """Reviewers: /review, votes from the prompts, the dossier's files, comments and recusals."""
 
-from typing import Any
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -10,6 +8,7 @@ from aiogram.types import CallbackQuery, FSInputFile, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import ActionFilter, Menu
+from handlers.payloads import Ballot, Vote
 from handlers.render import answer_target, ask_for_text, t, typed_text
 from handlers.states import ReviewInput
 from services.actors import Actor
@@ -47,10 +46,10 @@ async def waiting(event: Message | CallbackQuery, actor: Actor, session: AsyncSe
 
 
 async def vote(
-    query: CallbackQuery, payload: dict[str, Any], actor: Actor, session: AsyncSession, clock: Clock
+    query: CallbackQuery, payload: Vote, actor: Actor, session: AsyncSession, clock: Clock
 ) -> None:
     result = await voting.cast_vote(
-        session, actor, payload["round_id"], payload["nomination_id"], payload["choice"], clock.now()
+        session, actor, payload.round_id, payload.nomination_id, payload.choice, clock.now()
     )
     if result.same:  # nothing changed: say so on the press, send nothing
         await query.answer(
@@ -73,7 +72,7 @@ async def vote(
 
 async def send_files(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: Ballot,
     actor: Actor,
     session: AsyncSession,
     clock: Clock,
@@ -81,7 +80,7 @@ async def send_files(
     file_store: FileStore,
 ) -> None:
     materials = await voting.materials_for(
-        session, actor, payload["round_id"], payload["nomination_id"], clock.now()
+        session, actor, payload.round_id, payload.nomination_id, clock.now()
     )
     await query.answer()
     if not materials:
@@ -97,7 +96,7 @@ async def send_files(
 
 async def _ask_text(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: Ballot,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
@@ -107,20 +106,20 @@ async def _ask_text(
 ) -> None:
     """A prompt's button that asks for words next (a comment, a recusal reason): only for a
     reviewer still on that nomination's panel."""
-    await voting.materials_for(session, actor, payload["round_id"], payload["nomination_id"], clock.now())
+    await voting.materials_for(session, actor, payload.round_id, payload.nomination_id, clock.now())
     await ask_for_text(
         query,
         state,
         waiting,
-        t(prompt, id=payload["nomination_id"]),
-        round_id=payload["round_id"],
-        nomination_id=payload["nomination_id"],
+        t(prompt, id=payload.nomination_id),
+        round_id=payload.round_id,
+        nomination_id=payload.nomination_id,
     )
 
 
 async def ask_comment(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: Ballot,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,
@@ -143,7 +142,7 @@ async def comment_typed(
 
 async def ask_recusal(
     query: CallbackQuery,
-    payload: dict[str, Any],
+    payload: Ballot,
     actor: Actor,
     session: AsyncSession,
     state: FSMContext,

@@ -195,7 +195,7 @@ async def test_the_office_returns_for_supplement_all_at_once_and_sees_what_chang
     assert applicant.buttons() == ["用户满意度测评报告（第十六条第1项，必须提供）"]
     await applicant.press_data("ne:1:phone")
     await applicant.send("139 0013 9000")
-    await applicant.press_data("ne:1:slot-satisfaction_report")
+    await applicant.press_data("nc:1:slot:0:satisfaction_report")
     await applicant.upload("测评报告（盖章）.pdf", NEW_REPORT)
     await applicant.press("完成")
     await applicant.press("提交")

@@ -235,7 +235,7 @@ async def test_the_office_chooses_the_panel_of_a_round(world: BotWorld) -> None:
         ).all()
     assert prompts and outsider.id not in {p.person_id for p in prompts}
     stranger = world.user(5999, "路人")
-    await stranger.press_data("pp:-1")  # a forged panel button from someone with no round being opened
-    assert "这个按钮无效或已失效" in stranger.last_text
+    await stranger.press_data("pp:-1")  # a forged panel button: the office's gate refuses it before the panel
+    assert stranger.last_text == "请先发送 /start 阅读并同意个人信息说明。"
     async with world.sessions() as session:
         assert len((await session.exec(select(ReviewRound))).all()) == 1
