@@ -22,9 +22,10 @@ def answers(client: UserClient) -> list[AnswerCallbackQuery]:
     return [m for m in client.replies if isinstance(m, AnswerCallbackQuery)]
 
 
-async def test_a_refusal_after_the_press_was_answered_still_reaches_the_person(world: BotWorld) -> None:
-    """A stranger (or an applicant) pressing 审定 from an old menu: the menu handler answers the press
-    first, then the role check refuses; the refusal arrives as a message, the press answered once."""
+async def test_a_press_from_the_wrong_role_is_refused_once(world: BotWorld) -> None:
+    """An applicant pressing 审定 from an old menu: the leading group's gate stops it before any
+    handler, and the refusal is the answer, given once. (A refusal after a handler answered the
+    press arrives as a message: the paused card below.)"""
     applicant = await registered(world, 6101, "张伟")
     await applicant.press_data("m:approve")
     assert applicant.last_text == "此功能仅限领导小组成员使用。"
