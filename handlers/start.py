@@ -60,7 +60,6 @@ async def show_invitation(
     accept = await tokens.issue(
         session, telegram_id=actor.telegram_id, action="invite.accept", now=clock.now(), invitation=token
     )
-    await session.commit()
     where = (
         t("invitation.of_organisation", organisation=organisation_name(organisation, actor.language))
         if organisation
