@@ -4,7 +4,7 @@ it is kept, exactly as made, and becomes an outbox row in the update's one commi
 commit the process sends the update's rows, in order; if it dies first, any outbox sender sends them
 a little later. So a reply is never lost, and is sent twice only when a process died during the
 send itself, which the row counts (`resends`). Calls that only read (a file download, getMe) go
-out at once.
+out at once, and never while the update is in a database transaction (`no_transaction_across`).
 
 The handler gets a stand-in result: the message it sent has no id yet (0). A handler that needs
 the id of a message it shows takes it from the press on that message instead."""
@@ -32,7 +32,6 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import FSInputFile, InputFile, Message
 
-from bot.handled import commit_staged
 from bot.storage import current_session
 from services.files.store import FileStore
 
@@ -64,27 +63,34 @@ class KeepReplies(BaseRequestMiddleware):
         replies = current_replies.get()
         if replies is None or not isinstance(method, REPLIES):
             if replies is not None:
-                await _no_transaction_across(bot, method)
+                no_transaction_across(method)
             return await make_request(bot, method)
-        session = current_session.get()
-        if session is not None and session.in_transaction():
-            # What the person is told about stands, as if committed: a refusal later in the
-            # update goes back no further than this (models.db.Session checkpoints).
-            await session.commit()
+        # Kept inside the update's transaction, and committed with it.
         call = await recorded(bot, method, replies.store)
         target = getattr(method, "chat_id", None)
         replies.calls.append((target if isinstance(target, int) else replies.chat_id, call))
         return _stand_in(method)
 
 
-async def _no_transaction_across(bot: Bot, method: TelegramMethod[Any]) -> None:
-    """A read (a download takes seconds) must not hold the update's transaction open: on SQLite
-    that holds everyone's write lock. What is staged so far (conversation progress) is committed;
-    the decision, the replies and the handled mark still land together at the end."""
+class TransactionAcrossTelegram(AssertionError):
+    """A call that goes to Telegram while the update holds a database transaction."""
+
+
+STRICT = False  # the tests set it: there the call fails, here it is only logged
+
+
+def no_transaction_across(method: TelegramMethod[Any]) -> None:
+    """A call that goes out at once (a download takes seconds) must not be made while the update's
+    session is in a transaction: on SQLite every transaction holds the one write lock (BEGIN
+    IMMEDIATE), so everyone else would wait for Telegram. The handler makes it before it touches the
+    database (handlers/uploads.py); nothing commits here, so the update still commits once."""
     session = current_session.get()
-    if session is not None and session.in_transaction():
-        log.debug("committing staged work before %s", type(method).__name__)
-        await commit_staged(session)
+    if session is None or not session.in_transaction():
+        return
+    problem = f"{type(method).__name__} sent to Telegram inside the update's database transaction"
+    if STRICT:
+        raise TransactionAcrossTelegram(problem)
+    log.error(problem)
 
 
 async def recorded(bot: Bot, method: TelegramMethod[Any], store: FileStore) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class DatabaseMiddleware(BaseMiddleware):
     ) -> Any:
         assert isinstance(event, Update)
         sender = self._sender(data)
+        await data["bot"].me()  # handlers put its username in links: asked once, outside any transaction
         async with self.sessions() as session:
             assert isinstance(session, OwnedSession)
             if await session.get(HandledUpdate, event.update_id) is not None:
