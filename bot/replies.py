@@ -33,6 +33,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import FSInputFile, InputFile, Message
 
 from bot.storage import current_session
+from models.db import Session as OwnedSession
 from services.files.store import FileStore
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,14 @@ class KeepReplies(BaseRequestMiddleware):
         replies = current_replies.get()
         if replies is None or not isinstance(method, REPLIES):
             if replies is not None:
-                no_transaction_across(method)
+                await no_transaction_across(method)
             return await make_request(bot, method)
-        # Kept inside the update's transaction, and committed with it.
+        session = current_session.get()
+        if isinstance(session, OwnedSession) and session.owned:
+            # What the person is told of stands: a refusal later in the update goes back no further
+            # (a checkpoint, free when nothing was written since the last one). The reply itself is
+            # kept inside the update's transaction, and committed with it.
+            await session.checkpoint()
         call = await recorded(bot, method, replies.store)
         target = getattr(method, "chat_id", None)
         replies.calls.append((target if isinstance(target, int) else replies.chat_id, call))
@@ -73,21 +79,26 @@ class KeepReplies(BaseRequestMiddleware):
 
 
 class TransactionAcrossTelegram(AssertionError):
-    """A call that goes to Telegram while the update holds a database transaction."""
+    """A call that goes to Telegram while the update holds a write in its database transaction."""
 
 
 STRICT = False  # the tests set it: there the call fails, here it is only logged
 
 
-def no_transaction_across(method: TelegramMethod[Any]) -> None:
-    """A call that goes out at once (a download takes seconds) must not be made while the update's
-    session is in a transaction: on SQLite every transaction holds the one write lock (BEGIN
-    IMMEDIATE), so everyone else would wait for Telegram. The handler makes it before it touches the
-    database (handlers/uploads.py); nothing commits here, so the update still commits once."""
+async def no_transaction_across(method: TelegramMethod[Any]) -> None:
+    """A call that goes out at once (a download takes seconds) is never made inside the update's
+    transaction: on SQLite every transaction holds the one write lock (BEGIN IMMEDIATE), so everyone
+    else would wait for Telegram. One that has only read is ended here (nothing is lost); one that
+    has written cannot be, short of a second commit, so that is the handler's mistake: it makes such
+    calls before it writes (handlers/uploads.py receives a file first)."""
     session = current_session.get()
     if session is None or not session.in_transaction():
         return
-    problem = f"{type(method).__name__} sent to Telegram inside the update's database transaction"
+    assert isinstance(session, OwnedSession)
+    if not session.written:
+        await session.rollback()  # only reads: the update's transaction begins again with its next one
+        return
+    problem = f"{type(method).__name__} sent to Telegram while the update's transaction holds a write"
     if STRICT:
         raise TransactionAcrossTelegram(problem)
     log.error(problem)

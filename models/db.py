@@ -62,10 +62,22 @@ class Session(AsyncSession):
     def owned(self) -> bool:
         return bool(self.info.get(OWNED))
 
+    @property
+    def written(self) -> bool:
+        """Whether the open transaction holds a write, flushed or staged: ending it would lose that."""
+        return bool(
+            self.new or self.dirty or self.deleted or self.info.get(WROTE) or self.get_nested_transaction()
+        )
+
     async def commit(self) -> None:
         if not self.owned:
             self.info.pop(WROTE, None)
             return await super().commit()
+        await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """What is written so far stands against a later refusal (in the owner's transaction)."""
+        assert self.owned
         await self.flush()
         if not self.info.pop(WROTE, False):
             return  # the last checkpoint (or the transaction's start) already stands for this one

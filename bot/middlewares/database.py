@@ -54,8 +54,7 @@ class DatabaseMiddleware(BaseMiddleware):
                 await session.rollback()
                 await sender.send_replies(event.update_id)  # unless they went out before a crash
                 return None
-            await session.rollback()
-            session.own()
+            session.own()  # that read began the update's one transaction
             session.info[HANDLED] = (event.update_id, self.clock.now())
             data["session"] = session
             data["clock"] = self.clock
