@@ -61,7 +61,6 @@ async def list_dead(message: Message, actor: Actor, session: AsyncSession, clock
             update_id=letter.update_id,
         )
         rows.append([token_button(t("deadletters.replay", update_id=letter.update_id), token)])
-    await session.commit()
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent, Update
+from aiogram.types import ErrorEvent, Message, Update
 from aiogram.utils.i18n import I18n
 
-from handlers.presses import Press, tell
+from handlers.presses import Press, current_press, tell
 from handlers.render import t
 from services.errors import DomainError
 
@@ -28,6 +28,18 @@ async def domain_error(
     """A refusal from outside an update's handling (a middleware before the database one)."""
     assert isinstance(event.exception, DomainError)
     await _say(event.update, event.exception, i18n, locale, press)
+
+
+async def refused_here(error: DomainError, message: Message | None) -> None:
+    """A refusal a handler answers itself, in the update's language, when what it staged before must
+    stay (a refusal raised would take it back): to the press being handled, else below `message`."""
+    text = t(f"error.{error.code}", **error.params)
+    press = current_press.get()
+    if press is not None:
+        await tell(press, text)
+    elif message is not None:
+        await message.answer(text)
+    log.info("refused: %r", error)
 
 
 async def _say(

@@ -88,7 +88,6 @@ async def list_roles(
         rows.append(
             [token_button(t("roles.revoke", name=holder.person_name, role=role_name(holder.role)), token)]
         )
-    await session.commit()
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 

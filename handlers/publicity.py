@@ -42,7 +42,6 @@ async def show(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
                 session, person_id=actor.person_id, action="publicity.publish", now=now
             )
             rows.append([token_button(t("publicity.publish"), token)])
-            await session.commit()
         await message.answer(t("publicity.none"), reply_markup=keyboard(rows) if rows else None)
         return
     listed = await publicity_list.entries(session, listing)
@@ -310,7 +309,6 @@ async def approval(event: Message | CallbackQuery, actor: Actor, session: AsyncS
         now=clock.now(),
         publicity_id=listing.id,
     )
-    await session.commit()
     await message.answer("\n".join(lines), reply_markup=keyboard([[token_button(t(label), token)]]))
 
 

@@ -63,7 +63,6 @@ async def show_invitation(
     accept = await tokens.issue(
         session, person_id=actor.person_id, action="invite.accept", now=clock.now(), invitation=token
     )
-    await session.commit()
     where = (
         t("invitation.of_organisation", organisation=organisation_name(organisation, actor.language))
         if organisation

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, UOWTransaction
+from sqlalchemy.orm import Session as SyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +34,18 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 OWNED = "servicestar_owned_by_update"  # session.info: this session's transaction belongs to an update
+WROTE = "servicestar_wrote_since_checkpoint"  # session.info: a write since the last checkpoint
+
+
+@event.listens_for(SyncSession, "after_flush")
+def _flushed(session: SyncSession, _flush: UOWTransaction) -> None:
+    session.info[WROTE] = True  # only called when the flush had something to write
+
+
+@event.listens_for(SyncSession, "do_orm_execute")
+def _wrote_directly(execution: ORMExecuteState) -> None:
+    if execution.is_insert or execution.is_update or execution.is_delete:
+        execution.session.info[WROTE] = True
 
 
 class Session(AsyncSession):
@@ -39,7 +53,7 @@ class Session(AsyncSession):
     commit() is a checkpoint (a savepoint released), and rollback() goes back to the last one; the
     owner commits once, so the update's effects, its replies and the mark that it was handled land
     together or not at all. A refusal after a checkpoint still keeps what came before it, as a
-    commit would have."""
+    commit would have. A checkpoint with nothing written since the last one costs no statement."""
 
     def own(self) -> None:
         self.info[OWNED] = True
@@ -48,15 +62,31 @@ class Session(AsyncSession):
     def owned(self) -> bool:
         return bool(self.info.get(OWNED))
 
+    @property
+    def written(self) -> bool:
+        """Whether the open transaction holds a write, flushed or staged: ending it would lose that."""
+        return bool(
+            self.new or self.dirty or self.deleted or self.info.get(WROTE) or self.get_nested_transaction()
+        )
+
     async def commit(self) -> None:
         if not self.owned:
+            self.info.pop(WROTE, None)
             return await super().commit()
+        await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """What is written so far stands against a later refusal (in the owner's transaction)."""
+        assert self.owned
         await self.flush()
+        if not self.info.pop(WROTE, False):
+            return  # the last checkpoint (or the transaction's start) already stands for this one
         if (checkpoint := self.get_nested_transaction()) is not None:
             await checkpoint.commit()
         await self.begin_nested()
 
     async def rollback(self) -> None:
+        self.info.pop(WROTE, None)
         if not self.owned or (checkpoint := self.get_nested_transaction()) is None:
             return await super().rollback()  # nothing was kept yet: all of it goes
         await checkpoint.rollback()
@@ -69,6 +99,7 @@ class Session(AsyncSession):
             await super().commit()
         finally:
             self.info[OWNED] = True
+            self.info.pop(WROTE, None)
 
     async def rollback_owned(self) -> None:
         """Everything since the owner began, checkpoints included."""
@@ -77,6 +108,7 @@ class Session(AsyncSession):
             await super().rollback()
         finally:
             self.info[OWNED] = True
+            self.info.pop(WROTE, None)
 
 
 def _ensure_parent(url: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import replies
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher, create_i18n
 from locales import compile_catalogues
@@ -28,6 +29,11 @@ TOKEN = "42:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 @pytest.fixture(scope="session", autouse=True)
 def statuses_change_only_through_their_lifecycles() -> None:
     guard_statuses()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_transaction_across_telegram() -> None:
+    replies.STRICT = True  # a Bot API call inside an update's open transaction fails the test
 
 
 @pytest.fixture(scope="session")

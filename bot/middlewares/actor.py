@@ -45,8 +45,6 @@ class ActorMiddleware(BaseMiddleware):
                 actor = Actor(address=actor.address, language=preferences["language"])
         if data["session"].dirty:  # a person who blocked the bot writes again: kept, whatever comes next
             await commit_staged(data["session"])
-        else:  # reads done; release the transaction before the handler
-            await data["session"].rollback()
         data["actor"] = actor
         return await handler(event, data)
 

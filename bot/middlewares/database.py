@@ -46,6 +46,7 @@ class DatabaseMiddleware(BaseMiddleware):
     ) -> Any:
         assert isinstance(event, Update)
         sender = self._sender(data)
+        await data["bot"].me()  # handlers put its username in links: asked once, outside any transaction
         async with self.sessions() as session:
             assert isinstance(session, OwnedSession)
             if await session.get(HandledUpdate, event.update_id) is not None:
@@ -53,8 +54,7 @@ class DatabaseMiddleware(BaseMiddleware):
                 await session.rollback()
                 await sender.send_replies(event.update_id)  # unless they went out before a crash
                 return None
-            await session.rollback()
-            session.own()
+            session.own()  # that read began the update's one transaction
             session.info[HANDLED] = (event.update_id, self.clock.now())
             data["session"] = session
             data["clock"] = self.clock

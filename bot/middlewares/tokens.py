@@ -20,7 +20,8 @@ SPEND = "spend_token"  # session.info: (token, now) of the one-time button this 
 @event.listens_for(Session, "before_commit")
 def _spend_with_the_decision(session: Session) -> None:
     # The commit that marks the update handled is the one carrying its effects (database.py): a
-    # commit made before a download, or a checkpoint, holds that mark back, so it does not spend it.
+    # commit of what was staged before the handler (commit_staged), or a checkpoint, holds that mark
+    # back, so it does not spend it.
     if session.in_nested_transaction() or (HANDLED not in session.info and not session.info.get(WRITTEN)):
         return
     pressed = session.info.pop(SPEND, None)

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.callbacks import CardAnswer, DeepLink
 from handlers.channel import CARD_PREFIX, address
+from handlers.errors import refused_here
 from handlers.keyboards import cancel_keyboard, keyboard, plain_button
 from handlers.render import t
 from handlers.states import CardSurvey
@@ -127,12 +128,12 @@ async def _finish(
             comment,
             clock.now(),
         )
-    except DomainError:
-        # Refused (closed meanwhile, rated elsewhere): nothing was saved, and the survey is over.
-        await session.rollback()
+    except DomainError as error:
+        # Refused (closed meanwhile, rated elsewhere): nothing was saved, and the survey is over,
+        # which a raised refusal would take back with the rest of the update.
         await state.clear()
-        await session.commit()
-        raise
+        await refused_here(error, typed)
+        return
     await state.clear()
     thanks = t("cards.survey.thanks_held") if rating.comment_status == "held" else t("cards.survey.thanks")
     if typed is None and data.get("message_id"):

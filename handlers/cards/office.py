@@ -59,7 +59,6 @@ async def held(event: Message | CallbackQuery, actor: Actor, session: AsyncSessi
         reject = await tokens.issue(
             session, person_id=actor.person_id, action="card.reject", now=clock.now(), rating=rating.id
         )
-        await session.commit()
         await message.answer(
             t("cards.held_line", id=card.id, name=card.subject_name, text=rating.comment),
             reply_markup=keyboard(

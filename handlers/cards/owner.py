@@ -141,7 +141,6 @@ async def card_view(
             buttons.append(token_button(t(f"cards.button.{move}"), token))
         if buttons:
             rows.append(buttons)
-            await session.commit()
     return {"text": text, "reply_markup": keyboard(rows)}
 
 
@@ -237,7 +236,6 @@ async def send_report(
                 nomination=nomination.id,
             )
             rows.append([token_button(t("cards.button.attach", id=nomination.id), token)])
-        await session.commit()
     await message.answer(text.rstrip(), reply_markup=keyboard(rows))
 
 
@@ -278,7 +276,6 @@ async def status_pressed(
             now=clock.now(),
             card=card.id,
         )
-        await session.commit()
         await query.answer()
         if isinstance(query.message, Message):
             await query.message.answer(

@@ -39,7 +39,6 @@ async def award_ask(
             campaign_id=item.campaign_id,
         )
         rows.append([token_button(t("honour.award_button", year=item.year, count=item.count), token)])
-    await session.commit()
     await message.answer(t("honour.award_confirm"), reply_markup=keyboard(rows))
 
 

@@ -37,7 +37,6 @@ async def _begin_rereview(
         now=clock.now(),
         review_id=review.id,
     )
-    await session.commit()
     await state.set_state(HonourForms.rereview_upload)
     await state.update_data(review_id=review.id)
     await message.answer(

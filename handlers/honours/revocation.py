@@ -50,7 +50,6 @@ async def _confirm_revocation(
         reason=data["reason"],
         document=data.get("document"),
     )
-    await session.commit()
     await message.answer(
         t("honour.revoke_document"),
         reply_markup=cancel_keyboard([token_button(t("honour.revoke_confirm"), token)]),

@@ -182,7 +182,6 @@ async def deadline_typed(
         items=items,
         deadline=deadline.isoformat(),
     )
-    await session.commit()
     await state.clear()
     await message.answer(
         t(

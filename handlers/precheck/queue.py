@@ -208,7 +208,6 @@ async def _actions(
             await button("precheck.export", "precheck.export"),
         ]
     )
-    await session.commit()
     return rows
 
 

@@ -71,7 +71,6 @@ async def office_rounds(
         else:
             rows.append([await button("review.show_result", "review.result", round_id)])
     rows.append([await button("review.open_round", "review.open")])
-    await session.commit()
     await message.answer("\n".join(lines), reply_markup=keyboard(rows))
 
 

@@ -36,12 +36,12 @@ COMMENT_LIMIT = 500
 async def _secret(session: AsyncSession) -> bytes:
     row = await session.get(CardSecret, 1)
     if row is None:
-        # Made once, in its own short transaction; a concurrent first maker wins and we re-read.
-        session.add(CardSecret(id=1, key=secrets.token_hex(32)))
+        # Made once, with the use case that needs it; a concurrent first maker wins and we re-read.
         try:
-            await session.commit()
+            async with session.begin_nested():
+                session.add(CardSecret(id=1, key=secrets.token_hex(32)))
         except IntegrityError:
-            await session.rollback()
+            pass
         row = await session.get(CardSecret, 1)
         assert row is not None
     return bytes.fromhex(row.key)

@@ -83,7 +83,7 @@ async def precheck_return(
     ordered = [(item, notes[item]) for item in allowed if item in notes]
     # The move keeps the items as ids with the office's notes; /mystatus says them in words.
     reason = "; ".join(item for item, _ in ordered)
-    nomination = await _office_decision(
+    nomination, _ = await _staged_decision(
         session,
         actor,
         nomination_id,
@@ -91,8 +91,6 @@ async def precheck_return(
         reason,
         now,
         deadline=deadline,
-        commit=False,
-        notify=False,
         items=[[item, note] for item, note in ordered],
     )
     rounds = (
@@ -163,6 +161,20 @@ async def _notify_return(
 
 
 async def _office_decision(
+    session: AsyncSession, actor: Actor, nomination_id: int, target: Stage, reason: str, now: datetime
+) -> Nomination:
+    """Pass or reject: the move, the notices to the applicant and the recommending body, one commit."""
+    nomination, reason = await _staged_decision(session, actor, nomination_id, target, reason, now)
+    template = f"nomination.precheck_{target.value}"
+    params: dict[str, Any] = {"id": nomination_id, "reason": reason}
+    await outbox.notify_person(session, nomination.applicant_id, template, now, params=params)
+    for member in await recommenders(session, nomination.organisation_id or 0):
+        await outbox.enqueue(session, person_id=member.id, template=template, now=now, params=params)
+    await session.commit()
+    return nomination
+
+
+async def _staged_decision(
     session: AsyncSession,
     actor: Actor,
     nomination_id: int,
@@ -170,10 +182,10 @@ async def _office_decision(
     reason: str,
     now: datetime,
     deadline: datetime | None = None,
-    commit: bool = True,
-    notify: bool = True,
     items: list[list[str]] | None = None,
-) -> Nomination:
+) -> tuple[Nomination, str]:
+    """The office's move, staged for the caller's one commit (the caller tells whom it concerns);
+    with the reason as kept."""
     people.require_role(actor, Role.OFFICE)
     view = await campaigns.require_action(session, Action.PRELIMINARY_CHECK, now)
     nomination = await load(session, nomination_id, lock=True)
@@ -192,15 +204,7 @@ async def _office_decision(
         phase=view.phase,
     )
     await resolve_deficiencies(session, nomination_id, now)  # a return opens a fresh round
-    if notify:
-        template = f"nomination.precheck_{target.value}"
-        params: dict[str, Any] = {"id": nomination_id, "reason": reason}
-        await outbox.notify_person(session, nomination.applicant_id, template, now, params=params)
-        for member in await recommenders(session, nomination.organisation_id or 0):
-            await outbox.enqueue(session, person_id=member.id, template=template, now=now, params=params)
-    if commit:
-        await session.commit()
-    return nomination
+    return nomination, reason
 
 
 async def record_verification(
