@@ -19,7 +19,8 @@ from services.errors import DomainError
 from services.files.store import FileStore
 from services.nominations import dossier, office_view, recommender
 from tests.support.clock import FakeClock
-from tests.unit.test_nominations import REPORT, Sessions, call, cast, person, ready_nomination  # noqa: F401  (cast: fixture)
+from tests.support.nominations import REPORT, call, ready_nomination
+from tests.unit.test_nominations import Sessions, cast, person  # noqa: F401  (cast: fixture)
 
 
 def pdf(text: str) -> bytes:

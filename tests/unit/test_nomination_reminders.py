@@ -12,8 +12,9 @@ from services import nomination_reminders
 from services.actors import Actor
 from services.nominations import dossier
 from tests.support.clock import FakeClock
+from tests.support.nominations import call, ready_nomination
 from tests.support.people import chat_of, to_chat
-from tests.unit.test_nominations import Sessions, call, cast, person, ready_nomination  # noqa: F401  (cast: fixture)
+from tests.unit.test_nominations import Sessions, cast, person  # noqa: F401  (cast: fixture)
 
 SEVEN_DAYS_BEFORE = datetime(2026, 4, 23, 1, 0, tzinfo=UTC)  # the window closes 2026-04-30 00:00 UTC
 ONE_DAY_BEFORE = datetime(2026, 4, 29, 1, 0, tzinfo=UTC)
