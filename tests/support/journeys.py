@@ -97,6 +97,7 @@ from tests.conftest import OFFICE_ID, TOKEN
 from tests.support.client import RecordingSession
 from tests.support.clock import FakeClock
 from tests.support.databases import SqliteDatabases
+from tests.support.nominations import DATES_2026
 
 STAGES = frozenset(stage.value for stage in Stage)
 LEGAL_MOVES = frozenset(
@@ -1017,10 +1018,6 @@ async def seed_nominating(world: World) -> tuple[str, str]:
     await _consent(world, office)
     async with world.sessions() as session:
         actor = await people.load_actor(session, address(OFFICE_ID), fallback_language="zh_CN")
-
-        def day(m: int, d: int) -> datetime:
-            return datetime(2026, m, d, tzinfo=UTC)
-
         await campaigns.create(
             session,
             actor,
@@ -1028,14 +1025,7 @@ async def seed_nominating(world: World) -> tuple[str, str]:
             honours=["STAR", "TEAM", "MANAGER", "ENTERPRISE"],
             publicity_workdays=5,
             now=world.clock.now(),
-            dates={
-                "nomination_opens": day(3, 1),
-                "nomination_closes": day(4, 30),
-                "precheck_deadline": day(5, 31),
-                "review_opens": day(6, 1),
-                "review_closes": day(6, 15),
-                "announcement_at": day(7, 15),
-            },
+            dates=DATES_2026,
         )
     await _consent(world, recommender)
     await world.grant(recommender, Role.RECOMMENDER, organisation_id=1)
